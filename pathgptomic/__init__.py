@@ -1,0 +1,2 @@
+"""Path-GPTomic."""
+__version__ = "0.1.0"
