@@ -1,0 +1,168 @@
+"""Train: launch a cross-validation/training job, watch it live, cancel it."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from components import figures
+from components.state import bundle_label, job_store
+from components.ui import run_guarded
+from components.uploads import read_csv_upload
+from pathgptomic.errors import InputValidationError
+from pathgptomic.training import jobs as J
+
+STATE_ICONS = {J.QUEUED: "⏳", J.RUNNING: "▶️", J.SUCCEEDED: "✅", J.FAILED: "❌", J.CANCELLED: "⛔"}
+
+
+def _save_uploaded_cohort(upload) -> str:
+    """Validate an uploaded TCGA-layout cohort CSV and store it privately for the job."""
+    df = read_csv_upload(upload, what="cohort CSV")
+    store = job_store()
+    folder = store.data_dir / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"cohort-{uuid.uuid4().hex[:12]}.csv"
+    df.to_csv(path, index=False)
+    try:
+        from pathgptomic.data import read_cohort
+
+        cohort = read_cohort(path)
+    except Exception:
+        path.unlink(missing_ok=True)
+        raise
+    if cohort.n < 10 or cohort.n_events < 2:
+        path.unlink(missing_ok=True)
+        raise InputValidationError(
+            f"the uploaded cohort has {cohort.n} patients and {cohort.n_events} events; "
+            "training needs at least 10 patients and 2 events"
+        )
+    return str(path)
+
+
+def _launch_form() -> None:
+    store = job_store()
+    with st.form("train.form", border=True):
+        st.markdown("#### New training job")
+        c1, c2, c3 = st.columns(3)
+        cohort_choice = c1.radio("Cohort", ["Demo cohort", "Upload a cohort CSV (TCGA layout)"],
+                                 key="train.cohort_choice")
+        upload = c1.file_uploader("Cohort CSV", type=["csv", "gz"], key="train.upload",
+                                  help="Only used when 'Upload' is chosen. Slides are not uploaded here.")
+        mode = c2.selectbox("Mode", ["cv", "train"], key="train.mode",
+                            format_func=lambda m: {"cv": "Cross-validation + final model",
+                                                   "train": "Train on all patients"}[m])
+        fusion = c2.selectbox("Fusion", list(J.FUSIONS), index=list(J.FUSIONS).index("gradmod"),
+                              key="train.fusion",
+                              help="gradmod = concat with modality-balanced gradients (the paper's method)")
+        rna = c2.selectbox("RNA encoder", list(J.RNA_ENCODERS), key="train.rna",
+                           help="scGPT options need a local scGPT checkpoint folder (no downloads)")
+        scgpt_dir = c2.text_input("scGPT folder (optional)", key="train.scgpt_dir")
+        mlp_a = c2.text_input("MLP-A weights (optional)", key="train.mlp_a")
+        folds = c3.number_input("Folds", min_value=2, max_value=15, value=3, key="train.folds")
+        epochs = c3.number_input("Epochs", min_value=1, max_value=200, value=5, key="train.epochs")
+        seed = c3.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, key="train.seed")
+        name = c3.text_input("Job name", value="", key="train.name", placeholder="e.g. gradmod-5ep")
+        submitted = st.form_submit_button("Launch job", type="primary", icon=":material/play_arrow:")
+    if not submitted:
+        return
+    if cohort_choice.startswith("Upload"):
+        if upload is None:
+            st.error("Choose a cohort CSV to upload, or pick the demo cohort.")
+            return
+        cohort = _save_uploaded_cohort(upload)
+    else:
+        cohort = "demo"
+    cmd = J.build_cli_command(mode=mode, cohort=cohort, fusion=fusion, epochs=int(epochs), folds=int(folds),
+                              seed=int(seed), rna_encoder=rna if rna != "snn" else None,
+                              scgpt_dir=scgpt_dir.strip() or None, mlp_a=mlp_a.strip() or None)
+    params = {"mode": mode, "cohort": "demo" if cohort == "demo" else "uploaded", "fusion": fusion, "rna": rna,
+              "folds": int(folds), "epochs": int(epochs), "seed": int(seed)}
+    job = store.submit(cmd, name=name.strip() or f"{fusion}-{mode}-{int(epochs)}ep", params=params)
+    st.session_state["train.selected"] = job.id
+    st.toast(f"Job {job.id} {job.state}", icon=":material/rocket_launch:")
+
+
+def _jobs_table(jobs: list[J.Job]) -> None:
+    rows = []
+    for j in jobs:
+        rows.append({
+            "job": j.id, "name": j.name, "state": f"{STATE_ICONS.get(j.state, '')} {j.state}",
+            "fusion": j.params.get("fusion", ""), "epochs": j.params.get("epochs", ""),
+            "folds": j.params.get("folds", ""),
+            "created": pd.Timestamp(j.created, unit="s").strftime("%Y-%m-%d %H:%M:%S"),
+            "duration (s)": None if j.duration is None else round(j.duration, 1),
+        })
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="train.jobs_table")
+
+
+def _job_detail(job_id: str) -> None:
+    """Live view of one job; polls every 2 s only while the job is queued or running."""
+    store = job_store()
+    job = store.get(job_id)
+    run_every = 2.0 if job.is_active else None
+    st.session_state["train.last_state"] = job.state
+
+    @st.fragment(run_every=run_every)
+    def live() -> None:
+        j = store.get(job_id)
+        if j.state != st.session_state.get("train.last_state") and not j.is_active:
+            st.session_state["train.last_state"] = j.state
+            st.cache_data.clear()  # the model picker must see the new bundle
+            st.rerun()
+        head = st.columns([3, 1])
+        head[0].markdown(f"**{j.name}** · `{j.id}` · {STATE_ICONS.get(j.state, '')} **{j.state}**")
+        if j.is_active and head[1].button("Cancel job", key=f"train.cancel.{j.id}", icon=":material/cancel:"):
+            store.cancel(j.id)
+            st.rerun()
+        progress = J.read_progress(j)
+        if j.state == J.RUNNING:
+            frac = float(progress.get("fraction", 0.0)) if progress else 0.0
+            msg = progress.get("message", "") if progress else "starting…"
+            st.progress(min(max(frac, 0.0), 1.0), text=f"{frac:.0%} · {msg}")
+            if progress:
+                m = st.columns(3)
+                m[0].metric("Stage", str(progress.get("stage", "")))
+                m[1].metric("Fold", f"{progress.get('fold', '–')}/{progress.get('n_folds', '–')}")
+                m[2].metric("Epoch", f"{progress.get('epoch', '–')}/{progress.get('n_epochs', '–')}")
+        elif j.state == J.QUEUED:
+            st.info("Waiting for a free slot (one job at a time by default).")
+        elif j.state == J.SUCCEEDED:
+            st.success(f"Finished in {j.duration or 0:.0f} s. Its bundle is in the sidebar model picker as "
+                       f"**{bundle_label(str(j.bundle_path))}**.")
+        elif j.state in (J.FAILED, J.CANCELLED):
+            st.error(j.error or j.state)
+        history = J.read_history(j)
+        if not history.empty:
+            st.plotly_chart(figures.live_training_figure(history), width="stretch", key=f"train.curves.{j.id}")
+        with st.expander("Log (last 40 lines)", expanded=j.state == J.FAILED):
+            st.code(J.tail_log(j) or "(empty)", language="text")
+
+    live()
+
+
+def main() -> None:
+    st.title("Train a model")
+    st.caption("Each job runs as its own process (it survives page reloads and app restarts). "
+               "A finished job's bundle appears in the sidebar model picker.")
+    _launch_form()
+    store = job_store()
+    jobs = store.list(limit=50)
+    st.markdown("#### Jobs")
+    if not jobs:
+        st.info("No jobs yet.")
+        return
+    _jobs_table(jobs)
+    ids = [j.id for j in jobs]
+    default = st.session_state.get("train.selected")
+    index = ids.index(default) if default in ids else 0
+    labels = {j.id: f"{j.id} · {j.name} · {j.state}" for j in jobs}
+    selected = st.selectbox("Job", ids, index=index, format_func=labels.get, key="train.job_select")
+    st.session_state["train.selected"] = selected
+    _job_detail(selected)
+
+
+run_guarded(main)

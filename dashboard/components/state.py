@@ -1,0 +1,154 @@
+"""App-wide configuration, cached resources (bundles, cohorts, job store) and the model picker."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from pathgptomic.errors import PathGPTomicError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+#: Bundles shipped with the app (``$PATHGPTOMIC_MODELS_DIR`` overrides).
+MODELS_DIR = Path(os.environ.get("PATHGPTOMIC_MODELS_DIR", REPO_ROOT / "models"))
+#: The synthetic demo cohort (TCGA layout CSV + images).
+DEMO_COHORT_DIR = Path(os.environ.get("PATHGPTOMIC_DEMO_COHORT", REPO_ROOT / "assets" / "demo_cohort"))
+#: Bundle keys in session state.
+BUNDLE_KEY = "model.bundle_path"
+NOTICE = "Research use only — not for diagnosis."
+
+
+def _is_model_bundle(path: Path) -> bool:
+    """A trained Path-GPTomic bundle (not e.g. an scGPT checkpoint folder that has a config.json)."""
+    return (path / "config.json").is_file() and (
+        (path / "weights.safetensors").is_file() or (path / "model.pt").is_file()
+    )
+
+
+@st.cache_resource(show_spinner=False)
+def job_store() -> Any:
+    """The process-wide job store (``$PATHGPTOMIC_DATA_DIR`` or ``~/.pathgptomic``)."""
+    from pathgptomic.training.jobs import JobStore
+
+    return JobStore()
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def available_bundles() -> list[str]:
+    """Every bundle in ``models/`` and every finished job's bundle, as path strings."""
+    paths: list[Path] = []
+    try:
+        from pathgptomic.training.bundle import list_bundles
+
+        paths.extend(list_bundles(MODELS_DIR))
+    except ImportError:
+        if MODELS_DIR.is_dir():
+            paths.extend(p for p in sorted(MODELS_DIR.iterdir()) if p.is_dir())
+    try:
+        paths.extend(job_store().bundles())
+    except PathGPTomicError:
+        pass
+    out: list[str] = []
+    for p in paths:
+        if _is_model_bundle(Path(p)) and str(p) not in out:
+            out.append(str(p))
+    # The demo bundle first: it is the default.
+    out.sort(key=lambda s: (Path(s).name != "demo", not s.startswith(str(MODELS_DIR)), s))
+    return out
+
+
+def bundle_label(path: str) -> str:
+    """Short label for the model picker."""
+    p = Path(path)
+    try:
+        return f"models/{p.relative_to(MODELS_DIR).as_posix()}"
+    except ValueError:
+        pass
+    if p.name == "bundle" and p.parent.parent.name == "jobs":
+        return f"job {p.parent.name}"
+    return p.name
+
+
+def _mtime(path: str) -> float:
+    try:
+        return (Path(path) / "config.json").stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+@st.cache_resource(show_spinner="Loading model…", max_entries=4)
+def _load_bundle_cached(path: str, mtime: float) -> Any:
+    from pathgptomic.training.bundle import load_bundle
+
+    return load_bundle(path)
+
+
+def load_bundle(path: str) -> Any:
+    """The bundle at ``path``, loaded once per (path, config mtime) for all sessions."""
+    return _load_bundle_cached(path, _mtime(path))
+
+
+@st.cache_resource(show_spinner=False)
+def attribution_lock() -> threading.Lock:
+    """Lock held around Captum calls on a shared model (hooks are not thread-safe)."""
+    return threading.Lock()
+
+
+@st.cache_resource(show_spinner="Loading the demo cohort…")
+def demo_cohort() -> Any:
+    """The synthetic demo cohort from ``assets/demo_cohort``.
+
+    Raises:
+        PathGPTomicError: The demo cohort is missing or unreadable.
+    """
+    from pathgptomic.data import read_cohort
+
+    folder = DEMO_COHORT_DIR
+    if not folder.exists():
+        raise PathGPTomicError(
+            f"the demo cohort {folder} is missing; build it with the command in README.md"
+        )
+    return read_cohort(folder)
+
+
+def selected_bundle_path() -> str | None:
+    """Path of the model picked in the sidebar (None when no bundle exists)."""
+    return st.session_state.get(BUNDLE_KEY)
+
+
+def current_bundle() -> Any | None:
+    """The picked bundle, or None (an ``st.info`` or ``st.error`` says why)."""
+    path = selected_bundle_path()
+    if not path:
+        st.info(
+            "No model bundle found. Train one on the **Train** page, or build the demo bundle "
+            "with the command in README.md (it lands in `models/demo/`)."
+        )
+        return None
+    try:
+        return load_bundle(path)
+    except PathGPTomicError as exc:
+        st.error(f"Cannot load the model bundle {bundle_label(path)}: {exc}")
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        st.error(f"Cannot load the model bundle {bundle_label(path)}: {type(exc).__name__}: {exc}")
+    return None
+
+
+def sidebar_model_picker() -> None:
+    """Sidebar: the model picker (shared by all pages) and the research-use notice."""
+    bundles = available_bundles()
+    with st.sidebar:
+        st.markdown("### Model")
+        if bundles:
+            current = st.session_state.get(BUNDLE_KEY)
+            index = bundles.index(current) if current in bundles else 0
+            choice = st.selectbox("Model bundle", bundles, index=index, format_func=bundle_label,
+                                  key="sidebar.bundle", help="Bundles in models/ and finished training jobs")
+            st.session_state[BUNDLE_KEY] = choice
+        else:
+            st.session_state[BUNDLE_KEY] = None
+            st.caption("No model bundle yet.")
+        st.warning(NOTICE, icon=":material/warning:")

@@ -1,0 +1,682 @@
+"""Persistent training-job store and process runner (no Streamlit here).
+
+Jobs live in a SQLite database (WAL mode, one short-lived connection per operation) in a data
+directory: ``$PATHGPTOMIC_DATA_DIR`` when set, else ``~/.pathgptomic``. Layout::
+
+    <data_dir>/jobs.sqlite3            the job table
+    <data_dir>/jobs/<job_id>/job.log   stdout + stderr of the job (kept after failure)
+    <data_dir>/jobs/<job_id>/live/     progress.json, history.csv, epochs.csv (``--live-dir``)
+    <data_dir>/jobs/<job_id>/bundle/   the model bundle the job writes (``--out``)
+    <data_dir>/jobs/<job_id>/exit.json exit status written by the job's supervisor
+
+Every job runs as its own OS process group: a small supervisor
+(``sys.executable -m pathgptomic.training.jobs supervise``) started with
+``start_new_session=True`` runs the job command (normally
+``[sys.executable, "-m", "pathgptomic", "cv", ...]``) in the same group, waits for it, and records
+the exit status. Cancelling kills that process group only. Every read reconciles the table with
+reality: a job marked running whose supervisor is gone (or whose pid now belongs to another
+process) becomes ``failed`` with its log kept, so no job stays "running" forever. Queued jobs
+start when a slot frees (``max_concurrent``, default 1 or ``$PATHGPTOMIC_MAX_JOBS``).
+
+States: ``queued`` → ``running`` → ``succeeded`` | ``failed`` | ``cancelled``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import pandas as pd
+
+from pathgptomic.errors import ConfigError, JobError
+
+logger = logging.getLogger(__name__)
+
+#: Job states.
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
+STATES: tuple[str, ...] = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
+FINAL_STATES: frozenset[str] = frozenset({SUCCEEDED, FAILED, CANCELLED})
+
+#: Fusion modes and RNA encoders the CLI accepts (see the lead's CLI contract).
+FUSIONS: tuple[str, ...] = ("concat", "kronecker", "gradmod", "genomic", "image")
+RNA_ENCODERS: tuple[str, ...] = ("snn", "scgpt", "scgpt_smooth")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    state TEXT NOT NULL,
+    params TEXT NOT NULL,
+    command TEXT NOT NULL,
+    job_dir TEXT NOT NULL,
+    pid INTEGER,
+    pid_start TEXT,
+    exit_code INTEGER,
+    error TEXT,
+    bundle_path TEXT,
+    created REAL NOT NULL,
+    started REAL,
+    finished REAL
+)
+"""
+
+
+def default_data_dir() -> Path:
+    """The data directory: ``$PATHGPTOMIC_DATA_DIR`` when set, else ``~/.pathgptomic``."""
+    env = os.environ.get("PATHGPTOMIC_DATA_DIR")
+    return Path(env).expanduser() if env else Path.home() / ".pathgptomic"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One row of the job table.
+
+    Attributes:
+        id: Job identifier (12 hex characters).
+        name: Human-readable name given at submission.
+        state: One of :data:`STATES`.
+        params: The parameters the job was built from (JSON-safe dict).
+        command: The full argument list of the job process.
+        job_dir: Folder holding the log, live files and bundle.
+        pid: Supervisor process id (also the process-group id) while running.
+        exit_code: Exit status of the job command (None until it ends).
+        error: Why the job failed or was cancelled (None on success).
+        bundle_path: The finished model bundle (succeeded jobs only).
+        created, started, finished: Unix timestamps (None when not reached).
+    """
+
+    id: str
+    name: str
+    state: str
+    params: dict[str, Any]
+    command: list[str]
+    job_dir: Path
+    pid: int | None
+    exit_code: int | None
+    error: str | None
+    bundle_path: Path | None
+    created: float
+    started: float | None
+    finished: float | None
+
+    @property
+    def log_path(self) -> Path:
+        """Path of the job's log file."""
+        return self.job_dir / "job.log"
+
+    @property
+    def live_dir(self) -> Path:
+        """Folder the job writes live progress into (``--live-dir``)."""
+        return self.job_dir / "live"
+
+    @property
+    def out_dir(self) -> Path:
+        """Folder the job writes its model bundle into (``--out``)."""
+        return self.job_dir / "bundle"
+
+    @property
+    def is_active(self) -> bool:
+        """True while queued or running."""
+        return self.state in (QUEUED, RUNNING)
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end (or to now while running)."""
+        if self.started is None:
+            return None
+        return (self.finished or time.time()) - self.started
+
+
+def build_cli_command(
+    *,
+    mode: str = "cv",
+    cohort: str = "demo",
+    fusion: str = "gradmod",
+    epochs: int = 10,
+    folds: int = 5,
+    seed: int = 0,
+    rna_encoder: str | None = None,
+    scgpt_dir: str | None = None,
+    mlp_a: str | None = None,
+    extra: Sequence[str] = (),
+) -> list[str]:
+    """Argument list of ``pathgptomic train|cv`` without ``--out``/``--live-dir``.
+
+    The store appends ``--out <job>/bundle --live-dir <job>/live`` when it launches the job.
+
+    Args:
+        mode: ``"cv"`` (cross-validation, then a final model) or ``"train"``.
+        cohort: ``"demo"`` or a path to a cohort (file or folder) on the server.
+        fusion: One of :data:`FUSIONS`.
+        epochs: Training epochs, >= 1.
+        folds: Cross-validation folds, >= 2 for ``cv``.
+        seed: Random seed.
+        rna_encoder: One of :data:`RNA_ENCODERS`, or None for the CLI default.
+        scgpt_dir: scGPT checkpoint folder (scGPT encoders only).
+        mlp_a: MLP-A weights file (``scgpt_smooth`` only).
+        extra: Further CLI arguments appended verbatim.
+
+    Returns:
+        ``[sys.executable, "-m", "pathgptomic", mode, ...]``.
+
+    Raises:
+        ConfigError: An argument is out of range.
+    """
+    if mode not in ("cv", "train"):
+        raise ConfigError(f"job mode must be 'cv' or 'train', got {mode!r}")
+    if fusion not in FUSIONS:
+        raise ConfigError(f"fusion must be one of {FUSIONS}, got {fusion!r}")
+    if int(epochs) < 1:
+        raise ConfigError(f"epochs must be >= 1, got {epochs}")
+    if mode == "cv" and int(folds) < 2:
+        raise ConfigError(f"folds must be >= 2 for cross-validation, got {folds}")
+    if rna_encoder is not None and rna_encoder not in RNA_ENCODERS:
+        raise ConfigError(f"rna encoder must be one of {RNA_ENCODERS}, got {rna_encoder!r}")
+    cmd = [sys.executable, "-m", "pathgptomic", mode, "--cohort", str(cohort), "--fusion", fusion,
+           "--epochs", str(int(epochs)), "--seed", str(int(seed))]
+    if mode == "cv":
+        cmd += ["--folds", str(int(folds))]
+    if rna_encoder:
+        cmd += ["--rna-encoder", rna_encoder]
+    if scgpt_dir:
+        cmd += ["--scgpt-dir", str(scgpt_dir)]
+    if mlp_a:
+        cmd += ["--mlp-a", str(mlp_a)]
+    return cmd + [str(x) for x in extra]
+
+
+# ----------------------------------------------------------------------------- process helpers
+
+
+def _proc_start_time(pid: int) -> str | None:
+    """Kernel start time of ``pid`` (Linux ``/proc``), or None when unknown/absent."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may contain spaces or parentheses: split after the last ")".
+    fields = stat[stat.rfind(")") + 2:].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+def _proc_state(pid: int) -> str | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2:].split()
+    return fields[0] if fields else None
+
+
+def _pid_alive(pid: int, start: str | None) -> bool:
+    """True when ``pid`` runs and is the same process we started (not a reused pid)."""
+    if pid <= 0:
+        return False
+    if Path("/proc").is_dir() and Path("/proc/self/stat").exists():
+        state = _proc_state(pid)
+        if state is None or state in ("Z", "X"):
+            return False
+        return start is None or _proc_start_time(pid) == start
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return False  # someone else's process: not ours
+    return True
+
+
+#: Popen handles of supervisors this process started (polled to reap zombies).
+_CHILDREN: dict[str, subprocess.Popen] = {}
+
+
+def _reap_children() -> None:
+    for job_id, proc in list(_CHILDREN.items()):
+        if proc.poll() is not None:
+            _CHILDREN.pop(job_id, None)
+
+
+# ----------------------------------------------------------------------------- the store
+
+
+class JobStore:
+    """SQLite-backed job table plus the launcher.
+
+    Args:
+        data_dir: Folder for the database and job folders (default :func:`default_data_dir`).
+        max_concurrent: Jobs allowed to run at once (default ``$PATHGPTOMIC_MAX_JOBS`` or 1).
+
+    Raises:
+        ConfigError: ``max_concurrent`` < 1 or the data directory cannot be created.
+    """
+
+    def __init__(self, data_dir: str | Path | None = None, *, max_concurrent: int | None = None) -> None:
+        self.data_dir = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
+        if max_concurrent is None:
+            max_concurrent = int(os.environ.get("PATHGPTOMIC_MAX_JOBS", "1"))
+        if max_concurrent < 1:
+            raise ConfigError(f"max_concurrent must be >= 1, got {max_concurrent}")
+        self.max_concurrent = max_concurrent
+        try:
+            (self.data_dir / "jobs").mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create the job data directory {self.data_dir}: {exc}; "
+                "set PATHGPTOMIC_DATA_DIR to a writable folder"
+            ) from exc
+        self.db_path = self.data_dir / "jobs.sqlite3"
+        with self._connect() as con:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute(_SCHEMA)
+
+    # -- connections ---------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None)
+        con.row_factory = sqlite3.Row
+        con.execute("PRAGMA busy_timeout=30000")
+        return _ClosingConnection(con)
+
+    @staticmethod
+    def _row_to_job(row: sqlite3.Row) -> Job:
+        return Job(
+            id=row["id"], name=row["name"], state=row["state"], params=json.loads(row["params"]),
+            command=json.loads(row["command"]), job_dir=Path(row["job_dir"]), pid=row["pid"],
+            exit_code=row["exit_code"], error=row["error"],
+            bundle_path=Path(row["bundle_path"]) if row["bundle_path"] else None,
+            created=row["created"], started=row["started"], finished=row["finished"],
+        )
+
+    # -- public API ----------------------------------------------------------------------------
+
+    def submit(self, command: Sequence[str], *, name: str = "", params: dict[str, Any] | None = None,
+               add_output_args: bool = True, start: bool = True) -> Job:
+        """Queue a job and start it when a slot is free.
+
+        Args:
+            command: Argument list of the job process, e.g. from :func:`build_cli_command`.
+            name: Human-readable name.
+            params: JSON-safe parameters to store with the job (shown in the UI).
+            add_output_args: Append ``--out <job>/bundle --live-dir <job>/live``.
+            start: Try to start queued jobs right away.
+
+        Returns:
+            The job as stored (state ``queued`` or ``running``).
+
+        Raises:
+            JobError: The command is empty.
+        """
+        if not command:
+            raise JobError("cannot submit a job with an empty command")
+        job_id = uuid.uuid4().hex[:12]
+        job_dir = self.data_dir / "jobs" / job_id
+        (job_dir / "live").mkdir(parents=True, exist_ok=True)
+        cmd = [str(c) for c in command]
+        if add_output_args:
+            cmd += ["--out", str(job_dir / "bundle"), "--live-dir", str(job_dir / "live")]
+        with self._connect() as con:
+            con.execute(
+                "INSERT INTO jobs (id, name, state, params, command, job_dir, created) VALUES (?,?,?,?,?,?,?)",
+                (job_id, name or job_id, QUEUED, json.dumps(params or {}), json.dumps(cmd), str(job_dir),
+                 time.time()),
+            )
+        logger.info("queued job %s: %s", job_id, cmd)
+        if start:
+            self.start_queued()
+        return self.get(job_id)
+
+    def start_queued(self) -> list[str]:
+        """Start queued jobs (oldest first) while fewer than ``max_concurrent`` run.
+
+        Returns:
+            Ids of the jobs started.
+        """
+        started: list[str] = []
+        self._reconcile_running()
+        while True:
+            with self._connect() as con:
+                con.execute("BEGIN IMMEDIATE")
+                try:
+                    n_running = con.execute("SELECT COUNT(*) FROM jobs WHERE state=?", (RUNNING,)).fetchone()[0]
+                    row = con.execute(
+                        "SELECT * FROM jobs WHERE state=? ORDER BY created LIMIT 1", (QUEUED,)
+                    ).fetchone()
+                    if row is None or n_running >= self.max_concurrent:
+                        con.execute("COMMIT")
+                        return started
+                    job = self._row_to_job(row)
+                    try:
+                        pid, pid_start = self._launch(job)
+                    except OSError as exc:
+                        con.execute(
+                            "UPDATE jobs SET state=?, error=?, finished=? WHERE id=?",
+                            (FAILED, f"could not start the job process: {exc}", time.time(), job.id),
+                        )
+                        con.execute("COMMIT")
+                        continue
+                    con.execute(
+                        "UPDATE jobs SET state=?, pid=?, pid_start=?, started=? WHERE id=?",
+                        (RUNNING, pid, pid_start, time.time(), job.id),
+                    )
+                    con.execute("COMMIT")
+                    started.append(job.id)
+                except BaseException:
+                    if con.in_transaction:
+                        con.execute("ROLLBACK")
+                    raise
+
+    def _launch(self, job: Job) -> tuple[int, str | None]:
+        """Start the supervisor of ``job`` in a new session; returns (pid, start time)."""
+        log = open(job.log_path, "ab")  # noqa: SIM115 - handed to the child
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "pathgptomic.training.jobs", "supervise",
+                 "--data-dir", str(self.data_dir), "--job-id", job.id],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True, cwd=os.getcwd(), close_fds=True,
+            )
+        finally:
+            log.close()
+        _CHILDREN[job.id] = proc
+        start = None
+        for _ in range(50):  # /proc entry appears immediately on Linux; be tolerant elsewhere
+            start = _proc_start_time(proc.pid)
+            if start is not None or not Path("/proc/self/stat").exists():
+                break
+            time.sleep(0.01)
+        logger.info("started job %s (pid %s)", job.id, proc.pid)
+        return proc.pid, start
+
+    def get(self, job_id: str) -> Job:
+        """The job ``job_id`` (reconciled).
+
+        Raises:
+            JobError: No such job.
+        """
+        self._reconcile_running()
+        with self._connect() as con:
+            row = con.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
+        if row is None:
+            raise JobError(f"no job with id {job_id!r} in {self.db_path}")
+        return self._row_to_job(row)
+
+    def list(self, *, states: Sequence[str] | None = None, limit: int = 200) -> list[Job]:
+        """Jobs, newest first (reconciled; starts queued jobs when a slot is free)."""
+        self.start_queued()
+        query, args = "SELECT * FROM jobs", []
+        if states:
+            query += f" WHERE state IN ({','.join('?' * len(states))})"
+            args = list(states)
+        query += " ORDER BY created DESC LIMIT ?"
+        with self._connect() as con:
+            rows = con.execute(query, (*args, int(limit))).fetchall()
+        return [self._row_to_job(r) for r in rows]
+
+    def active(self) -> list[Job]:
+        """Queued or running jobs."""
+        return self.list(states=(QUEUED, RUNNING))
+
+    def bundles(self) -> list[Path]:
+        """Model bundles of succeeded jobs that still exist on disk, newest first."""
+        return [j.bundle_path for j in self.list(states=(SUCCEEDED,))
+                if j.bundle_path is not None and (j.bundle_path / "config.json").is_file()]
+
+    def cancel(self, job_id: str, *, grace: float = 3.0) -> Job:
+        """Cancel a queued or running job (kills only the job's own process group).
+
+        Args:
+            job_id: The job.
+            grace: Seconds between SIGTERM and SIGKILL.
+
+        Returns:
+            The job after cancellation (unchanged when it had already finished).
+        """
+        job = self.get(job_id)
+        if job.state in FINAL_STATES:
+            return job
+        with self._connect() as con:
+            con.execute(
+                "UPDATE jobs SET state=?, error=?, finished=? WHERE id=? AND state IN (?,?)",
+                (CANCELLED, "cancelled by the user", time.time(), job_id, QUEUED, RUNNING),
+            )
+            row = con.execute("SELECT pid, pid_start FROM jobs WHERE id=?", (job_id,)).fetchone()
+        pid, start = row["pid"], row["pid_start"]
+        if pid and _pid_alive(pid, start):
+            _kill_group(pid, grace=grace)
+        _reap_children()
+        self.start_queued()
+        return self.get(job_id)
+
+    def delete(self, job_id: str) -> None:
+        """Remove a finished job's row (its folder is left on disk).
+
+        Raises:
+            JobError: The job is still queued or running.
+        """
+        job = self.get(job_id)
+        if job.is_active:
+            raise JobError(f"job {job_id} is {job.state}; cancel it before deleting")
+        with self._connect() as con:
+            con.execute("DELETE FROM jobs WHERE id=?", (job_id,))
+
+    # -- reconciliation ------------------------------------------------------------------------
+
+    def _reconcile_running(self) -> None:
+        """Mark running jobs whose supervisor is gone as finished or failed."""
+        _reap_children()
+        with self._connect() as con:
+            rows = con.execute("SELECT * FROM jobs WHERE state=?", (RUNNING,)).fetchall()
+        for row in rows:
+            if row["pid"] and _pid_alive(row["pid"], row["pid_start"]):
+                continue
+            job = self._row_to_job(row)
+            state, exit_code, error, bundle = _outcome_from_files(job)
+            if state is None:
+                state, error = FAILED, (
+                    f"the job's worker process (pid {job.pid}) died without reporting an exit status; "
+                    f"see the log {job.log_path}"
+                )
+                # Orphans of a dead supervisor keep its process group; Linux never reuses a pid
+                # that still names a group, so the group is ours unless the pid was reused.
+                if job.pid and _proc_state(job.pid) in (None, "Z", "X"):
+                    _kill_group(job.pid, grace=0.0)
+            with self._connect() as con:
+                con.execute(
+                    "UPDATE jobs SET state=?, exit_code=?, error=?, bundle_path=?, finished=COALESCE(finished, ?) "
+                    "WHERE id=? AND state=?",
+                    (state, exit_code, error, str(bundle) if bundle else None, time.time(), job.id, RUNNING),
+                )
+            logger.info("reconciled job %s -> %s", job.id, state)
+
+    # -- supervisor side -----------------------------------------------------------------------
+
+    def _finish(self, job_id: str, exit_code: int) -> None:
+        job_row = self._raw(job_id)
+        job = self._row_to_job(job_row)
+        state, code, error, bundle = _outcome(job, exit_code)
+        with self._connect() as con:
+            con.execute(
+                "UPDATE jobs SET state=?, exit_code=?, error=?, bundle_path=?, finished=? WHERE id=? AND state=?",
+                (state, code, error, str(bundle) if bundle else None, time.time(), job_id, RUNNING),
+            )
+
+    def _raw(self, job_id: str) -> sqlite3.Row:
+        with self._connect() as con:
+            row = con.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
+        if row is None:
+            raise JobError(f"no job with id {job_id!r} in {self.db_path}")
+        return row
+
+
+class _ClosingConnection:
+    """Context manager that closes (not just commits) a SQLite connection."""
+
+    def __init__(self, con: sqlite3.Connection) -> None:
+        self._con = con
+
+    def __enter__(self) -> sqlite3.Connection:
+        return self._con
+
+    def __exit__(self, *exc: object) -> None:
+        self._con.close()
+
+
+def _outcome(job: Job, exit_code: int) -> tuple[str, int, str | None, Path | None]:
+    """Final state from the exit status and the bundle on disk."""
+    bundle = job.out_dir if (job.out_dir / "config.json").is_file() else None
+    if exit_code == 0:
+        if bundle is None and "--out" in job.command:
+            return FAILED, exit_code, f"the job exited 0 but wrote no bundle in {job.out_dir}", None
+        return SUCCEEDED, exit_code, None, bundle
+    if exit_code < 0:
+        error = f"the job was killed by signal {-exit_code}; see the log {job.log_path}"
+    elif exit_code == 2:
+        error = f"the job rejected its input (exit 2); see the log {job.log_path}"
+    else:
+        error = f"the job crashed (exit {exit_code}); see the log {job.log_path}"
+    return FAILED, exit_code, error, None
+
+
+def _outcome_from_files(job: Job) -> tuple[str | None, int | None, str | None, Path | None]:
+    """Outcome from ``exit.json`` when the supervisor wrote one before the table was updated."""
+    path = job.job_dir / "exit.json"
+    try:
+        code = int(json.loads(path.read_text())["exit_code"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None, None, None, None
+    return _outcome(job, code)
+
+
+def _kill_group(pgid: int, *, grace: float) -> None:
+    """SIGTERM the process group ``pgid``, then SIGKILL after ``grace`` seconds."""
+    if pgid <= 0 or pgid == os.getpgid(0):
+        return  # never signal our own group
+    try:
+        os.killpg(pgid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        return
+    deadline = time.time() + grace
+    while time.time() < deadline:
+        _reap_children()
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return
+        time.sleep(0.05)
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    _reap_children()
+
+
+# ----------------------------------------------------------------------------- live files
+
+
+def read_progress(job: Job) -> dict[str, Any] | None:
+    """The job's ``live/progress.json`` (None when absent or unreadable)."""
+    try:
+        data = json.loads((job.live_dir / "progress.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _read_live_csv(path: Path) -> pd.DataFrame:
+    if not path.is_file() or path.stat().st_size == 0:
+        return pd.DataFrame()
+    try:
+        return pd.read_csv(path, on_bad_lines="skip")
+    except (OSError, ValueError, pd.errors.EmptyDataError):
+        return pd.DataFrame()
+
+
+def read_history(job: Job) -> pd.DataFrame:
+    """Per-step training history written so far (``live/history.csv``; bundle's once finished)."""
+    df = _read_live_csv(job.live_dir / "history.csv")
+    return df if not df.empty else _read_live_csv(job.out_dir / "history.csv")
+
+
+def read_epochs(job: Job) -> pd.DataFrame:
+    """Per-epoch validation table written so far (``live/epochs.csv``; bundle's once finished)."""
+    df = _read_live_csv(job.live_dir / "epochs.csv")
+    return df if not df.empty else _read_live_csv(job.out_dir / "epochs.csv")
+
+
+def tail_log(job: Job, n_lines: int = 40, max_bytes: int = 64_000) -> str:
+    """The last ``n_lines`` lines of the job's log (reads at most ``max_bytes``)."""
+    try:
+        with open(job.log_path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - max_bytes))
+            text = fh.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-n_lines:])
+
+
+# ----------------------------------------------------------------------------- supervisor
+
+
+def _supervise(data_dir: Path, job_id: str) -> int:
+    """Run a job's command in this process group, record its exit status, start the next job."""
+    store = JobStore(data_dir)
+    job = store._row_to_job(store._raw(job_id))
+    print(f"[pathgptomic job {job_id}] {time.strftime('%Y-%m-%d %H:%M:%S')} running: "
+          + " ".join(job.command), flush=True)
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    try:
+        proc = subprocess.Popen(job.command, stdin=subprocess.DEVNULL, env=env)
+    except OSError as exc:
+        print(f"[pathgptomic job {job_id}] could not start: {exc}", flush=True)
+        code = 127
+    else:
+        def _forward(signum: int, _frame: Any) -> None:
+            try:
+                proc.send_signal(signum)
+            except OSError:
+                pass
+
+        signal.signal(signal.SIGTERM, _forward)
+        signal.signal(signal.SIGINT, _forward)
+        code = proc.wait()
+    tmp = job.job_dir / "exit.json.tmp"
+    tmp.write_text(json.dumps({"exit_code": code, "time": time.time()}))
+    os.replace(tmp, job.job_dir / "exit.json")
+    print(f"[pathgptomic job {job_id}] {time.strftime('%Y-%m-%d %H:%M:%S')} exit status {code}", flush=True)
+    store._finish(job_id, code)
+    # Hand the slot on. The next job starts in its own new session, so it is not in our group.
+    store.start_queued()
+    return 0
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pathgptomic.training.jobs")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sup = sub.add_parser("supervise", help="(internal) run one job and record its exit status")
+    sup.add_argument("--data-dir", required=True, type=Path)
+    sup.add_argument("--job-id", required=True)
+    lst = sub.add_parser("list", help="list jobs")
+    lst.add_argument("--data-dir", type=Path, default=None)
+    args = parser.parse_args(argv)
+    if args.cmd == "supervise":
+        return _supervise(args.data_dir, args.job_id)
+    for job in JobStore(args.data_dir).list():
+        print(f"{job.id}  {job.state:9s}  {job.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main())
