@@ -1,0 +1,310 @@
+"""The Path-GPTomic fusion model: genomic branch, image branch and a linear Cox head.
+
+.. code-block:: text
+
+    cnv ‖ mut ──► SNN ──► G1 ─┐
+    rna ──► SNN (Exp. 1) or frozen scGPT → MLP-A features ──► G2 ─┤ MLP-B([G1‖G2]) ──► G
+    patch features (B, N, D) ──► pool (mean | gated attention) ──► MLP ──► P
+    θ = W^G·G + W^P·P + b                           (paper eq. 1; concat / gradmod)
+    θ = head(gated Kronecker(G, P)) + b             (Pathomic Fusion; kronecker)
+
+The branch terms ``W^G·G`` and ``W^P·P`` are returned separately so that balance
+(ρ^G, ρ^P), per-branch C-indices and the exact modality decomposition can use them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from pathgptomic.errors import ConfigError
+from pathgptomic.nn.snn import MLP, SNN
+
+FUSION_MODES = ("concat", "kronecker", "gradmod", "genomic", "image")
+RNA_ENCODERS = ("snn", "scgpt", "scgpt_smooth", "none")
+POOLINGS = ("mean", "attention")
+
+
+@dataclass
+class ModelConfig:
+    """Hyper-parameters of :class:`PathGPTomic` (checked in ``__post_init__``).
+
+    Attributes:
+        fusion: ``concat`` | ``kronecker`` | ``gradmod`` | ``genomic`` | ``image``.
+            ``gradmod`` has the ``concat`` architecture; its difference is in training.
+        rna_encoder: ``snn`` (RNA through its own SNN), ``scgpt`` / ``scgpt_smooth``
+            (precomputed frozen embeddings fed as G2), or ``none``.
+        snn_hidden: Widths of the 4 SNN blocks for CNV + mutations (and RNA when ``snn``).
+        snn_dropout: AlphaDropout probability in the SNNs.
+        mlp_b_hidden: Hidden width of MLP-B (3 layers).
+        genomic_dim: Width of G.
+        image_dim: Width of P.
+        image_hidden: Hidden width of the image projection.
+        image_pooling: ``mean`` or ``attention`` (gated-attention MIL).
+        dropout: Dropout in MLP-B and the image projection.
+        kronecker_gate_dim: Width of each gated embedding before the Kronecker product.
+        kronecker_hidden: Hidden width after the Kronecker product.
+    """
+
+    fusion: str = "gradmod"
+    rna_encoder: str = "snn"
+    snn_hidden: tuple[int, ...] = (64, 48, 32, 32)
+    snn_dropout: float = 0.25
+    mlp_b_hidden: int = 128
+    genomic_dim: int = 32
+    image_dim: int = 32
+    image_hidden: int = 128
+    image_pooling: str = "mean"
+    dropout: float = 0.25
+    kronecker_gate_dim: int = 16
+    kronecker_hidden: int = 64
+
+    def __post_init__(self) -> None:
+        self.snn_hidden = tuple(int(h) for h in self.snn_hidden)
+        if self.fusion not in FUSION_MODES:
+            raise ConfigError(f"fusion must be one of {FUSION_MODES}, got {self.fusion!r}")
+        if self.rna_encoder not in RNA_ENCODERS:
+            raise ConfigError(f"rna_encoder must be one of {RNA_ENCODERS}, got {self.rna_encoder!r}")
+        if self.image_pooling not in POOLINGS:
+            raise ConfigError(f"image_pooling must be one of {POOLINGS}, got {self.image_pooling!r}")
+        if len(self.snn_hidden) < 1 or min(self.snn_hidden) < 1:
+            raise ConfigError(f"snn_hidden must be positive widths, got {self.snn_hidden}")
+        for name in ("snn_dropout", "dropout"):
+            value = getattr(self, name)
+            if not 0.0 <= value < 1.0:
+                raise ConfigError(f"{name} must lie in [0, 1), got {value}")
+        for name in ("mlp_b_hidden", "genomic_dim", "image_dim", "image_hidden", "kronecker_gate_dim", "kronecker_hidden"):
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+
+    @property
+    def uses_genomics(self) -> bool:
+        """True unless the model is image-only."""
+        return self.fusion != "image"
+
+    @property
+    def uses_images(self) -> bool:
+        """True unless the model is genomic-only."""
+        return self.fusion != "genomic"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict."""
+        d = asdict(self)
+        d["snn_hidden"] = list(self.snn_hidden)
+        return d
+
+
+@dataclass
+class ModelInputs:
+    """Tensors of one batch of patients.
+
+    Attributes:
+        cnv_mut: CNV + mutation (+ clinical) features, shape ``(B, p1)`` (``p1`` may be 0).
+        rna: RNA features, shape ``(B, p2)``: standardised expression (``snn``) or frozen
+            scGPT / MLP-A embeddings; ``p2`` may be 0.
+        image: Patch features, shape ``(B, N, D)``, zero-padded.
+        image_mask: ``True`` where a patch is real, shape ``(B, N)``.
+        extras: Per-patient metadata that is not fed to the model (coords, slide index).
+    """
+
+    cnv_mut: torch.Tensor
+    rna: torch.Tensor
+    image: torch.Tensor
+    image_mask: torch.Tensor
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.cnv_mut.shape[0])
+
+    def index(self, idx: torch.Tensor | list[int]) -> "ModelInputs":
+        """Rows ``idx`` of every tensor (extras are not carried)."""
+        return ModelInputs(self.cnv_mut[idx], self.rna[idx], self.image[idx], self.image_mask[idx])
+
+    def to(self, device: torch.device | str) -> "ModelInputs":
+        """Move every tensor to ``device``."""
+        return ModelInputs(
+            self.cnv_mut.to(device), self.rna.to(device), self.image.to(device), self.image_mask.to(device), self.extras
+        )
+
+
+@dataclass
+class ModelOutput:
+    """Risk score and its exact decomposition.
+
+    Attributes:
+        theta: Risk score θ, shape ``(B,)`` (higher = higher risk).
+        genomic_term: ``W^G·G``, shape ``(B,)`` (0 for image-only; NaN for kronecker).
+        image_term: ``W^P·P``, shape ``(B,)`` (0 for genomic-only; NaN for kronecker).
+        bias: ``b``, scalar tensor.
+        attention: MIL attention over patches, shape ``(B, N)``, or ``None``.
+    """
+
+    theta: torch.Tensor
+    genomic_term: torch.Tensor
+    image_term: torch.Tensor
+    bias: torch.Tensor
+    attention: torch.Tensor | None = None
+
+
+def _make_pooling(kind: str, dim: int, dropout: float) -> nn.Module:
+    from pathgptomic.nn.mil import GatedAttentionMIL, MeanPooling
+
+    if kind == "attention":
+        return GatedAttentionMIL(dim, hidden=128, dropout=dropout)
+    return MeanPooling(dim)
+
+
+class GenomicBranch(nn.Module):
+    """G = MLP-B([G1 ‖ G2]) with G1 = SNN(cnv ‖ mut) and G2 = SNN(rna) or frozen embeddings."""
+
+    def __init__(self, cfg: ModelConfig, cnv_mut_dim: int, rna_dim: int) -> None:
+        super().__init__()
+        if cnv_mut_dim == 0 and rna_dim == 0:
+            raise ConfigError("the genomic branch has no input features: give CNV/mutation and/or RNA columns")
+        self.snn = SNN(cnv_mut_dim, cfg.snn_hidden, cfg.snn_dropout) if cnv_mut_dim > 0 else None
+        if rna_dim > 0 and cfg.rna_encoder == "snn":
+            self.rna_snn: nn.Module | None = SNN(rna_dim, cfg.snn_hidden, cfg.snn_dropout)
+            g2 = self.rna_snn.num_features
+        else:
+            self.rna_snn = None
+            g2 = rna_dim if cfg.rna_encoder != "none" else 0
+        self.use_rna = rna_dim > 0 and cfg.rna_encoder != "none"
+        g1 = self.snn.num_features if self.snn is not None else 0
+        self.mlp_b = MLP(g1 + g2, cfg.mlp_b_hidden, cfg.genomic_dim, n_layers=3, dropout=cfg.dropout)
+        self.num_features = cfg.genomic_dim
+
+    def forward(self, cnv_mut: torch.Tensor, rna: torch.Tensor) -> torch.Tensor:
+        """``(B, p1), (B, p2) → G (B, genomic_dim)``."""
+        parts = []
+        if self.snn is not None:
+            parts.append(self.snn(cnv_mut))
+        if self.use_rna:
+            parts.append(self.rna_snn(rna) if self.rna_snn is not None else rna)
+        return self.mlp_b(torch.cat(parts, dim=1))
+
+
+class ImageBranch(nn.Module):
+    """P = MLP(pool(patch features)); pooling is mean or gated-attention MIL."""
+
+    def __init__(self, cfg: ModelConfig, feature_dim: int) -> None:
+        super().__init__()
+        if feature_dim < 1:
+            raise ConfigError("the image branch has no input features: the cohort needs slides/images")
+        self.pool = _make_pooling(cfg.image_pooling, feature_dim, cfg.dropout)
+        self.project = MLP(feature_dim, cfg.image_hidden, cfg.image_dim, n_layers=2, dropout=cfg.dropout, activation="relu")
+        self.num_features = cfg.image_dim
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(B, N, D), (B, N) → (P (B, image_dim), attention (B, N))``."""
+        pooled, attention = self.pool(image, mask)
+        return self.project(pooled), attention
+
+
+class KroneckerFusion(nn.Module):
+    """Gated Kronecker fusion of two embeddings (Pathomic Fusion's bilinear fusion).
+
+    Each embedding is gated by a bilinear function of both,
+    ``o_m = σ(Bilinear(G, P)) ⊙ ReLU(Linear(h_m))``; a 1 is appended to each, the outer
+    product ``[o_G, 1] ⊗ [o_P, 1]`` (which keeps the unimodal terms) is flattened and
+    encoded by ``Linear → ReLU → Dropout`` to ``kronecker_hidden``.
+    """
+
+    def __init__(self, g_dim: int, p_dim: int, gate_dim: int, hidden: int, dropout: float) -> None:
+        super().__init__()
+        self.h_g = nn.Sequential(nn.Linear(g_dim, gate_dim), nn.ReLU())
+        self.h_p = nn.Sequential(nn.Linear(p_dim, gate_dim), nn.ReLU())
+        self.z_g = nn.Bilinear(g_dim, p_dim, gate_dim)
+        self.z_p = nn.Bilinear(g_dim, p_dim, gate_dim)
+        self.encoder = nn.Sequential(
+            nn.Dropout(dropout), nn.Linear((gate_dim + 1) ** 2, hidden), nn.ReLU(), nn.Dropout(dropout)
+        )
+        self.num_features = hidden
+
+    def forward(self, g: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+        """``(B, g_dim), (B, p_dim) → (B, hidden)``."""
+        o_g = torch.sigmoid(self.z_g(g, p)) * self.h_g(g)
+        o_p = torch.sigmoid(self.z_p(g, p)) * self.h_p(p)
+        ones = torch.ones(g.shape[0], 1, dtype=g.dtype, device=g.device)
+        o_g = torch.cat([o_g, ones], dim=1)
+        o_p = torch.cat([o_p, ones], dim=1)
+        fused = torch.bmm(o_g.unsqueeze(2), o_p.unsqueeze(1)).flatten(1)
+        return self.encoder(fused)
+
+
+class PathGPTomic(nn.Module):
+    """Multimodal Cox model ``θ = W^G·G + W^P·P + b`` (or a fused head for kronecker).
+
+    Args:
+        cfg: Model hyper-parameters.
+        cnv_mut_dim: Number of CNV + mutation (+ clinical) input features ``p1``.
+        rna_dim: Number of RNA input features ``p2`` (expression or embedding width).
+        image_feature_dim: Width ``D`` of a patch feature vector (0 for genomic-only).
+
+    Attributes:
+        genomic_branch / image_branch: The two modality encoders (``None`` when unused).
+        w_g / w_p: The head's linear maps ``W^G`` and ``W^P`` (no bias).
+        bias: The shared scalar ``b``.
+    """
+
+    def __init__(self, cfg: ModelConfig, cnv_mut_dim: int, rna_dim: int, image_feature_dim: int) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.genomic_branch = GenomicBranch(cfg, cnv_mut_dim, rna_dim) if cfg.uses_genomics else None
+        self.image_branch = ImageBranch(cfg, image_feature_dim) if cfg.uses_images else None
+        self.fusion: KroneckerFusion | None = None
+        self.w_g: nn.Linear | None = None
+        self.w_p: nn.Linear | None = None
+        self.head: nn.Linear | None = None
+        if cfg.fusion == "kronecker":
+            self.fusion = KroneckerFusion(
+                cfg.genomic_dim, cfg.image_dim, cfg.kronecker_gate_dim, cfg.kronecker_hidden, cfg.dropout
+            )
+            self.head = nn.Linear(cfg.kronecker_hidden, 1, bias=False)
+        else:
+            if self.genomic_branch is not None:
+                self.w_g = nn.Linear(cfg.genomic_dim, 1, bias=False)
+            if self.image_branch is not None:
+                self.w_p = nn.Linear(cfg.image_dim, 1, bias=False)
+        self.bias = nn.Parameter(torch.zeros(()))
+
+    # -- parameter groups (used by gradient modulation; selected by module, not tensor rank)
+    def genomic_parameters(self) -> list[nn.Parameter]:
+        """Trainable parameters of the genomic branch (SNNs, MLP-B); not the head."""
+        return [p for p in self.genomic_branch.parameters() if p.requires_grad] if self.genomic_branch else []
+
+    def image_parameters(self) -> list[nn.Parameter]:
+        """Trainable parameters of the image branch (pooling, projection); not the head."""
+        return [p for p in self.image_branch.parameters() if p.requires_grad] if self.image_branch else []
+
+    def head_parameters(self) -> list[nn.Parameter]:
+        """Shared head: ``W^G``, ``W^P``, ``b`` (and the Kronecker fusion layers)."""
+        modules = [m for m in (self.w_g, self.w_p, self.fusion, self.head) if m is not None]
+        return [p for m in modules for p in m.parameters()] + [self.bias]
+
+    def forward(self, inputs: ModelInputs) -> ModelOutput:
+        """Risk and its decomposition for one batch (see :class:`ModelOutput`)."""
+        batch = inputs.cnv_mut.shape[0]
+        zeros = inputs.cnv_mut.new_zeros(batch)
+        g = self.genomic_branch(inputs.cnv_mut, inputs.rna) if self.genomic_branch is not None else None
+        attention = None
+        p = None
+        if self.image_branch is not None:
+            p, attention = self.image_branch(inputs.image, inputs.image_mask)
+        if self.fusion is not None:
+            fused = self.fusion(g, p)
+            theta = self.head(fused).squeeze(1) + self.bias
+            nan = torch.full_like(theta, float("nan"))
+            return ModelOutput(theta, nan, nan, self.bias, attention)
+        genomic_term = self.w_g(g).squeeze(1) if g is not None else zeros
+        image_term = self.w_p(p).squeeze(1) if p is not None else zeros
+        theta = genomic_term + image_term + self.bias
+        return ModelOutput(theta, genomic_term, image_term, self.bias, attention)
+
+    def forward_tensors(
+        self, cnv_mut: torch.Tensor, rna: torch.Tensor, image: torch.Tensor, image_mask: torch.Tensor
+    ) -> torch.Tensor:
+        """θ of shape ``(B,)`` from plain tensors (the callable Captum attributes)."""
+        return self.forward(ModelInputs(cnv_mut, rna, image, image_mask)).theta

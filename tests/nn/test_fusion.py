@@ -1,0 +1,85 @@
+"""Fusion model: shapes, exact θ decomposition, gradients reach every branch parameter."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from pathgptomic.errors import ConfigError
+from pathgptomic.nn.fusion import FUSION_MODES, ModelConfig, ModelInputs, PathGPTomic
+
+
+def _inputs(b: int = 6, p1: int = 5, p2: int = 7, n: int = 4, d: int = 8, seed: int = 0) -> ModelInputs:
+    g = torch.Generator().manual_seed(seed)
+    mask = torch.ones(b, n, dtype=torch.bool)
+    mask[0, 2:] = False  # a patient with fewer patches
+    return ModelInputs(torch.randn(b, p1, generator=g), torch.randn(b, p2, generator=g),
+                       torch.randn(b, n, d, generator=g), mask)
+
+
+@pytest.mark.parametrize("pooling", ["mean", "attention"])
+@pytest.mark.parametrize("fusion", FUSION_MODES)
+def test_every_branch_parameter_gets_a_gradient(fusion: str, pooling: str) -> None:
+    torch.manual_seed(0)
+    model = PathGPTomic(ModelConfig(fusion=fusion, image_pooling=pooling, dropout=0.0, snn_dropout=0.0), 5, 7, 8)
+    out = model(_inputs())
+    assert out.theta.shape == (6,)
+    out.theta.pow(2).sum().backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None, f"{fusion}: {name} received no gradient"
+        assert torch.isfinite(p.grad).all(), name
+        if name.endswith("attention_w.bias"):
+            continue  # softmax is shift-invariant: the bias of the last attention score has zero gradient by design
+        assert p.grad.abs().sum() > 0, f"{fusion}: {name} has an all-zero gradient"
+
+
+@pytest.mark.parametrize("fusion", ["concat", "gradmod", "genomic", "image"])
+def test_theta_decomposes_exactly(fusion: str) -> None:
+    model = PathGPTomic(ModelConfig(fusion=fusion), 5, 7, 8).eval()
+    with torch.no_grad():
+        model.bias.fill_(0.3)
+        out = model(_inputs())
+    torch.testing.assert_close(out.theta, out.genomic_term + out.image_term + out.bias)
+    if fusion == "genomic":
+        assert torch.all(out.image_term == 0)
+    if fusion == "image":
+        assert torch.all(out.genomic_term == 0)
+
+
+def test_kronecker_terms_are_not_separable() -> None:
+    out = PathGPTomic(ModelConfig(fusion="kronecker"), 5, 7, 8).eval()(_inputs())
+    assert torch.isnan(out.genomic_term).all() and torch.isfinite(out.theta).all()
+
+
+def test_parameter_groups_partition_the_model() -> None:
+    model = PathGPTomic(ModelConfig(fusion="gradmod"), 5, 7, 8)
+    groups = [model.genomic_parameters(), model.image_parameters(), model.head_parameters()]
+    ids = [id(p) for g in groups for p in g]
+    assert len(ids) == len(set(ids)) == len(list(model.parameters()))
+    assert any(p is model.bias for p in model.head_parameters())
+
+
+def test_padded_patches_do_not_change_the_risk() -> None:
+    model = PathGPTomic(ModelConfig(fusion="concat", image_pooling="attention"), 5, 7, 8).eval()
+    x = _inputs()
+    noisy = ModelInputs(x.cnv_mut, x.rna, x.image.clone(), x.image_mask)
+    noisy.image[0, 2:] = 1e3  # padded positions of patient 0
+    torch.testing.assert_close(model(x).theta, model(noisy).theta)
+
+
+def test_forward_tensors_matches_forward() -> None:
+    model = PathGPTomic(ModelConfig(), 5, 7, 8).eval()
+    x = _inputs()
+    torch.testing.assert_close(model.forward_tensors(x.cnv_mut, x.rna, x.image, x.image_mask), model(x).theta)
+
+
+def test_rna_embeddings_feed_mlp_b_directly() -> None:
+    model = PathGPTomic(ModelConfig(fusion="genomic", rna_encoder="scgpt"), 5, 7, 0)
+    assert model.genomic_branch.rna_snn is None
+    assert model.genomic_branch.mlp_b.net[0][0].in_features == 32 + 7
+
+
+@pytest.mark.parametrize("bad", [dict(fusion="sum"), dict(dropout=1.0), dict(genomic_dim=0), dict(image_pooling="max")])
+def test_config_rejects_bad_values(bad: dict) -> None:
+    with pytest.raises(ConfigError):
+        ModelConfig(**bad)
