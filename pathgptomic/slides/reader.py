@@ -1,0 +1,560 @@
+"""One interface over whole-slide images (OpenSlide) and plain images (Pillow).
+
+Whole-slide formats (Aperio ``.svs``, Hamamatsu ``.ndpi``, MIRAX ``.mrxs``, Leica ``.scn``,
+Philips/generic tiled TIFF, DICOM, ...) are read through ``openslide-python`` with the
+``openslide-bin`` wheel; exported regions (PNG, JPEG, plain strip TIFF, BMP) through
+Pillow. Both appear as a :class:`Slide` with the same attributes and methods.
+
+The format is decided from the file's *content* (magic bytes, then
+``OpenSlide.detect_format``), never from its name: a text file renamed ``.svs`` is
+refused with a message saying so. Every failure is a subclass of
+:class:`pathgptomic.errors.SlideError` whose message names the file, what is wrong and
+what to do.
+
+Coordinates follow OpenSlide: ``location`` is the top-left corner ``(x, y)`` in level-0
+pixels, ``size`` is ``(width, height)`` in pixels *of the requested level*.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import warnings
+from pathlib import Path
+from typing import Any, Literal, overload
+
+import numpy as np
+from PIL import Image
+
+from pathgptomic.errors import SlideError
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "CorruptSlideError",
+    "DEFAULT_MAX_IMAGE_PIXELS",
+    "EmptySlideError",
+    "Slide",
+    "SlideNotFoundError",
+    "SlideTooLargeError",
+    "SlideTooSmallError",
+    "UnsupportedSlideError",
+    "detect_format",
+    "open_slide",
+]
+
+#: Largest plain (non-pyramidal) image, in pixels, that is decoded into memory
+#: (about 300 MB as RGB). Override per call (``max_pixels=``) or with the environment
+#: variable ``PATHGPTOMIC_MAX_IMAGE_PIXELS``. Pyramidal slides are never fully decoded
+#: and are not limited.
+DEFAULT_MAX_IMAGE_PIXELS = 100_000_000
+
+#: Plain-image formats handled by Pillow (names returned by :func:`detect_format`).
+PILLOW_FORMATS = ("png", "jpeg", "tiff", "bmp")
+
+_PIL_LOCK = threading.Lock()
+
+
+class UnsupportedSlideError(SlideError):
+    """The file is not an image or slide format this project can read."""
+
+
+class CorruptSlideError(SlideError):
+    """The file looks like a supported format but is truncated or damaged."""
+
+
+class EmptySlideError(SlideError):
+    """The file has zero bytes."""
+
+
+class SlideNotFoundError(SlideError, FileNotFoundError):
+    """The path does not exist or is not a regular file."""
+
+
+class SlideTooSmallError(SlideError):
+    """The image is smaller than one patch."""
+
+
+class SlideTooLargeError(SlideError):
+    """A plain image is larger than the decompression-bomb limit."""
+
+
+def _magic(path: Path, n: int = 16) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(n)
+
+
+def _pillow_kind(head: bytes) -> str | None:
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "tiff"
+    if head.startswith(b"BM"):
+        return "bmp"
+    return None
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if not head:
+        return False
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(ch.isprintable() or ch in "\r\n\t" for ch in text)
+
+
+def _openslide_vendor(path: Path) -> str | None:
+    try:
+        import openslide
+    except ImportError:  # pragma: no cover - openslide-python is a hard dependency
+        logger.warning("openslide-python is not installed; whole-slide formats are unavailable")
+        return None
+    try:
+        return openslide.OpenSlide.detect_format(str(path))
+    except Exception as exc:  # noqa: BLE001 - OpenSlide raises several types on damaged files
+        logger.debug("OpenSlide.detect_format failed on %s: %s", path, exc)
+        return None
+
+
+def _check_path(path: str | os.PathLike[str]) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise SlideNotFoundError(f"slide file {p} does not exist; check the path (relative paths are resolved from {Path.cwd()})")
+    if not p.is_file():
+        raise SlideNotFoundError(f"slide path {p} is not a regular file (a MIRAX slide is opened through its .mrxs file)")
+    return p
+
+
+def detect_format(path: str | os.PathLike[str]) -> str | None:
+    """Identify a slide or image file from its content.
+
+    Args:
+        path: File to inspect (only its first bytes are read, plus OpenSlide's own probe).
+
+    Returns:
+        The OpenSlide vendor name (``"aperio"``, ``"generic-tiff"``, ``"hamamatsu"``,
+        ``"mirax"``, ...) for whole-slide formats, one of ``"png"``, ``"jpeg"``,
+        ``"tiff"`` (plain, non-tiled TIFF) or ``"bmp"`` for plain images, or ``None``
+        when the content is not recognised (including zero-byte and text files).
+
+    Raises:
+        SlideNotFoundError: When ``path`` does not exist or is not a file.
+    """
+    p = _check_path(path)
+    head = _magic(p)
+    if not head:
+        return None
+    kind = _pillow_kind(head)
+    if kind in ("png", "jpeg", "bmp"):
+        return kind
+    vendor = _openslide_vendor(p)
+    if vendor is not None:
+        return vendor
+    return kind  # plain TIFF or None
+
+
+def _max_pixels(max_pixels: int | None) -> int:
+    if max_pixels is not None:
+        return int(max_pixels)
+    env = os.environ.get("PATHGPTOMIC_MAX_IMAGE_PIXELS")
+    if env:
+        try:
+            return int(float(env))
+        except ValueError:
+            logger.warning("ignoring PATHGPTOMIC_MAX_IMAGE_PIXELS=%r (not a number)", env)
+    return DEFAULT_MAX_IMAGE_PIXELS
+
+
+class Slide:
+    """A readable slide or plain image; open it with :func:`open_slide`.
+
+    Attributes:
+        path: The file.
+        format: Detected format (see :func:`detect_format`).
+        backend: ``"openslide"`` or ``"pillow"``.
+        dimensions: Level-0 size ``(width, height)`` in pixels.
+        level_count: Number of pyramid levels (1 for plain images).
+        level_dimensions: ``(width, height)`` per level.
+        level_downsamples: Downsample factor of each level relative to level 0.
+        mpp: Microns per pixel at level 0 (mean of x and y), or ``None`` when the file
+            does not say.
+        properties: Format metadata (OpenSlide properties, or Pillow info).
+    """
+
+    def __init__(self, path: Path, fmt: str, backend: str) -> None:
+        self.path = path
+        self.format = fmt
+        self.backend = backend
+        self.dimensions: tuple[int, int] = (0, 0)
+        self.level_count = 1
+        self.level_dimensions: tuple[tuple[int, int], ...] = ()
+        self.level_downsamples: tuple[float, ...] = ()
+        self.mpp: float | None = None
+        self.properties: dict[str, str] = {}
+        self._osr: Any = None
+        self._array: np.ndarray | None = None
+
+    # ------------------------------------------------------------------ context
+    def close(self) -> None:
+        """Release the file handle / decoded pixels (idempotent)."""
+        if self._osr is not None:
+            try:
+                self._osr.close()
+            finally:
+                self._osr = None
+        self._array = None
+
+    def __enter__(self) -> "Slide":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        mpp = "unknown" if self.mpp is None else f"{self.mpp:.4g}"
+        return (
+            f"Slide({str(self.path)!r}, format={self.format!r}, dimensions={self.dimensions}, "
+            f"levels={self.level_count}, mpp={mpp})"
+        )
+
+    def __getstate__(self) -> dict[str, Any]:  # picklable for DataLoader workers: reopened lazily
+        state = self.__dict__.copy()
+        state["_osr"] = None
+        state["_array"] = None
+        return state
+
+    # ------------------------------------------------------------------ geometry
+    def get_best_level_for_downsample(self, downsample: float) -> int:
+        """Index of the coarsest level whose downsample is <= ``downsample`` (at least 0)."""
+        best = 0
+        for i, d in enumerate(self.level_downsamples):
+            if d <= downsample * (1 + 1e-6):
+                best = i
+        return best
+
+    # ------------------------------------------------------------------ pixels
+    def _ensure_open(self) -> None:
+        if self.backend == "openslide" and self._osr is None:
+            import openslide
+
+            try:
+                self._osr = openslide.OpenSlide(str(self.path))
+            except Exception as exc:  # noqa: BLE001
+                raise CorruptSlideError(f"slide {self.path} can no longer be opened: {exc}") from exc
+        elif self.backend == "pillow" and self._array is None:
+            self._array = _decode_plain(self.path, None, self.dimensions[0] * self.dimensions[1])
+
+    @overload
+    def read_region(
+        self, location: tuple[int, int], level: int, size: tuple[int, int], *, as_array: Literal[True] = ...
+    ) -> np.ndarray: ...
+
+    @overload
+    def read_region(
+        self, location: tuple[int, int], level: int, size: tuple[int, int], *, as_array: Literal[False]
+    ) -> Image.Image: ...
+
+    def read_region(
+        self, location: tuple[int, int], level: int, size: tuple[int, int], *, as_array: bool = True
+    ) -> np.ndarray | Image.Image:
+        """Read a rectangle of pixels.
+
+        Args:
+            location: Top-left ``(x, y)`` in level-0 pixel coordinates.
+            level: Pyramid level to read from (``0 <= level < level_count``).
+            size: ``(width, height)`` in pixels of ``level``.
+            as_array: Return a ``uint8`` array of shape ``(height, width, 3)`` (default)
+                or an RGB ``PIL.Image``.
+
+        Returns:
+            RGB pixels; areas outside the image are white.
+
+        Raises:
+            SlideError: For an invalid level or size, or when the file cannot be decoded
+                (``CorruptSlideError``).
+        """
+        if not 0 <= level < self.level_count:
+            raise SlideError(f"{self.path}: level {level} does not exist (this slide has {self.level_count} levels)")
+        w, h = int(size[0]), int(size[1])
+        if w <= 0 or h <= 0:
+            raise SlideError(f"{self.path}: region size must be positive, got {size}")
+        self._ensure_open()
+        x, y = int(location[0]), int(location[1])
+        if self.backend == "openslide":
+            try:
+                img = self._osr.read_region((x, y), level, (w, h))
+            except Exception as exc:  # noqa: BLE001 - openslide.OpenSlideError and friends
+                raise CorruptSlideError(
+                    f"slide {self.path} could not be read at {(x, y)} level {level}: {exc}; "
+                    "the file is probably truncated or damaged, re-export or re-copy it"
+                ) from exc
+            arr = _rgba_to_rgb(np.asarray(img))
+        else:
+            arr = self._crop_plain(x, y, w, h)
+        return arr if as_array else Image.fromarray(arr)
+
+    def _crop_plain(self, x: int, y: int, w: int, h: int) -> np.ndarray:
+        assert self._array is not None
+        W, H = self.dimensions
+        x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, W), min(y + h, H)
+        if x0 == x and y0 == y and x1 == x + w and y1 == y + h:
+            return np.ascontiguousarray(self._array[y:y + h, x:x + w])
+        out = np.full((h, w, 3), 255, dtype=np.uint8)
+        if x1 > x0 and y1 > y0:
+            out[y0 - y:y1 - y, x0 - x:x1 - x] = self._array[y0:y1, x0:x1]
+        return out
+
+    def thumbnail(self, max_size: int = 1024) -> Image.Image:
+        """An RGB thumbnail whose longer side is at most ``max_size`` (never upsampled).
+
+        Args:
+            max_size: Longest side of the result in pixels.
+
+        Returns:
+            RGB ``PIL.Image`` preserving the aspect ratio.
+
+        Raises:
+            CorruptSlideError: When the pixels cannot be decoded.
+        """
+        W, H = self.dimensions
+        scale = min(1.0, max_size / max(W, H))
+        tw, th = max(1, round(W * scale)), max(1, round(H * scale))
+        self._ensure_open()
+        if self.backend == "openslide":
+            try:
+                img = self._osr.get_thumbnail((tw, th))
+            except Exception as exc:  # noqa: BLE001
+                raise CorruptSlideError(
+                    f"slide {self.path}: thumbnail could not be decoded ({exc}); the file is probably truncated or damaged"
+                ) from exc
+            return img.convert("RGB")
+        assert self._array is not None
+        img = Image.fromarray(self._array)
+        if (tw, th) != (W, H):
+            img = img.resize((tw, th), Image.Resampling.BOX)
+        return img
+
+
+def _rgba_to_rgb(arr: np.ndarray) -> np.ndarray:
+    """Composite non-premultiplied RGBA onto white (OpenSlide's transparent borders)."""
+    if arr.ndim == 3 and arr.shape[2] == 4:
+        alpha = arr[..., 3]
+        if alpha.min() == 255:
+            return np.ascontiguousarray(arr[..., :3])
+        a = alpha[..., None].astype(np.float32) / 255.0
+        rgb = arr[..., :3].astype(np.float32) * a + 255.0 * (1.0 - a)
+        return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+    if arr.ndim == 2:
+        return np.repeat(arr[..., None], 3, axis=2)
+    return np.ascontiguousarray(arr[..., :3])
+
+
+def _decode_plain(path: Path, fmt: str | None, expected_pixels: int | None = None) -> np.ndarray:
+    try:
+        with _open_pillow(path, max(expected_pixels or 0, 1) + 1) as img:
+            img.load()
+            if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+                rgba = img.convert("RGBA")
+                return _rgba_to_rgb(np.asarray(rgba))
+            return np.asarray(img.convert("RGB"))
+    except SlideError:
+        raise
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise CorruptSlideError(
+            f"image {path} could not be decoded ({exc}); the file is probably truncated or damaged, re-export it"
+        ) from exc
+
+
+def _open_pillow(path: Path, limit: int) -> Image.Image:
+    """``Image.open`` with Pillow's own bomb limit raised to ``limit`` (our guard is checked first)."""
+    with _PIL_LOCK:
+        old = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = max(limit, old or 0)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                return Image.open(path)
+        finally:
+            Image.MAX_IMAGE_PIXELS = old
+
+
+def _check_tiff_extent(p: Path, img: Image.Image) -> None:
+    """Refuse a TIFF whose first image's strips/tiles point past the end of the file."""
+    try:
+        tags = img.tag_v2  # type: ignore[attr-defined]
+        offsets = tags.get(324) or tags.get(273)
+        counts = tags.get(325) or tags.get(279)
+    except AttributeError:
+        return
+    if not offsets or not counts:
+        return
+    offsets = offsets if isinstance(offsets, (tuple, list)) else (offsets,)
+    counts = counts if isinstance(counts, (tuple, list)) else (counts,)
+    end = max(int(o) + int(c) for o, c in zip(offsets, counts))
+    size = p.stat().st_size
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow warns "Corrupt EXIF data" before failing
+            n_frames = int(getattr(img, "n_frames", 1))  # walks the IFD chain
+            img.seek(0)
+    except Exception as exc:  # noqa: BLE001
+        raise CorruptSlideError(f"TIFF {p} has a broken directory chain ({exc}); it is probably truncated, copy it again") from exc
+    logger.debug("%s: plain TIFF with %d pages", p, n_frames)
+    if end > size:
+        raise CorruptSlideError(
+            f"TIFF {p} is truncated: its image data runs to byte {end:,} but the file has {size:,} bytes; "
+            "copy or export it again"
+        )
+
+
+def _parse_mpp_openslide(props: Any) -> float | None:
+    vals = []
+    for key in ("openslide.mpp-x", "openslide.mpp-y"):
+        try:
+            v = float(props[key])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if np.isfinite(v) and v > 0:
+            vals.append(v)
+    return float(np.mean(vals)) if vals else None
+
+
+def _parse_mpp_tiff(img: Image.Image) -> float | None:
+    # Only a physical unit (centimetre) is trusted; inch "dpi" of exported images is screen density.
+    try:
+        tags = img.tag_v2  # type: ignore[attr-defined]
+        unit = tags.get(296)
+        xres = tags.get(282)
+    except AttributeError:
+        return None
+    if unit == 3 and xres:
+        try:
+            res = float(xres)
+        except (TypeError, ValueError, ZeroDivisionError):
+            return None
+        if res > 0:
+            return 10_000.0 / res
+    return None
+
+
+def open_slide(
+    path: str | os.PathLike[str],
+    *,
+    max_pixels: int | None = None,
+    validate: bool = True,
+) -> Slide:
+    """Open a whole-slide image or plain image file.
+
+    Args:
+        path: The file. Its content decides the reader, not its extension.
+        max_pixels: Decompression-bomb limit for plain images, in pixels (default
+            :data:`DEFAULT_MAX_IMAGE_PIXELS` or env ``PATHGPTOMIC_MAX_IMAGE_PIXELS``).
+            Plain images are decoded into memory; pyramidal slides are read lazily.
+        validate: Decode the smallest pyramid level once (catches most truncated files
+            at open time instead of half-way through tiling).
+
+    Returns:
+        An open :class:`Slide` (use it as a context manager or call ``close()``).
+
+    Raises:
+        SlideNotFoundError: Missing path.
+        EmptySlideError: Zero-byte file.
+        UnsupportedSlideError: Text or unknown content (e.g. a text file named ``.svs``).
+        CorruptSlideError: Truncated or damaged file.
+        SlideTooLargeError: A plain image above ``max_pixels``.
+    """
+    p = _check_path(path)
+    if p.stat().st_size == 0:
+        raise EmptySlideError(f"slide file {p} is empty (0 bytes); the upload or copy did not complete, copy it again")
+    head = _magic(p, 512)
+    kind = _pillow_kind(head)
+    vendor = None if kind in ("png", "jpeg", "bmp") else _openslide_vendor(p)
+    if vendor is not None:
+        return _open_openslide(p, vendor, validate)
+    if kind is not None:
+        return _open_plain(p, kind, _max_pixels(max_pixels))
+    if _looks_like_text(head):
+        raise UnsupportedSlideError(
+            f"{p} is a text file, not a slide or image (despite its extension {p.suffix!r}); "
+            "supported: SVS, NDPI, MRXS, SCN, tiled TIFF, DICOM and other OpenSlide formats, PNG, JPEG, TIFF"
+        )
+    raise UnsupportedSlideError(
+        f"{p} is not a recognised slide or image format (first bytes {head[:8]!r}); "
+        "supported: SVS, NDPI, MRXS, SCN, tiled TIFF, DICOM and other OpenSlide formats, PNG, JPEG, TIFF"
+    )
+
+
+def _open_openslide(p: Path, vendor: str, validate: bool) -> Slide:
+    import openslide
+
+    try:
+        osr = openslide.OpenSlide(str(p))
+    except Exception as exc:  # noqa: BLE001 - OpenSlideUnsupportedFormatError, OpenSlideError
+        raise CorruptSlideError(
+            f"slide {p} was detected as {vendor!r} but OpenSlide cannot open it ({exc}); "
+            "the file is probably truncated or damaged (or a multi-file format missing its companion files)"
+        ) from exc
+    slide = Slide(p, vendor, "openslide")
+    slide._osr = osr
+    try:
+        slide.dimensions = tuple(int(v) for v in osr.dimensions)  # type: ignore[assignment]
+        slide.level_count = int(osr.level_count)
+        slide.level_dimensions = tuple((int(w), int(h)) for w, h in osr.level_dimensions)
+        slide.level_downsamples = tuple(float(d) for d in osr.level_downsamples)
+        slide.properties = dict(osr.properties)
+        slide.mpp = _parse_mpp_openslide(osr.properties)
+        if min(slide.dimensions) <= 0:
+            raise CorruptSlideError(f"slide {p} reports an empty level 0 {slide.dimensions}")
+        if validate:
+            lw, lh = slide.level_dimensions[-1]
+            lvl = slide.level_count - 1
+            if lw * lh <= 4096 * 4096:
+                osr.read_region((0, 0), lvl, (lw, lh))
+            else:
+                osr.read_region((0, 0), lvl, (min(lw, 512), min(lh, 512)))
+    except SlideError:
+        slide.close()
+        raise
+    except Exception as exc:  # noqa: BLE001
+        slide.close()
+        raise CorruptSlideError(
+            f"slide {p} opened but its pixels cannot be decoded ({exc}); "
+            "the file is probably truncated or damaged, re-copy or re-export it"
+        ) from exc
+    return slide
+
+
+def _open_plain(p: Path, kind: str, limit: int) -> Slide:
+    try:
+        img = _open_pillow(p, limit)
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise CorruptSlideError(
+            f"image {p} looks like {kind.upper()} but cannot be read ({exc}); the file is probably truncated or damaged"
+        ) from exc
+    with img:
+        w, h = img.size
+        if w * h > limit:
+            raise SlideTooLargeError(
+                f"plain image {p} is {w}x{h} = {w * h:,} pixels, above the limit of {limit:,} pixels "
+                "(decompression-bomb guard); convert it to a pyramidal tiled TIFF (e.g. `vips tiffsave "
+                "--tile --pyramid`) or raise the limit with max_pixels / PATHGPTOMIC_MAX_IMAGE_PIXELS"
+            )
+        if w <= 0 or h <= 0:
+            raise CorruptSlideError(f"image {p} has an empty size {w}x{h}")
+        if kind == "tiff":
+            _check_tiff_extent(p, img)
+        mpp = _parse_mpp_tiff(img) if kind == "tiff" else None
+        info = {str(k): str(v) for k, v in img.info.items() if isinstance(v, (str, int, float, tuple))}
+    slide = Slide(p, kind, "pillow")
+    slide.dimensions = (int(w), int(h))
+    slide.level_count = 1
+    slide.level_dimensions = ((int(w), int(h)),)
+    slide.level_downsamples = (1.0,)
+    slide.mpp = mpp
+    slide.properties = info
+    slide._array = _decode_plain(p, kind, w * h)
+    return slide
