@@ -1,0 +1,42 @@
+"""Explanations of the risk score: exact modality shares and Captum attributions.
+
+- :mod:`~pathgptomic.explain.decomposition`: θ = W^G·G + W^P·P + b split per patient.
+- :mod:`~pathgptomic.explain.attributions`: integrated gradients on the genomic inputs
+  and the patch features, grouped by block and gene signature; per-tile scores.
+
+Thread safety: hold one ``threading.Lock`` per shared model around attribution calls
+(see :mod:`pathgptomic.explain.attributions`).
+"""
+
+from pathgptomic.explain.attributions import (
+    IGResult,
+    block_summary,
+    cohort_summary,
+    feature_block,
+    genomic_attribution_table,
+    group_by_signature,
+    integrated_gradients,
+    load_gene_signatures,
+    signatures_long,
+    tile_attributions,
+    top_genomic_features,
+    unpack_inputs,
+)
+from pathgptomic.explain.decomposition import cohort_modality_shares, modality_shares
+
+__all__ = [
+    "IGResult",
+    "block_summary",
+    "cohort_modality_shares",
+    "cohort_summary",
+    "feature_block",
+    "genomic_attribution_table",
+    "group_by_signature",
+    "integrated_gradients",
+    "load_gene_signatures",
+    "modality_shares",
+    "signatures_long",
+    "tile_attributions",
+    "top_genomic_features",
+    "unpack_inputs",
+]
