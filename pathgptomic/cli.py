@@ -1,0 +1,331 @@
+"""The ``pathgptomic`` command line.
+
+Subcommands: ``demo``, ``train``, ``cv``, ``predict``, ``evaluate`` (here), plus those
+registered by subpackages (``tile``, ``extract`` from :mod:`pathgptomic.slides`;
+``smooth``, ``embed-rna`` from :mod:`pathgptomic.genomics`; ``benchmark``,
+``semisynthetic`` from :mod:`pathgptomic.benchmark`). Every user error exits with
+status 2 and a one-paragraph message; crashes exit with status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import shlex
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from pathgptomic.errors import PathGPTomicError
+
+logger = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEMO_COHORT_DIR = REPO_ROOT / "assets" / "demo_cohort"
+DEMO_N_PATIENTS = 200
+DEMO_SEED = 0
+
+#: Subpackage modules exposing ``register(subparsers)``.
+PLUGIN_MODULES = ("pathgptomic.slides.cli", "pathgptomic.genomics.cli", "pathgptomic.benchmark.cli")
+
+
+def demo_cohort_path() -> Path:
+    """The shipped synthetic demo cohort (TCGA layout), generated on first use if absent."""
+    from pathgptomic.data import write_demo_cohort
+
+    csv = sorted(DEMO_COHORT_DIR.glob("*.csv*")) if DEMO_COHORT_DIR.is_dir() else []
+    if csv:
+        return DEMO_COHORT_DIR
+    target = DEMO_COHORT_DIR if DEMO_COHORT_DIR.parent.is_dir() else Path.home() / ".cache" / "pathgptomic" / "demo_cohort"
+    write_demo_cohort(target, n_patients=DEMO_N_PATIENTS, seed=DEMO_SEED, layout="tcga")
+    return target
+
+
+def load_cohort_arg(value: str):
+    """``demo`` or a path (TCGA CSV or generic folder) → Cohort."""
+    from pathgptomic.data import read_cohort
+
+    path = demo_cohort_path() if value == "demo" else Path(value)
+    if value != "demo" and not path.exists():
+        raise PathGPTomicError(f"cohort {path} does not exist; pass a TCGA-layout CSV, a generic-layout folder or 'demo'")
+    return read_cohort(path)
+
+
+# ----------------------------------------------------------------------------- train / cv
+def _add_training_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cohort", default="demo", help="'demo' (synthetic demo cohort), a TCGA-layout CSV(.gz) or a generic-layout folder")
+    p.add_argument("--out", required=True, help="bundle folder to write (must not exist unless --overwrite)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing bundle folder")
+    p.add_argument("--fusion", default="gradmod", choices=["concat", "kronecker", "gradmod", "genomic", "image"])
+    p.add_argument("--rna-encoder", default="snn", choices=["snn", "scgpt", "scgpt_smooth", "none"],
+                   help="RNA input: SNN on expression (Exp. 1), frozen scGPT (Exp. 2-3) or scGPT + MLP-A (Exp. 4-6)")
+    p.add_argument("--scgpt-dir", default=None, help="scGPT checkpoint folder (default: $PATHGPTOMIC_SCGPT_DIR or models/scgpt-demo)")
+    p.add_argument("--mlp-a", default=None, help="MLP-A file for --rna-encoder scgpt_smooth")
+    p.add_argument("--blocks", default="cnv,mut", help="blocks for the CNV/mutation SNN (comma list of cnv,mut)")
+    p.add_argument("--clinical", action="store_true", help="also feed clinical covariates (age, sex) to the genomic SNN")
+    p.add_argument("--image-encoder", default="resnet18", help="timm or project encoder name for patch features (e.g. t2t_vit_14, test_resnet)")
+    p.add_argument("--image-weights", default=None, help="local weights file for the image encoder (default: frozen random init, saved in the bundle)")
+    p.add_argument("--pooling", default="mean", choices=["mean", "attention"], help="patch pooling: mean or gated-attention MIL")
+    p.add_argument("--patch-size", type=int, default=224)
+    p.add_argument("--mpp", type=float, default=0.5, help="target microns per pixel of the tiles")
+    p.add_argument("--assumed-mpp", type=float, default=0.5, help="microns per pixel assumed when an image has no metadata")
+    p.add_argument("--max-patches", type=int, default=64, help="cap on patches per slide (deterministic sampling)")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--dropout", type=float, default=0.25)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--early-stopping", action="store_true", help="stop on an inner validation split of the training fold")
+    p.add_argument("--patience", type=int, default=10)
+    p.add_argument("--alpha", type=float, default=1.0, help="modulation strength α in k = min(1 - tanh(α(ρ-1)), 1)")
+    p.add_argument("--balance-start", type=int, default=0, help="first epoch with gradient modulation")
+    p.add_argument("--balance-end", type=int, default=None, help="epoch where modulation stops (exclusive)")
+    p.add_argument("--ge-noise", action="store_true", help="OGM-GE generalisation-enhancement noise")
+    p.add_argument("--cache-dir", default=None, help="feature cache folder (default ~/.cache/pathgptomic)")
+    p.add_argument("--live-dir", default=None, help="write progress.json / history.csv / epochs.csv here while training")
+    p.add_argument("--name", default=None, help="display name of the bundle")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def config_from_args(args: argparse.Namespace):
+    """Build a :class:`TrainConfig` from parsed CLI arguments."""
+    from pathgptomic.nn.fusion import ModelConfig
+    from pathgptomic.training.balance import BalanceConfig
+    from pathgptomic.training.features import FeatureSettings
+    from pathgptomic.training.trainer import TrainConfig
+
+    blocks = tuple(b.strip() for b in args.blocks.split(",") if b.strip())
+    return TrainConfig(
+        model=ModelConfig(fusion=args.fusion, rna_encoder=args.rna_encoder, image_pooling=args.pooling, dropout=args.dropout),
+        features=FeatureSettings(
+            genomic_blocks=blocks, use_clinical=args.clinical, rna_encoder=args.rna_encoder, scgpt_dir=args.scgpt_dir,
+            mlp_a=args.mlp_a, image_encoder=args.image_encoder, image_encoder_weights=args.image_weights,
+            patch_size=args.patch_size, target_mpp=args.mpp, assumed_mpp=args.assumed_mpp,
+            max_patches=args.max_patches, cache_dir=args.cache_dir,
+        ),
+        balance=BalanceConfig(enabled=True, alpha=args.alpha, start_epoch=args.balance_start,
+                              end_epoch=args.balance_end, ge_noise=args.ge_noise),
+        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, seed=args.seed,
+        device=args.device, early_stopping=args.early_stopping, patience=args.patience,
+    )
+
+
+def _print_summary(result, title: str) -> None:
+    folds = result.folds
+    if len(folds):
+        table = folds[["fold", "n_train", "n_test", "cindex", "cindex_genomic", "cindex_image", "best_epoch"]].copy()
+        table["fold"] = table["fold"] + 1
+        print(f"\n{title}\n" + table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        s = result.summary
+        print(
+            f"\nC-index (mean ± sd over {s['n_folds']} folds): fused {s['cindex_mean']:.3f} ± {s['cindex_sd']:.3f} | "
+            f"genomic branch alone {s['cindex_genomic_mean']:.3f} ± {s['cindex_genomic_sd']:.3f} | "
+            f"image branch alone {s['cindex_image_mean']:.3f} ± {s['cindex_image_sd']:.3f}"
+        )
+
+
+def _run_training(args: argparse.Namespace, *, crossval: bool) -> int:
+    from pathgptomic.training.bundle import save_bundle
+    from pathgptomic.training.live import LiveLog
+    from pathgptomic.training.trainer import cross_validate, fit
+
+    cfg = config_from_args(args)
+    out = Path(args.out)
+    if out.exists() and not args.overwrite:
+        raise PathGPTomicError(f"{out} already exists; choose another --out folder or pass --overwrite")
+    cohort = load_cohort_arg(args.cohort)
+    folds = None
+    n_folds = args.folds if crossval else 0
+    if crossval and args.splits:
+        from pathgptomic.data import read_split_files
+
+        folds = read_split_files(args.splits, cohort.ids)
+        n_folds = len(folds)
+    live = LiveLog(args.live_dir, n_folds=n_folds, n_epochs=cfg.epochs) if args.live_dir else None
+    show = not args.no_progress
+    print(f"cohort: {cohort.source} — {cohort.n} patients, {cohort.n_events} events", file=sys.stderr)
+    if crossval:
+        result = cross_validate(cohort, cfg, folds=folds, n_folds=n_folds, callback=live, show_progress=show)
+    else:
+        result = fit(cohort, cfg, callback=live, show_progress=show)
+    command = "pathgptomic " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[0].endswith(("pathgptomic", "__main__.py")) else ""
+    path = save_bundle(result, out, cohort=cohort, command=args.command_line or command, name=args.name, overwrite=args.overwrite)
+    if live:
+        live.progress("done", f"bundle written to {path}", bundle=str(path))
+    _print_summary(result, f"{cfg.model.fusion} on {cohort.source}")
+    print(f"\nbundle: {path}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- other commands
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pathgptomic.data import write_demo_cohort
+
+    path = write_demo_cohort(Path(args.out), n_patients=args.n_patients, seed=args.seed, layout=args.layout)
+    print(f"synthetic demo cohort ({args.n_patients} patients, seed {args.seed}, {args.layout} layout) written to {path}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from pathgptomic.training.bundle import load_bundle
+
+    bundle = load_bundle(args.bundle)
+    cohort = load_cohort_arg(args.cohort)
+    pred = bundle.predict(cohort, show_progress=not args.no_progress)
+    pred.insert(1, "time", cohort.time)
+    pred.insert(2, "event", cohort.event)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        pred.to_csv(args.out, index=False)
+        print(f"{len(pred)} predictions written to {args.out}")
+    else:
+        print(pred.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    return 0
+
+
+def _read_predictions(path: str) -> pd.DataFrame:
+    from pathgptomic.errors import InputValidationError
+
+    try:
+        df = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputValidationError(f"{path}: cannot read predictions CSV ({exc})") from exc
+    missing = [c for c in ("time", "event", "risk") if c not in df.columns]
+    if missing:
+        raise InputValidationError(
+            f"{path}: missing column(s) {missing}; a predictions file needs time, event and risk "
+            "(as written by 'pathgptomic predict' or a bundle's predictions.csv)"
+        )
+    for col in ("time", "event", "risk"):
+        bad = pd.to_numeric(df[col], errors="coerce").isna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
+            raise InputValidationError(f"{path}: row {row}, column '{col}': value {df[col].iloc[row - 2]!r} is not a number")
+    return df
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from pathgptomic.evaluation import (
+        assign_risk_groups, bootstrap_cindex, hazard_ratio, logrank, risk_cutoffs,
+    )
+
+    df = _read_predictions(args.predictions)
+    if "split" in df.columns and (df["split"] == "oof").any():
+        train = df[df["split"] == "train"]
+        df = df[df["split"] == "oof"]
+        ref = train["risk"].to_numpy() if len(train) else df["risk"].to_numpy()
+    else:
+        ref = _read_predictions(args.train_predictions)["risk"].to_numpy() if args.train_predictions else df["risk"].to_numpy()
+    risk, time, event = df["risk"].to_numpy(float), df["time"].to_numpy(float), df["event"].to_numpy(int)
+    scheme = [float(x) for x in args.cutoffs.split(",")] if args.cutoffs else args.groups
+    ci = bootstrap_cindex(risk, time, event, n_boot=args.n_boot, seed=args.seed)
+    cut = risk_cutoffs(ref, scheme)
+    groups = assign_risk_groups(risk, cut)
+    p = logrank(time, event, groups)
+    report = {"n": int(len(df)), "events": int(event.sum()), "cindex": ci.c, "cindex_95ci": [ci.lower, ci.upper],
+              "cutoffs": list(map(float, np.atleast_1d(cut))), "logrank_p": p,
+              "group_sizes": pd.Series(groups).value_counts().to_dict()}
+    try:
+        hr, lo, hi = hazard_ratio(time, event, groups)
+        report["hazard_ratio_high_vs_low"] = [hr, lo, hi]
+    except Exception as exc:  # noqa: BLE001 - HR is optional when a group is empty
+        report["hazard_ratio_high_vs_low"] = f"not available: {exc}"
+    print(f"patients {report['n']}, events {report['events']}")
+    print(f"C-index {ci.c:.3f} (95% bootstrap CI {ci.lower:.3f}–{ci.upper:.3f})")
+    print(f"risk groups ({args.groups if not args.cutoffs else 'custom'}): {report['group_sizes']}; log-rank p = {p:.3g}")
+    if isinstance(report["hazard_ratio_high_vs_low"], list):
+        print("hazard ratio high vs low: {:.2f} (95% CI {:.2f}–{:.2f})".format(*report["hazard_ratio_high_vs_low"]))
+    if args.out:
+        Path(args.out).write_text(json.dumps(report, indent=2, default=str))
+    return 0
+
+
+# ----------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (core commands + registered plugins)."""
+    parser = argparse.ArgumentParser(
+        prog="pathgptomic",
+        description="Path-GPTomic: multimodal (H&E + genomics) survival models with balanced training. "
+        "Research use only — not for diagnosis.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log INFO messages")
+    sub = parser.add_subparsers(dest="cmd", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("demo", help="write the synthetic demo cohort to a folder",
+                       description="Write the deterministic synthetic demo cohort (omics CSV, H&E-like images, true risks).")
+    p.add_argument("--out", required=True)
+    p.add_argument("--n-patients", type=int, default=DEMO_N_PATIENTS)
+    p.add_argument("--seed", type=int, default=DEMO_SEED)
+    p.add_argument("--layout", choices=["tcga", "generic"], default="tcga")
+    p.set_defaults(func=cmd_demo)
+
+    for name, cv in (("train", False), ("cv", True)):
+        p = sub.add_parser(
+            name,
+            help="fit one model on all patients and write a bundle" if not cv else
+            "cross-validate, fit a final model on all patients, write a bundle with out-of-fold predictions",
+            description=("Cross-validation (stratified k-fold or PORPOISE split files), then a final fit on all "
+                         "patients; writes a model bundle." if cv else "Fit one model on every patient; writes a model bundle."),
+        )
+        _add_training_args(p)
+        if cv:
+            p.add_argument("--folds", type=int, default=15, help="number of stratified folds (paper: 15)")
+            p.add_argument("--splits", default=None, help="folder of PORPOISE split files splits_K.csv (train,val)")
+        p.add_argument("--command-line", default="", help=argparse.SUPPRESS)
+        p.set_defaults(func=lambda a, _cv=cv: _run_training(a, crossval=_cv))
+
+    p = sub.add_parser("predict", help="bundle + cohort → risks CSV", description="Predict risks for a cohort with a model bundle.")
+    p.add_argument("--bundle", required=True)
+    p.add_argument("--cohort", required=True, help="'demo', a TCGA-layout CSV or a generic-layout folder")
+    p.add_argument("--out", default=None, help="CSV to write (default: print)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("evaluate", help="predictions → C-index, risk groups, log-rank",
+                       description="Evaluate a predictions CSV (columns time, event, risk; optional split).")
+    p.add_argument("--predictions", required=True)
+    p.add_argument("--train-predictions", default=None, help="risks of training patients for the group cut-offs")
+    p.add_argument("--groups", choices=["median", "tertiles"], default="median")
+    p.add_argument("--cutoffs", default=None, help="custom risk cut-offs, comma separated")
+    p.add_argument("--n-boot", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="write the report as JSON")
+    p.set_defaults(func=cmd_evaluate)
+
+    for module in PLUGIN_MODULES:
+        try:
+            mod = importlib.import_module(module)
+        except ImportError as exc:
+            if exc.name and module.startswith(exc.name):
+                continue
+            raise
+        mod.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return int(func(args) or 0)
+    except PathGPTomicError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

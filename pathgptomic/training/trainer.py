@@ -1,0 +1,463 @@
+"""Training and cross-validation of :class:`~pathgptomic.nn.fusion.PathGPTomic`.
+
+One optimisation step (``fusion="gradmod"``)::
+
+    θ, W^G·G, W^P·P, b = model(batch)
+    loss = cox_ph_loss(θ, time, event)                 # mean over events
+    loss.backward()
+    GradientModulator.step(...)   # ρ^G, ρ^P → scale genomic grads by k^G, image grads by k^P
+    optimizer.step()                                   # Adam; the head (W, b) is never scaled
+
+For ``concat`` the same ρ values are computed and logged but nothing is scaled, so the two
+runs can be compared step by step. Early stopping, when on, watches an inner validation
+split carved from the training fold — never the evaluation fold, whose C-index is the
+honest estimate. The per-epoch C-index on the evaluation fold is *logged for monitoring
+only* and never used to pick anything.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time as _time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from pathgptomic.data.cohort import Cohort
+from pathgptomic.errors import ConfigError, InputValidationError
+from pathgptomic.nn.fusion import ModelConfig, ModelInputs, PathGPTomic
+from pathgptomic.training.balance import BalanceConfig, GradientModulator
+from pathgptomic.training.cox import cox_ph_loss
+from pathgptomic.training.features import CohortFeatures, FeatureScaling, FeatureSettings, compute_cohort_features
+
+logger = logging.getLogger(__name__)
+
+#: Columns of the per-step log (``history.csv``).
+HISTORY_COLUMNS = [
+    "fold", "epoch", "step", "loss", "n_events", "rho_g", "rho_p", "coef_g", "coef_p",
+    "grad_norm_g", "grad_norm_p", "modulated",
+]
+#: Columns of the per-epoch log (``epochs.csv``).
+EPOCH_COLUMNS = [
+    "fold", "epoch", "train_loss", "val_cindex", "val_cindex_genomic", "val_cindex_image", "inner_val_cindex",
+]
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (saved verbatim in the bundle).
+
+    Attributes:
+        model: Architecture (fusion mode, widths, pooling).
+        features: Inputs (blocks, RNA encoder, image encoder, tiling).
+        balance: Gradient modulation settings (used when ``model.fusion == "gradmod"``).
+        epochs: Training epochs per fold.
+        batch_size: Patients per step (the paper's Cox batches: 32).
+        lr: Adam learning rate.
+        weight_decay: Adam weight decay (L2).
+        seed: Seed for initialisation, batching and splits.
+        device: ``"cpu"``, ``"cuda"`` or ``None`` (CUDA when available).
+        early_stopping: Stop on the inner validation C-index (split from the training fold).
+        patience: Epochs without inner-validation improvement before stopping.
+        val_fraction: Size of the inner validation split.
+        ties: Cox ties method, ``"breslow"`` or ``"efron"``.
+    """
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    features: FeatureSettings = field(default_factory=FeatureSettings)
+    balance: BalanceConfig = field(default_factory=BalanceConfig)
+    epochs: int = 30
+    batch_size: int = 32
+    lr: float = 5e-4
+    weight_decay: float = 1e-4
+    seed: int = 0
+    device: str | None = None
+    early_stopping: bool = False
+    patience: int = 10
+    val_fraction: float = 0.15
+    ties: str = "breslow"
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ConfigError(f"epochs must be >= 1, got {self.epochs}")
+        if self.batch_size < 2:
+            raise ConfigError(f"batch_size must be >= 2 (the Cox loss compares patients), got {self.batch_size}")
+        if self.lr <= 0:
+            raise ConfigError(f"lr must be > 0, got {self.lr}")
+        if self.weight_decay < 0:
+            raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        if not 0.05 <= self.val_fraction <= 0.5:
+            raise ConfigError(f"val_fraction must lie in [0.05, 0.5], got {self.val_fraction}")
+        if self.ties not in ("breslow", "efron"):
+            raise ConfigError(f"ties must be 'breslow' or 'efron', got {self.ties!r}")
+        if self.model.rna_encoder != self.features.rna_encoder:
+            self.model.rna_encoder = self.features.rna_encoder
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe nested dict."""
+        d = asdict(self)
+        d["model"] = self.model.to_dict()
+        d["features"]["genomic_blocks"] = list(self.features.genomic_blocks)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        """Inverse of :meth:`to_dict` (unknown keys are refused with a message)."""
+        d = dict(d)
+        try:
+            model = ModelConfig(**d.pop("model", {}))
+            features = FeatureSettings(**d.pop("features", {}))
+            balance = BalanceConfig(**d.pop("balance", {}))
+            return cls(model=model, features=features, balance=balance, **d)
+        except TypeError as exc:
+            raise ConfigError(f"training configuration has an unknown or missing field: {exc}") from exc
+
+
+def resolve_device(device: str | None) -> torch.device:
+    """``device`` or CUDA when available, else CPU."""
+    if device:
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise ConfigError(f"device {device!r} requested but CUDA is not available; use --device cpu")
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@dataclass
+class TrainedModel:
+    """A fitted model with the scaling fitted on its training patients."""
+
+    model: PathGPTomic
+    scaling: FeatureScaling
+    history: pd.DataFrame
+    epochs: pd.DataFrame
+    best_epoch: int
+    train_seconds: float
+    train_ids: np.ndarray
+
+
+def _batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
+    perm = torch.randperm(n, generator=generator)
+    chunks = list(perm.split(batch_size))
+    if len(chunks) > 1 and len(chunks[-1]) < 2:
+        chunks[-2] = torch.cat([chunks[-2], chunks[-1]])
+        chunks.pop()
+    return chunks
+
+
+def _cindex(risk: np.ndarray, time: np.ndarray, event: np.ndarray) -> float:
+    from pathgptomic.evaluation import concordance_index
+
+    risk = np.asarray(risk, dtype=float)
+    if not np.all(np.isfinite(risk)) or np.ptp(risk) == 0 or event.sum() == 0:
+        return float("nan")
+    return float(concordance_index(risk, time, event))
+
+
+@torch.no_grad()
+def predict_inputs(model: PathGPTomic, inputs: ModelInputs, device: torch.device | None = None) -> pd.DataFrame:
+    """Eval-mode forward pass.
+
+    Returns:
+        DataFrame with columns ``risk``, ``genomic_term``, ``image_term``, ``bias`` (one row
+        per patient, in input order).
+    """
+    device = device or next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    out = model(inputs.to(device))
+    model.train(was_training)
+    return pd.DataFrame(
+        {
+            "risk": out.theta.float().cpu().numpy(),
+            "genomic_term": out.genomic_term.float().cpu().numpy(),
+            "image_term": out.image_term.float().cpu().numpy(),
+            "bias": float(out.bias.detach().cpu()),
+        }
+    )
+
+
+def _branch_cindices(pred: pd.DataFrame, cfg: ModelConfig, time: np.ndarray, event: np.ndarray) -> dict[str, float]:
+    c = {"cindex": _cindex(pred["risk"].to_numpy(), time, event)}
+    c["cindex_genomic"] = _cindex(pred["genomic_term"].to_numpy(), time, event) if cfg.uses_genomics else float("nan")
+    c["cindex_image"] = _cindex(pred["image_term"].to_numpy(), time, event) if cfg.uses_images else float("nan")
+    return c
+
+
+def train_model(
+    feats: CohortFeatures,
+    time: np.ndarray,
+    event: np.ndarray,
+    train_idx: np.ndarray,
+    cfg: TrainConfig,
+    *,
+    fold: int = 0,
+    monitor_idx: np.ndarray | None = None,
+    callback: Callable[[str, dict[str, Any]], None] | None = None,
+    show_progress: bool = False,
+) -> TrainedModel:
+    """Fit one model on patients ``train_idx``.
+
+    Args:
+        feats: Fold-independent features of the whole cohort.
+        time: Follow-up times of the whole cohort, shape ``(n,)``.
+        event: Event indicators of the whole cohort, shape ``(n,)``.
+        train_idx: Positions of the training patients.
+        cfg: Training configuration.
+        fold: Fold number written into the logs.
+        monitor_idx: Positions of the evaluation fold; its per-epoch C-indices are logged
+            for monitoring only (never used for stopping or selection).
+        callback: Called as ``callback("step" | "epoch", row)`` after each step / epoch.
+        show_progress: Show a tqdm bar over epochs.
+
+    Returns:
+        The fitted model, its scaling and logs.
+    """
+    from pathgptomic.data import inner_validation_split
+
+    start = _time.perf_counter()
+    device = resolve_device(cfg.device)
+    torch.manual_seed(cfg.seed + 1000 * fold)
+    train_idx = np.asarray(train_idx)
+    fit_idx, inner_idx = train_idx, None
+    if cfg.early_stopping:
+        a, b = inner_validation_split(event[train_idx], fraction=cfg.val_fraction, seed=cfg.seed + fold)
+        fit_idx, inner_idx = train_idx[a], train_idx[b]
+    if event[fit_idx].sum() < 1:
+        raise InputValidationError(f"fold {fold}: the training patients have no events; use fewer folds.")
+
+    scaling = FeatureScaling().fit(feats.subset(fit_idx))
+    inputs = scaling.transform(feats.subset(fit_idx)).to(device)
+    t_fit = torch.as_tensor(time[fit_idx], dtype=torch.float32, device=device)
+    e_fit = torch.as_tensor(event[fit_idx], dtype=torch.float32, device=device)
+    monitor_inputs = scaling.transform(feats.subset(monitor_idx)) if monitor_idx is not None and len(monitor_idx) else None
+    inner_inputs = scaling.transform(feats.subset(inner_idx)) if inner_idx is not None else None
+
+    model = PathGPTomic(
+        cfg.model, inputs.cnv_mut.shape[1], inputs.rna.shape[1], feats.image_dim if cfg.model.uses_images else 0
+    ).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    balance = cfg.balance if cfg.model.fusion == "gradmod" else BalanceConfig(**{**asdict(cfg.balance), "enabled": False})
+    use_terms = cfg.model.fusion in ("concat", "gradmod")
+    modulator = GradientModulator(model.genomic_parameters(), model.image_parameters(), balance) if use_terms else None
+    generator = torch.Generator().manual_seed(cfg.seed + 1000 * fold)
+    autocast = device.type == "cuda"
+
+    history: list[dict[str, Any]] = []
+    epochs: list[dict[str, Any]] = []
+    best = (-np.inf, None, cfg.epochs - 1)
+    bad_epochs = 0
+    step = 0
+    bar = tqdm(range(cfg.epochs), desc=f"fold {fold}", leave=False, disable=not show_progress)
+    for epoch in bar:
+        model.train()
+        losses = []
+        for idx in _batches(len(fit_idx), cfg.batch_size, generator):
+            idx = idx.to(device)
+            batch = inputs.index(idx)
+            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=autocast):
+                out = model(batch)
+            theta = out.theta.float()
+            loss = cox_ph_loss(theta, t_fit[idx], e_fit[idx], ties=cfg.ties)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if use_terms:
+                stats = modulator.step(
+                    out.genomic_term.detach().float(), out.image_term.detach().float(), out.bias.detach().float(),
+                    t_fit[idx], e_fit[idx], epoch,
+                )
+            else:
+                stats = {k: float("nan") for k in ("rho_g", "rho_p", "grad_norm_g", "grad_norm_p")}
+                stats.update(coef_g=1.0, coef_p=1.0, modulated=False)
+            optimizer.step()
+            row = {"fold": fold, "epoch": epoch, "step": step, "loss": float(loss.detach()),
+                   "n_events": int(e_fit[idx].sum().item()), **{k: _f(stats.get(k)) for k in HISTORY_COLUMNS[5:]}}
+            history.append(row)
+            losses.append(row["loss"])
+            step += 1
+            if callback:
+                callback("step", row)
+        erow: dict[str, Any] = {"fold": fold, "epoch": epoch, "train_loss": float(np.mean(losses))}
+        if monitor_inputs is not None:
+            c = _branch_cindices(predict_inputs(model, monitor_inputs, device), cfg.model, time[monitor_idx], event[monitor_idx])
+            erow.update(val_cindex=c["cindex"], val_cindex_genomic=c["cindex_genomic"], val_cindex_image=c["cindex_image"])
+        if inner_inputs is not None:
+            ci = _cindex(predict_inputs(model, inner_inputs, device)["risk"].to_numpy(), time[inner_idx], event[inner_idx])
+            erow["inner_val_cindex"] = ci
+            score = ci if np.isfinite(ci) else -np.inf
+            if score > best[0]:
+                best = (score, copy.deepcopy(model.state_dict()), epoch)
+                bad_epochs = 0
+            else:
+                bad_epochs += 1
+        epochs.append({k: erow.get(k, float("nan")) for k in EPOCH_COLUMNS})
+        if callback:
+            callback("epoch", epochs[-1])
+        bar.set_postfix(loss=f"{erow['train_loss']:.3f}", c=f"{erow.get('val_cindex', float('nan')):.3f}")
+        if inner_inputs is not None and bad_epochs >= cfg.patience:
+            logger.info("fold %d: early stop at epoch %d (best inner-val epoch %d)", fold, epoch, best[2])
+            break
+    best_epoch = len(epochs) - 1
+    if inner_inputs is not None and best[1] is not None:
+        model.load_state_dict(best[1])
+        best_epoch = best[2]
+    model.eval()
+    return TrainedModel(
+        model, scaling, pd.DataFrame(history, columns=HISTORY_COLUMNS), pd.DataFrame(epochs, columns=EPOCH_COLUMNS),
+        best_epoch, _time.perf_counter() - start, np.asarray(feats.ids)[train_idx],
+    )
+
+
+def _f(value: Any) -> Any:
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if value is None:
+        return float("nan")
+    if isinstance(value, torch.Tensor):
+        return float(value.detach().cpu())
+    return float(value)
+
+
+@dataclass
+class CVResult:
+    """Outcome of :func:`cross_validate`.
+
+    Attributes:
+        predictions: Out-of-fold rows ``patient_id, time, event, risk, genomic_term,
+            image_term, bias, fold, split``.
+        folds: One row per fold: ``fold, n_train, n_test, cindex, cindex_genomic,
+            cindex_image, best_epoch, train_seconds``.
+        summary: Mean and sd of the fold metrics.
+        history: Per-step log of all folds (and of the final fit, fold = -1).
+        epochs: Per-epoch log of all folds.
+        final: The model fitted on all patients (``None`` when ``final_fit=False``).
+        features: The cohort's fold-independent features.
+        config: The configuration used.
+    """
+
+    predictions: pd.DataFrame
+    folds: pd.DataFrame
+    summary: dict[str, float]
+    history: pd.DataFrame
+    epochs: pd.DataFrame
+    final: TrainedModel | None
+    features: CohortFeatures
+    config: TrainConfig
+
+
+def summarize_folds(folds: pd.DataFrame) -> dict[str, float]:
+    """Mean and sample sd (ddof=1) of every C-index column over folds."""
+    out: dict[str, float] = {"n_folds": int(len(folds))}
+    for col in ("cindex", "cindex_genomic", "cindex_image"):
+        vals = folds[col].astype(float)
+        out[f"{col}_mean"] = float(vals.mean()) if vals.notna().any() else float("nan")
+        out[f"{col}_sd"] = float(vals.std(ddof=1)) if vals.notna().sum() > 1 else float("nan")
+    return out
+
+
+def cross_validate(
+    cohort: Cohort,
+    cfg: TrainConfig,
+    *,
+    folds: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
+    n_folds: int = 15,
+    final_fit: bool = True,
+    features: CohortFeatures | None = None,
+    callback: Callable[[str, dict[str, Any]], None] | None = None,
+    show_progress: bool = True,
+) -> CVResult:
+    """K-fold cross-validation (stratified by event), then an optional fit on everyone.
+
+    Args:
+        cohort: The patients.
+        cfg: Training configuration.
+        folds: Explicit ``(train_idx, test_idx)`` pairs (e.g. from split files); default
+            stratified k-fold with ``n_folds`` and ``cfg.seed``.
+        n_folds: Number of folds when ``folds`` is not given (paper: 15).
+        final_fit: Also fit a model on all patients (for a bundle).
+        features: Precomputed :func:`compute_cohort_features` output (saves work when
+            several configs share a cohort).
+        callback: Progress callback, see :func:`train_model`; also gets
+            ``("fold", {"fold", "n_folds"})`` at each fold start.
+        show_progress: Show tqdm bars.
+
+    Returns:
+        A :class:`CVResult`.
+    """
+    from pathgptomic.data import stratified_kfold
+
+    time = np.asarray(cohort.time, dtype=float)
+    event = np.asarray(cohort.event, dtype=int)
+    if folds is None:
+        folds = stratified_kfold(event, n_folds=n_folds, seed=cfg.seed)
+    if features is None:
+        features = compute_cohort_features(
+            cohort, cfg.features, need_images=cfg.model.uses_images, device=cfg.device, show_progress=show_progress
+        )
+    rows, preds, hist, eps = [], [], [], []
+    for k, (tr, te) in enumerate(tqdm(folds, desc="folds", disable=not show_progress)):
+        if callback:
+            callback("fold", {"fold": k, "n_folds": len(folds)})
+        tm = train_model(features, time, event, np.asarray(tr), cfg, fold=k, monitor_idx=np.asarray(te),
+                         callback=callback, show_progress=show_progress)
+        test_inputs = tm.scaling.transform(features.subset(te))
+        pred = predict_inputs(tm.model, test_inputs)
+        c = _branch_cindices(pred, cfg.model, time[te], event[te])
+        rows.append({"fold": k, "n_train": len(tr), "n_test": len(te), **c, "best_epoch": tm.best_epoch,
+                     "train_seconds": tm.train_seconds})
+        pred.insert(0, "patient_id", np.asarray(cohort.ids)[te])
+        pred.insert(1, "time", time[te])
+        pred.insert(2, "event", event[te])
+        pred["fold"] = k
+        pred["split"] = "oof"
+        preds.append(pred)
+        hist.append(tm.history)
+        eps.append(tm.epochs)
+    fold_df = pd.DataFrame(rows)
+    final = None
+    if final_fit:
+        if callback:
+            callback("fold", {"fold": -1, "n_folds": len(folds)})
+        final = train_model(features, time, event, np.arange(cohort.n), cfg, fold=-1, callback=callback,
+                            show_progress=show_progress)
+        hist.append(final.history)
+        eps.append(final.epochs)
+    return CVResult(
+        pd.concat(preds, ignore_index=True), fold_df, summarize_folds(fold_df),
+        pd.concat(hist, ignore_index=True), pd.concat(eps, ignore_index=True), final, features, cfg,
+    )
+
+
+def fit(
+    cohort: Cohort,
+    cfg: TrainConfig,
+    *,
+    features: CohortFeatures | None = None,
+    callback: Callable[[str, dict[str, Any]], None] | None = None,
+    show_progress: bool = True,
+) -> CVResult:
+    """Fit one model on every patient (no held-out estimate; predictions are in-sample).
+
+    Returns a :class:`CVResult` with no folds, whose ``final`` is the fitted model.
+    """
+    time = np.asarray(cohort.time, dtype=float)
+    event = np.asarray(cohort.event, dtype=int)
+    if features is None:
+        features = compute_cohort_features(
+            cohort, cfg.features, need_images=cfg.model.uses_images, device=cfg.device, show_progress=show_progress
+        )
+    final = train_model(features, time, event, np.arange(cohort.n), cfg, fold=-1, callback=callback,
+                        show_progress=show_progress)
+    pred = predict_inputs(final.model, final.scaling.transform(features))
+    pred.insert(0, "patient_id", np.asarray(cohort.ids))
+    pred.insert(1, "time", time)
+    pred.insert(2, "event", event)
+    pred["fold"] = -1
+    pred["split"] = "train"
+    empty = pd.DataFrame(columns=["fold", "n_train", "n_test", "cindex", "cindex_genomic", "cindex_image",
+                                  "best_epoch", "train_seconds"])
+    return CVResult(pred, empty, {"n_folds": 0}, final.history, final.epochs, final, features, cfg)

@@ -1,0 +1,175 @@
+"""Trainer, cross-validation, bundles and the CLI on a small synthetic cohort."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from pathgptomic.cli import main
+from pathgptomic.errors import BundleError
+from pathgptomic.nn.fusion import ModelConfig
+from pathgptomic.training.bundle import list_bundles, load_bundle, save_bundle
+from pathgptomic.training.features import FeatureSettings
+from pathgptomic.training.trainer import TrainConfig, cross_validate
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from pathgptomic.data import write_demo_cohort
+
+    folder = tmp_path_factory.mktemp("demo")
+    write_demo_cohort(folder, n_patients=48, seed=3, layout="tcga")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+def _cfg(fusion: str, cache_dir: Path, **kw) -> TrainConfig:
+    return TrainConfig(
+        model=ModelConfig(fusion=fusion, snn_hidden=(16, 16, 16, 16), mlp_b_hidden=32, genomic_dim=8, image_dim=8,
+                          image_hidden=16),
+        features=FeatureSettings(image_encoder="test_resnet", patch_size=224, max_patches=4, cache_dir=str(cache_dir)),
+        epochs=3, batch_size=16, seed=0, device="cpu", **kw,
+    )
+
+
+def test_cv_logs_balance_and_branch_cindices(demo_dir: Path, cache_dir: Path) -> None:
+    from pathgptomic.data import read_cohort
+
+    cohort = read_cohort(demo_dir)
+    res = cross_validate(cohort, _cfg("gradmod", cache_dir), n_folds=3, final_fit=False, show_progress=False)
+    assert len(res.folds) == 3 and len(res.predictions) == cohort.n
+    assert set(res.predictions["patient_id"]) == set(cohort.ids)
+    assert res.history[["rho_g", "coef_g", "coef_p", "grad_norm_g", "grad_norm_p"]].notna().any().all()
+    assert (res.history["coef_g"] <= 1).all() and (res.history["coef_p"] <= 1).all()
+    # ρ^P = 1/ρ^G on every modulated step
+    h = res.history.dropna(subset=["rho_g"])
+    np.testing.assert_allclose(h["rho_g"] * h["rho_p"], 1.0, rtol=1e-5)
+    assert res.epochs[["val_cindex", "val_cindex_genomic", "val_cindex_image"]].notna().all().all()
+    assert 0.0 <= res.summary["cindex_mean"] <= 1.0
+
+
+def test_concat_logs_rho_but_never_scales(demo_dir: Path, cache_dir: Path) -> None:
+    from pathgptomic.data import read_cohort
+
+    res = cross_validate(read_cohort(demo_dir), _cfg("concat", cache_dir), n_folds=2, final_fit=False, show_progress=False)
+    assert res.history["rho_g"].notna().any()
+    assert (res.history["coef_g"] == 1).all() and (res.history["coef_p"] == 1).all()
+
+
+def test_same_seed_same_result(demo_dir: Path, cache_dir: Path) -> None:
+    from pathgptomic.data import read_cohort
+
+    cohort = read_cohort(demo_dir)
+    a = cross_validate(cohort, _cfg("genomic", cache_dir), n_folds=2, final_fit=False, show_progress=False)
+    b = cross_validate(cohort, _cfg("genomic", cache_dir), n_folds=2, final_fit=False, show_progress=False)
+    pd.testing.assert_frame_equal(a.predictions, b.predictions)
+
+
+def test_early_stopping_uses_inner_split_only(demo_dir: Path, cache_dir: Path) -> None:
+    from pathgptomic.data import read_cohort
+
+    cfg = _cfg("genomic", cache_dir, early_stopping=True, patience=1)
+    cfg.epochs = 6
+    res = cross_validate(read_cohort(demo_dir), cfg, n_folds=2, final_fit=False, show_progress=False)
+    assert res.epochs["inner_val_cindex"].notna().all()
+    for fold, eps in res.epochs.groupby("fold"):
+        best = int(res.folds.loc[res.folds["fold"] == fold, "best_epoch"].iloc[0])
+        finite = eps.dropna(subset=["inner_val_cindex"])
+        assert best == int(finite.loc[finite["inner_val_cindex"].idxmax(), "epoch"])
+
+
+def test_cli_cv_writes_loadable_bundle_that_reproduces_predictions(demo_dir: Path, cache_dir: Path, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "bundle"
+    live = tmp_path / "live"
+    rc = main(["cv", "--cohort", str(demo_dir), "--out", str(out), "--folds", "2", "--epochs", "2", "--fusion", "gradmod",
+               "--image-encoder", "test_resnet", "--max-patches", "4", "--cache-dir", str(cache_dir), "--device", "cpu",
+               "--live-dir", str(live), "--no-progress", "--batch-size", "16"])
+    assert rc == 0
+    assert "C-index (mean ± sd over 2 folds)" in capsys.readouterr().out
+    for f in ("config.json", "weights.safetensors", "image_encoder.safetensors", "metrics.json", "history.csv",
+              "epochs.csv", "predictions.csv", "baseline_hazard.csv", "README.md"):
+        assert (out / f).is_file(), f
+    progress = json.loads((live / "progress.json").read_text())
+    assert progress["stage"] == "done" and progress["fraction"] == 1.0
+    assert len(pd.read_csv(live / "history.csv")) > 0
+
+    bundle = load_bundle(out)
+    from pathgptomic.data import read_cohort
+
+    cohort = read_cohort(demo_dir)
+    pred = bundle.predict(cohort)
+    stored = bundle.predictions[bundle.predictions["split"] == "train"].set_index("patient_id").loc[pred["patient_id"]]
+    np.testing.assert_allclose(pred["risk"].to_numpy(), stored["risk"].to_numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(pred["risk"], pred["genomic_term"] + pred["image_term"] + pred["bias"], rtol=1e-5, atol=1e-6)
+    assert pred["percentile"].between(0, 100).all()
+    assert list_bundles(tmp_path) == [out]
+
+    # predict + evaluate through the CLI
+    preds_csv = tmp_path / "pred.csv"
+    assert main(["predict", "--bundle", str(out), "--cohort", str(demo_dir), "--out", str(preds_csv), "--no-progress"]) == 0
+    assert main(["evaluate", "--predictions", str(out / "predictions.csv"), "--n-boot", "50"]) == 0
+    assert "log-rank p" in capsys.readouterr().out
+
+
+def test_bundle_refuses_unknown_format_and_existing_folder(demo_dir: Path, cache_dir: Path, tmp_path: Path) -> None:
+    from pathgptomic.data import read_cohort
+
+    cohort = read_cohort(demo_dir)
+    res = cross_validate(cohort, _cfg("genomic", cache_dir), n_folds=2, show_progress=False)
+    path = save_bundle(res, tmp_path / "b", cohort=cohort)
+    with pytest.raises(BundleError, match="already exists"):
+        save_bundle(res, path, cohort=cohort)
+    cfg = json.loads((path / "config.json").read_text())
+    cfg["format_version"] = 99
+    (path / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(BundleError, match="format version 99"):
+        load_bundle(path)
+
+
+def test_interrupted_save_leaves_no_bundle(demo_dir: Path, cache_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    from pathgptomic.data import read_cohort
+    import pathgptomic.training.bundle as bundle_mod
+
+    cohort = read_cohort(demo_dir)
+    res = cross_validate(cohort, _cfg("genomic", cache_dir), n_folds=2, show_progress=False)
+
+    def boom(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bundle_mod, "model_card", boom)
+    with pytest.raises(KeyboardInterrupt):
+        save_bundle(res, tmp_path / "half", cohort=cohort)
+    assert not (tmp_path / "half").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".half")]
+
+
+def test_cli_reports_user_errors_with_status_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["cv", "--cohort", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "o")])
+    assert rc == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_real_tcga_genomic_cv_over_shared_splits(tcga_csv: Path, tcga_splits_dir: Path, tmp_path: Path) -> None:
+    from pathgptomic.data import read_split_files, read_tcga
+
+    cohort = read_tcga(tcga_csv)
+    assert cohort.n == 569
+    folds = read_split_files(tcga_splits_dir, cohort.ids)
+    cfg = TrainConfig(model=ModelConfig(fusion="genomic"), features=FeatureSettings(use_images=False),
+                      epochs=2, device="cpu")
+    res = cross_validate(cohort, cfg, folds=folds, final_fit=False, show_progress=False)
+    assert len(res.folds) == 5
+    assert res.folds["cindex"].between(0.5, 1.0).all()
