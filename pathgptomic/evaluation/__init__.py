@@ -1,0 +1,43 @@
+"""Survival evaluation on top of lifelines and scikit-survival: metrics, risk groups, curves.
+
+Every function returns data (floats, arrays, DataFrames); plotting lives in ``pathgptomic.plots``.
+Risk sign: higher = higher risk (shorter survival), everywhere.
+"""
+
+from pathgptomic.evaluation.curves import BreslowBaseline
+from pathgptomic.evaluation.groups import (
+    assign_risk_groups,
+    at_risk_table,
+    group_order,
+    hazard_ratio,
+    kaplan_meier,
+    logrank,
+    risk_cutoffs,
+)
+from pathgptomic.evaluation.metrics import (
+    CIndexResult,
+    TimeDependentAUC,
+    bootstrap_cindex,
+    check_survival,
+    concordance_index,
+    integrated_brier,
+    time_dependent_auc,
+)
+
+__all__ = [
+    "BreslowBaseline",
+    "CIndexResult",
+    "TimeDependentAUC",
+    "assign_risk_groups",
+    "at_risk_table",
+    "bootstrap_cindex",
+    "check_survival",
+    "concordance_index",
+    "group_order",
+    "hazard_ratio",
+    "integrated_brier",
+    "kaplan_meier",
+    "logrank",
+    "risk_cutoffs",
+    "time_dependent_auc",
+]

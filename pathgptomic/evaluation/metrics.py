@@ -1,0 +1,375 @@
+r"""Discrimination and calibration metrics for right-censored survival data.
+
+Conventions (DESIGN.md §4): ``risk`` is higher for higher risk (shorter survival); ``event``
+is 1 for an observed death, 0 for censoring. lifelines' ``concordance_index`` wants the
+opposite sign of ``risk`` (negated at that boundary only); scikit-survival takes risks as
+they are. Every function returns numbers or DataFrames; plotting lives elsewhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from pathgptomic.errors import DataQualityWarning, InputValidationError
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "CIndexResult",
+    "TimeDependentAUC",
+    "check_survival",
+    "concordance_index",
+    "bootstrap_cindex",
+    "time_dependent_auc",
+    "integrated_brier",
+]
+
+
+def _as_1d(x: Any, name: str, *, dtype: type = float) -> np.ndarray:
+    """Converts arrays, Series, lists or torch tensors to a 1-D numpy array, naming ``name`` on error."""
+    if hasattr(x, "detach"):  # torch tensor, without importing torch
+        x = x.detach().cpu().numpy()
+    arr = np.asarray(x)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise InputValidationError(f"argument '{name}' must have shape (n,), got shape {arr.shape}.")
+    if dtype is float:
+        try:
+            arr = arr.astype(float)
+        except (TypeError, ValueError):
+            raise InputValidationError(f"argument '{name}' must be numeric, got dtype {arr.dtype}.") from None
+    return arr
+
+
+def check_survival(time: Any, event: Any, **others: Any) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Validates survival outcomes (and other per-subject arrays) and returns numpy arrays.
+
+    Args:
+        time: follow-up times, shape ``(n,)``, finite and ``>= 0``.
+        event: event indicators, shape ``(n,)``, 0/1 or boolean.
+        **others: further per-subject arrays (e.g. ``risk=...``), shape ``(n,)`` each; numeric ones must be finite.
+
+    Returns:
+        ``(time float, event bool, {name: array})``.
+
+    Raises:
+        InputValidationError: a shape mismatch, a non-finite value or an event outside {0, 1}
+            (the message names the argument, its shape and the first bad index).
+    """
+    t = _as_1d(time, "time")
+    e_raw = _as_1d(event, "event")
+    n = t.shape[0]
+    bad = ~np.isfinite(t) | (t < 0)
+    if bad.any():
+        raise InputValidationError(
+            f"argument 'time' (shape {t.shape}) must be finite and >= 0; index {int(np.argmax(bad))} holds "
+            f"{t[np.argmax(bad)]!r}."
+        )
+    if e_raw.shape[0] != n:
+        raise InputValidationError(
+            f"dimension mismatch: 'event' has {e_raw.shape[0]} subjects but 'time' has {n}; pass one value per subject."
+        )
+    bad_e = ~np.isin(e_raw, (0.0, 1.0))
+    if bad_e.any():
+        raise InputValidationError(
+            f"argument 'event' (shape {e_raw.shape}) must hold only 0 (censored) or 1 (event); "
+            f"index {int(np.argmax(bad_e))} holds {e_raw[np.argmax(bad_e)]!r}."
+        )
+    out: dict[str, np.ndarray] = {}
+    for name, value in others.items():
+        numeric = name not in ("groups",)
+        arr = _as_1d(value, name, dtype=float if numeric else object)
+        if arr.shape[0] != n:
+            raise InputValidationError(
+                f"dimension mismatch: '{name}' has {arr.shape[0]} subjects but 'time' has {n}; "
+                "pass one value per subject."
+            )
+        if numeric and not np.isfinite(arr).all():
+            raise InputValidationError(
+                f"argument '{name}' (shape {arr.shape}) contains NaN or infinite values at index "
+                f"{int(np.argmax(~np.isfinite(arr)))}."
+            )
+        out[name] = arr
+    return t, e_raw.astype(bool), out
+
+
+def _pair_matrices(risk: np.ndarray, time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Comparable-pair matrix ``K`` and concordance-credit matrix ``N = K * score`` (both ``(n, n)``).
+
+    ``K[i, j] = 1`` when ``i`` had the event first: ``event_i`` and (``t_i < t_j`` or ``t_i == t_j``
+    and ``j`` censored). ``score`` is 1 when ``risk_i > risk_j``, 0.5 when equal, else 0.
+    """
+    ti, tj = time[:, None], time[None, :]
+    comparable = event[:, None] & ((ti < tj) | ((ti == tj) & ~event[None, :]))
+    k = comparable.astype(float)
+    score = np.where(risk[:, None] > risk[None, :], 1.0, np.where(risk[:, None] == risk[None, :], 0.5, 0.0))
+    return k, k * score
+
+
+def concordance_index(risk: Any, time: Any, event: Any) -> float:
+    r"""Harrell's concordance index of risk scores (higher risk = shorter survival).
+
+    .. math::
+
+        C = \frac{\sum_{i,j} K_{ij} \big( [r_i > r_j] + \tfrac12 [r_i = r_j] \big)}{\sum_{i,j} K_{ij}},
+        \qquad K_{ij} = \delta_i \big( [t_i < t_j] + [t_i = t_j]\,(1 - \delta_j) \big).
+
+    A pair is comparable when the earlier time is an event (an event tied with a censored
+    time counts as earlier; two tied events do not). Equal to ``lifelines.utils.
+    concordance_index(time, -risk, event)`` and to scikit-survival's
+    ``concordance_index_censored(event, time, risk)[0]``. O(n²) memory; fine up to ~10⁴
+    subjects.
+
+    Args:
+        risk: predicted risk, shape ``(n,)``.
+        time: follow-up times, shape ``(n,)``.
+        event: event indicators, shape ``(n,)``.
+
+    Returns:
+        C in [0, 1]; NaN (with a :class:`DataQualityWarning`) when no pair is comparable.
+
+    Raises:
+        InputValidationError: shapes or values are wrong.
+
+    Examples:
+        >>> concordance_index([3.0, 2.0, 1.0], [1.0, 2.0, 3.0], [1, 1, 0])
+        1.0
+    """
+    t, e, other = check_survival(time, event, risk=risk)
+    k, num = _pair_matrices(other["risk"], t, e)
+    denom = k.sum()
+    if denom == 0:
+        warnings.warn("C-index undefined: no comparable pair (needs an event before another subject's time).",
+                      DataQualityWarning, stacklevel=2)
+        return float("nan")
+    return float(num.sum() / denom)
+
+
+class CIndexResult(NamedTuple):
+    """C-index with a percentile bootstrap 95 % confidence interval."""
+
+    c: float
+    lower: float
+    upper: float
+
+
+def bootstrap_cindex(
+    risk: Any, time: Any, event: Any, n_boot: int = 1000, seed: int = 0, *, level: float = 0.95
+) -> CIndexResult:
+    r"""Harrell's C-index with a percentile bootstrap confidence interval.
+
+    Each bootstrap sample draws n subjects with replacement; with multiplicity vector
+    :math:`w` (counts) its C-index is :math:`C_b = w^\top N w / w^\top K w` using the pair
+    matrices of :func:`concordance_index` (a subject is never comparable with its own copy),
+    so all samples are evaluated with two matrix products instead of n_boot sorts. Samples
+    without a comparable pair are dropped. The interval is the
+    :math:`(1-\text{level})/2` and :math:`(1+\text{level})/2` percentiles of :math:`C_b`.
+
+    Args:
+        risk: predicted risk, shape ``(n,)``.
+        time: follow-up times, shape ``(n,)``.
+        event: event indicators, shape ``(n,)``.
+        n_boot: number of bootstrap samples (>= 1).
+        seed: seed of the resampling.
+        level: coverage of the interval, in (0, 1).
+
+    Returns:
+        ``CIndexResult(c, lower, upper)``; ``c`` is the estimate on the full sample.
+
+    Raises:
+        InputValidationError: shapes or values are wrong, or ``n_boot``/``level`` out of range.
+    """
+    if int(n_boot) < 1 or not (0.0 < level < 1.0):
+        raise InputValidationError(f"n_boot must be >= 1 and level in (0, 1), got n_boot={n_boot}, level={level}.")
+    t, e, other = check_survival(time, event, risk=risk)
+    k, num = _pair_matrices(other["risk"], t, e)
+    if k.sum() == 0:
+        warnings.warn("C-index undefined: no comparable pair.", DataQualityWarning, stacklevel=2)
+        return CIndexResult(float("nan"), float("nan"), float("nan"))
+    c = float(num.sum() / k.sum())
+    n = t.shape[0]
+    rng = np.random.default_rng(seed)
+    boots = np.empty(int(n_boot))
+    chunk = max(1, min(int(n_boot), 2_000_000 // max(n, 1)))
+    for start in range(0, int(n_boot), chunk):
+        stop = min(start + chunk, int(n_boot))
+        idx = rng.integers(0, n, size=(stop - start, n))
+        w = np.zeros((stop - start, n))
+        np.add.at(w, (np.arange(stop - start)[:, None], idx), 1.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            boots[start:stop] = np.einsum("bi,bi->b", w @ num, w) / np.einsum("bi,bi->b", w @ k, w)
+    alpha = (1.0 - level) / 2.0
+    lower, upper = np.nanquantile(boots, [alpha, 1.0 - alpha])
+    return CIndexResult(c, float(lower), float(upper))
+
+
+def _surv(time: np.ndarray, event: np.ndarray) -> np.ndarray:
+    from sksurv.util import Surv
+
+    return Surv.from_arrays(event=event, time=time)
+
+
+def valid_time_range(train_time: np.ndarray, test_time: np.ndarray) -> tuple[float, float]:
+    """``[lo, hi)`` where IPCW metrics are defined: within the test follow-up and before the last training time."""
+    return float(test_time.min()), float(min(test_time.max(), train_time.max()))
+
+
+def _ipcw_test_outcomes(train_time: np.ndarray, test_time: np.ndarray, test_event: np.ndarray) -> np.ndarray:
+    """Structured test outcomes with events at or after the last training time marked censored.
+
+    The censoring distribution estimated on the training set can be 0 from its last time on, and
+    scikit-survival then refuses the IPCW weights. At every evaluation time ``t`` < last training
+    time such a subject is a control (``t_i > t``) either way, so the metrics are unchanged.
+    """
+    return _surv(test_time, test_event & (test_time < train_time.max()))
+
+
+@dataclass
+class TimeDependentAUC:
+    """Cumulative/dynamic AUC at several times.
+
+    Attributes:
+        table: DataFrame with columns ``time``, ``auc`` (empty when undefined).
+        mean_auc: sksurv's weighted mean AUC over ``table.time`` (NaN when undefined).
+        message: why the result is empty, or ``""``.
+    """
+
+    table: pd.DataFrame
+    mean_auc: float
+    message: str = field(default="")
+
+
+def time_dependent_auc(
+    train_time: Any, train_event: Any, test_time: Any, test_event: Any, risk: Any, times: Any = None
+) -> TimeDependentAUC:
+    r"""Cumulative/dynamic time-dependent AUC (Uno et al. 2007) via scikit-survival.
+
+    .. math::
+
+        \widehat{AUC}(t) = \frac{\sum_i \sum_j [t_j > t]\,[t_i \le t]\,\delta_i\,\omega_i\,[r_i > r_j]}
+        {(\sum_i [t_i \le t]\,\delta_i\,\omega_i)(\sum_j [t_j > t])},
+        \qquad \omega_i = 1/\hat G(t_i),
+
+    with :math:`\hat G` the Kaplan–Meier estimate of the censoring distribution on the
+    training outcomes. Times must lie in the valid range ``[min test time, min(max test
+    time, max training time))``; with ``times=None`` up to 10 times are chosen at the 10th–80th
+    percentiles of the test event times inside that range. Requested times outside it are
+    dropped with a :class:`DataQualityWarning`.
+
+    Args:
+        train_time: training times, shape ``(n_train,)`` (censoring distribution).
+        train_event: training events, shape ``(n_train,)``.
+        test_time: test times, shape ``(n,)``.
+        test_event: test events, shape ``(n,)``.
+        risk: predicted risk of the test subjects, shape ``(n,)``.
+        times: evaluation times, shape ``(m,)``, or None for automatic.
+
+    Returns:
+        :class:`TimeDependentAUC`; empty table and NaN mean with a message (and a
+        :class:`DataQualityWarning`) when the follow-up does not allow any valid time.
+
+    Raises:
+        InputValidationError: shapes or values are wrong.
+    """
+    from sksurv.metrics import cumulative_dynamic_auc
+
+    tr_t, tr_e, _ = check_survival(train_time, train_event)
+    te_t, te_e, other = check_survival(test_time, test_event, risk=risk)
+    grid = _choose_times(tr_t, te_t, te_e, times, "time-dependent AUC")
+    empty = pd.DataFrame({"time": pd.Series(dtype=float), "auc": pd.Series(dtype=float)})
+    if isinstance(grid, str):
+        return TimeDependentAUC(empty, float("nan"), grid)
+    # each time needs at least one case (event <= t) and one control (time > t)
+    keep = [t for t in grid if ((te_t <= t) & te_e).any() and (te_t > t).any()]
+    if not keep:
+        msg = "time-dependent AUC undefined: no time has both a case (event <= t) and a control (time > t)."
+        warnings.warn(msg, DataQualityWarning, stacklevel=2)
+        return TimeDependentAUC(empty, float("nan"), msg)
+    auc, mean_auc = cumulative_dynamic_auc(
+        _surv(tr_t, tr_e), _ipcw_test_outcomes(tr_t, te_t, te_e), other["risk"], np.asarray(keep))
+    return TimeDependentAUC(pd.DataFrame({"time": np.asarray(keep, dtype=float), "auc": auc}), float(mean_auc))
+
+
+def _choose_times(
+    train_time: np.ndarray, test_time: np.ndarray, test_event: np.ndarray, times: Any, what: str
+) -> np.ndarray | str:
+    """Evaluation times inside the valid range, or a message explaining why there are none."""
+    lo, hi = valid_time_range(train_time, test_time)
+    if times is None:
+        ev = test_time[test_event & (test_time > lo) & (test_time < hi)]
+        if ev.size == 0:
+            msg = (f"{what} undefined: no test event time inside the valid follow-up range [{lo:g}, {hi:g}) "
+                   "(needs events after the first test time and before the last test/training time).")
+            warnings.warn(msg, DataQualityWarning, stacklevel=3)
+            return msg
+        grid = np.unique(np.quantile(ev, np.linspace(0.1, 0.8, 10)))
+    else:
+        req = np.unique(_as_1d(times, "times"))
+        grid = req[(req >= lo) & (req < hi)]
+        if grid.size < req.size:
+            warnings.warn(
+                f"{what}: {req.size - grid.size} requested time(s) outside the valid range [{lo:g}, {hi:g}) dropped.",
+                DataQualityWarning, stacklevel=3)
+        if grid.size == 0:
+            return f"{what} undefined: none of the requested times lies in the valid range [{lo:g}, {hi:g})."
+    return grid
+
+
+def integrated_brier(
+    train_time: Any, train_event: Any, test_time: Any, test_event: Any, survival: pd.DataFrame
+) -> float:
+    r"""Integrated Brier score (Graf et al. 1999) via scikit-survival, over the valid time range.
+
+    .. math::
+
+        BS(t) = \frac{1}{n}\sum_i \Big( \frac{\hat S(t|x_i)^2 [t_i \le t] \delta_i}{\hat G(t_i)}
+        + \frac{(1 - \hat S(t|x_i))^2 [t_i > t]}{\hat G(t)} \Big), \qquad
+        IBS = \frac{1}{t_{max} - t_1}\int_{t_1}^{t_{max}} BS(t)\,dt.
+
+    ``survival`` is a survival-function table as returned by
+    :meth:`pathgptomic.evaluation.BreslowBaseline.survival_function` (index = times, one column
+    per test subject, in the order of ``test_time``). Only its rows inside the valid range
+    ``[min test time, min(max test time, max training time))`` are used.
+
+    Args:
+        train_time: training times, shape ``(n_train,)`` (censoring distribution).
+        train_event: training events, shape ``(n_train,)``.
+        test_time: test times, shape ``(n,)``.
+        test_event: test events, shape ``(n,)``.
+        survival: DataFrame, shape ``(m, n)``: index = times, columns = test subjects.
+
+    Returns:
+        The IBS (lower is better); NaN with a
+        :class:`DataQualityWarning` when fewer than two table times lie in the valid range.
+
+    Raises:
+        InputValidationError: shapes or values are wrong.
+    """
+    from sksurv.metrics import integrated_brier_score
+
+    tr_t, tr_e, _ = check_survival(train_time, train_event)
+    te_t, te_e, _ = check_survival(test_time, test_event)
+    if not isinstance(survival, pd.DataFrame) or survival.shape[1] != te_t.shape[0]:
+        shape = getattr(survival, "shape", None)
+        raise InputValidationError(
+            f"argument 'survival' must be a DataFrame with one column per test subject ({te_t.shape[0]}), "
+            f"got {type(survival).__name__} of shape {shape}."
+        )
+    lo, hi = valid_time_range(tr_t, te_t)
+    grid = np.asarray(survival.index, dtype=float)
+    mask = (grid >= lo) & (grid < hi)
+    if mask.sum() < 2:
+        warnings.warn(
+            f"integrated Brier score undefined: fewer than 2 survival-table times inside the valid range "
+            f"[{lo:g}, {hi:g}).", DataQualityWarning, stacklevel=2)
+        return float("nan")
+    estimate = survival.to_numpy(dtype=float)[mask].T  # (n, m)
+    return float(integrated_brier_score(
+        _surv(tr_t, tr_e), _ipcw_test_outcomes(tr_t, te_t, te_e), estimate, grid[mask]))
