@@ -1,18 +1,86 @@
-"""Balance page (skeleton)."""
+"""Modality balance: ρ^G/ρ^P, k^G/k^P, gradient norms and per-branch C-index; two runs side by side."""
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from components.state import current_bundle
+from components.state import available_bundles, bundle_label, job_store, load_bundle, selected_bundle_path
 from components.ui import run_guarded
+from pathgptomic.training import jobs as J
+
+NONE = "(none)"
+
+
+def _run_options() -> dict[str, str]:
+    """Label -> run id (``bundle:<path>`` or ``job:<id>``) for every bundle and live/finished job."""
+    opts = {bundle_label(p): f"bundle:{p}" for p in available_bundles()}
+    for job in job_store().list(states=(J.RUNNING,), limit=10):
+        opts[f"job {job.id} · {job.name} (running, live)"] = f"job:{job.id}"
+    return opts
+
+
+def _tables(run_id: str) -> tuple[pd.DataFrame, pd.DataFrame, str, bool]:
+    """(history, epochs, label, is_live) of a run."""
+    kind, ref = run_id.split(":", 1)
+    if kind == "bundle":
+        b = load_bundle(ref)
+        fusion = b.train_config.model.fusion if hasattr(b, "train_config") else ""
+        return b.history, b.epochs, f"{bundle_label(ref)} ({fusion})" if fusion else bundle_label(ref), False
+    job = job_store().get(ref)
+    return J.read_history(job), J.read_epochs(job), f"job {job.id} ({job.params.get('fusion', '')})", job.is_active
+
+
+def _draw(run_ids: list[str], window: int, raw: bool) -> None:
+    from pathgptomic.plots import balance_figure, balance_reading, epoch_cindex_figure
+
+    tables = [_tables(r) for r in run_ids]
+    histories = [t[0] for t in tables if not t[0].empty]
+    labels = [t[2] for t in tables if not t[0].empty]
+    if not histories:
+        st.info("No per-step history recorded yet for the chosen run(s).")
+        return
+    epochs = [t[1] for t in tables if not t[1].empty]
+    ep_labels = [t[2] for t in tables if not t[1].empty]
+    if epochs:
+        if len(epochs) == 2:
+            fa, fb = (ep_labels[0].split("(")[-1].rstrip(")"), ep_labels[1].split("(")[-1].rstrip(")"))
+            names = ("without modulation", "with modulation") if (fa, fb) == ("concat", "gradmod") else ep_labels
+            reading = balance_reading(epochs[0], epochs[1], labels=names)
+        else:
+            reading = balance_reading(epochs[0])
+        st.markdown(f"**Reading:** {reading}.")
+    st.plotly_chart(balance_figure(histories, labels, window=window, raw=raw), width="stretch",
+                    key="balance.steps")
+    if epochs:
+        st.plotly_chart(epoch_cindex_figure(epochs, ep_labels), width="stretch", key="balance.epochs")
+    st.caption("ρ^G = s^G/s^P compares each branch's share of the Cox partial likelihood (ρ > 1: genomics "
+               "dominates); gradmod scales the dominant branch's gradients by k = min(1 − tanh(α(ρ − 1)), 1). "
+               "Validation C-index per epoch is for monitoring only (never used for model selection).")
 
 
 def main() -> None:
-    st.title("Balance")
-    bundle = current_bundle()
-    if bundle is None:
+    st.title("Modality balance")
+    opts = _run_options()
+    if not opts:
+        st.info("No model bundle or running job yet. Train one on the Train page.")
         return
+    labels = list(opts)
+    current = selected_bundle_path()
+    default_a = next((i for i, l in enumerate(labels) if opts[l] == f"bundle:{current}"), 0)
+    c = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
+    a = c[0].selectbox("Run A", labels, index=default_a, key="balance.a")
+    b = c[1].selectbox("Run B (optional, shared axes)", [NONE] + [l for l in labels if l != a], key="balance.b")
+    window = c[2].number_input("Smoothing (steps)", 1, 500, 25, key="balance.window")
+    raw = c[3].toggle("Raw values", value=False, key="balance.raw")
+    run_ids = [opts[a]] + ([opts[b]] if b != NONE else [])
+    live = any(r.startswith("job:") for r in run_ids)
+
+    @st.fragment(run_every=3.0 if live else None)
+    def panel() -> None:
+        _draw(run_ids, int(window), bool(raw))
+
+    panel()
 
 
 run_guarded(main)

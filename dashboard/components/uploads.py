@@ -150,10 +150,14 @@ def read_csv_upload(upload: Upload, *, limit_mb: float = DEFAULT_CSV_LIMIT_MB, w
         raise InputValidationError(f"the uploaded {what} has a header but no data rows")
     if len(df) > max_rows:
         raise InputValidationError(f"the uploaded {what} has more than {max_rows} rows; split it")
-    df.columns = [str(c).strip() for c in df.columns]
-    dup = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
+    import csv
+
+    header = next(csv.reader([data.split(b"\n", 1)[0].decode("utf-8", errors="replace")]), [])
+    header = [h.strip() for h in header]
+    dup = sorted({c for c in header if header.count(c) > 1})
     if dup:
         raise InputValidationError(f"the uploaded {what} repeats column(s) {dup}; keep one of each")
+    df.columns = [str(c).strip() for c in df.columns]
     return df
 
 

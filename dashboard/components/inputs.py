@@ -1,0 +1,60 @@
+"""Reading user inputs for prediction: uploaded omics CSVs and slides (no Streamlit here)."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from typing import Any
+
+from pathgptomic.errors import DataQualityWarning, InputValidationError
+
+from components.uploads import DEFAULT_CSV_LIMIT_MB, check_size
+
+
+class _NamedBytes(io.BytesIO):
+    """Bytes with a display name (the readers put ``.name`` in their messages)."""
+
+    def __init__(self, data: bytes, name: str) -> None:
+        super().__init__(data)
+        self.name = name
+
+
+def read_omics_upload(upload: Any, *, what: str = "omics CSV", limit_mb: float = DEFAULT_CSV_LIMIT_MB
+                      ) -> tuple[Any, list[str]]:
+    """Parse an uploaded omics CSV (TCGA or generic layout) for prediction.
+
+    The layout is detected from the header (``case_id`` = TCGA, ``patient_id`` = generic).
+    Outcome columns are optional.
+
+    Args:
+        upload: An object with ``.size`` and ``.getvalue()`` (``st.UploadedFile``).
+        what: Name used in messages (never the client's file name).
+        limit_mb: Size limit re-checked on the server.
+
+    Returns:
+        ``(cohort, warnings)``: the cohort and the data-quality warnings raised while reading.
+
+    Raises:
+        InputValidationError: Any problem, with the column/row and the fix.
+    """
+    from pathgptomic.data import read_generic, read_tcga
+
+    check_size(upload, limit_mb, what)
+    data = upload.getvalue()
+    if b"\x00" in data[:8192]:
+        raise InputValidationError(f"the {what} is binary, not a CSV text file")
+    first = data.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    header = [h.strip().strip('"') for h in first.split(",")]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataQualityWarning)
+        if "case_id" in header:
+            cohort = read_tcga(_NamedBytes(data, what), for_prediction=True)
+        elif "patient_id" in header:
+            cohort = read_generic(None, [_NamedBytes(data, what)], for_prediction=True)
+        else:
+            raise InputValidationError(
+                f"the {what} has neither a 'case_id' column (TCGA layout) nor a 'patient_id' column "
+                "(generic layout); download the template and keep its first column"
+            )
+    notes = [str(w.message) for w in caught if issubclass(w.category, DataQualityWarning)]
+    return cohort, notes

@@ -1,0 +1,104 @@
+"""Real-browser test: ``streamlit run`` + Debian's Chromium driven headless by Playwright."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("PATHGPTOMIC_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    path = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    if not path:
+        pytest.skip(f"no Chromium at {CHROMIUM} (install Debian's 'chromium' package: apt-get install -y chromium)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    if not any((REPO / "models").glob("*/config.json")):
+        pytest.skip("no model bundle in models/ (the demo bundle models/demo is built by the lead's documented command)")
+    port = _free_port()
+    data_dir = tmp_path_factory.mktemp("data")
+    log = open(data_dir / "streamlit.log", "wb")
+    env = dict(os.environ, PATHGPTOMIC_DATA_DIR=str(data_dir))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read().decode().strip() == "ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                log.flush()
+                pytest.fail("streamlit did not become healthy:\n" + (data_dir / "streamlit.log").read_text()[-3000:])
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _wait_for_app_run(page, timeout: float = 60_000) -> None:
+    page.wait_for_selector("[data-testid='stAppViewContainer']", timeout=timeout)
+    page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=timeout)
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
+
+
+def test_demo_prediction_in_a_real_browser(chromium, app_url, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(app_url, wait_until="domcontentloaded")
+            _wait_for_app_run(page)
+            page.get_by_role("link", name="Predict").first.click()
+            _wait_for_app_run(page)
+            expect(page.get_by_text("Research use only").first).to_be_visible()
+            page.get_by_role("button", name="Predict", exact=True).click()
+            metric = page.get_by_test_id("stMetric").filter(has_text="Risk score")
+            expect(metric).to_be_visible(timeout=90_000)
+            _wait_for_app_run(page, timeout=90_000)
+            value = metric.get_by_test_id("stMetricValue").inner_text()
+            assert re.fullmatch(r"-?\d+\.\d{3}", value.strip()), value
+            page.screenshot(path=str(tmp_path / "predict.png"), full_page=True)
+            assert (tmp_path / "predict.png").stat().st_size > 10_000
+        finally:
+            browser.close()
