@@ -1,0 +1,637 @@
+"""Cohort readers: TCGA layout, generic layout, auto-detection and templates.
+
+Both layouts produce one :class:`~pathgptomic.data.cohort.Cohort` at patient level. Every
+check lives in :mod:`pathgptomic.data.validation` and runs on plain tables before the
+cohort is built, so a failed read leaves nothing half-made.
+
+TCGA layout (MCAT/PORPOISE): one row per slide with ``case_id``, ``slide_id``,
+``survival_months``, ``censorship`` (1 = censored; converted once here to
+``event = 1 - censorship``), clinical columns and ``<GENE>_rnaseq`` / ``<GENE>_cnv`` /
+``<GENE>_mut`` features.
+
+Generic layout: ``clinical.csv`` (``patient_id``, ``time``, ``event`` with 1 = event, optional
+numeric covariates), omics CSVs keyed by ``patient_id`` (block from the column suffix, or
+from the file name: ``cnv``/``mut``/``rna`` in the stem), optional slide manifest
+``slides.csv`` (``patient_id``, ``path``; relative paths resolve against its folder).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import warnings
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from pathgptomic.data.cohort import CLINICAL_BLOCK, GENOMIC_BLOCKS, Cohort
+from pathgptomic.data.validation import (
+    CsvSource,
+    check_block_nonempty,
+    check_ids,
+    check_min_events,
+    check_outcomes,
+    check_required_columns,
+    coerce_numeric,
+    collapse_feature_rows,
+    drop_uninformative,
+    read_csv_checked,
+    source_name,
+    spreadsheet_row,
+)
+from pathgptomic.errors import ConfigError, DataQualityWarning, InputValidationError
+
+logger = logging.getLogger(__name__)
+
+#: Column-name suffix of each genomic block.
+BLOCK_SUFFIXES: dict[str, str] = {"cnv": "_cnv", "mut": "_mut", "rnaseq": "_rnaseq"}
+#: Slide/image file extensions tried when a TCGA ``slide_id`` has none that exists.
+SLIDE_EXTENSIONS: tuple[str, ...] = (".svs", ".tif", ".tiff", ".ndpi", ".mrxs", ".scn", ".png", ".jpg", ".jpeg")
+
+TCGA_ID, TCGA_SLIDE, TCGA_TIME, TCGA_CENSORSHIP = "case_id", "slide_id", "survival_months", "censorship"
+GENERIC_ID, GENERIC_TIME, GENERIC_EVENT = "patient_id", "time", "event"
+#: File names with a fixed role in a generic-layout folder (never read as omics).
+RESERVED_FILES: frozenset[str] = frozenset({"clinical.csv", "slides.csv", "manifest.csv", "true_risk.csv"})
+
+_EVENT_MEANING = "1 = death observed, 0 = censored"
+_CENSORSHIP_MEANING = "1 = censored (alive at last follow-up), 0 = death observed"
+
+
+def _check_block_names(blocks: Sequence[str]) -> None:
+    unknown = [b for b in blocks if b not in BLOCK_SUFFIXES]
+    if unknown:
+        raise ConfigError(f"unknown feature block(s) {unknown}; choose from {list(BLOCK_SUFFIXES)}.")
+
+
+def _strip_suffix(columns: Sequence[str], suffix: str) -> list[str]:
+    return [c[: -len(suffix)] for c in columns]
+
+
+def _resolve_slide(slide_dir: Path, slide_id: str) -> Path | None:
+    direct = slide_dir / slide_id
+    if direct.is_file():
+        return direct
+    stem = slide_id
+    for ext in SLIDE_EXTENSIONS:
+        if stem.lower().endswith(ext):
+            stem = stem[: -len(ext)]
+            break
+    for ext in SLIDE_EXTENSIONS:
+        cand = slide_dir / f"{stem}{ext}"
+        if cand.is_file():
+            return cand
+    return None
+
+
+def _patient_outcomes(row_ids: np.ndarray, ids: np.ndarray, time_rows: np.ndarray, event_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-patient time and event from the patient's first row (rows already checked to agree)."""
+    first = pd.Series(np.arange(len(row_ids))).groupby(row_ids, sort=False).first().reindex(ids).to_numpy()
+    return np.asarray(time_rows, dtype=float)[first], np.asarray(event_rows, dtype=int)[first]
+
+
+def _no_outcomes(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Placeholder outcomes of a prediction cohort: time NaN, event 0."""
+    return np.full(n, np.nan), np.zeros(n, dtype=int)
+
+
+def read_tcga(
+    path: CsvSource,
+    *,
+    blocks: Sequence[str] = GENOMIC_BLOCKS,
+    clinical: Sequence[str] = ("age", "is_female"),
+    slide_dir: str | os.PathLike | None = None,
+    for_prediction: bool = False,
+) -> Cohort:
+    """Read a TCGA-layout CSV (plain or gzip) into a patient-level cohort.
+
+    Rows of the same ``case_id`` (one per slide) collapse to one patient; their outcomes
+    must agree. ``event = 1 - censorship``. Feature columns ``<GENE>_<block>`` go to block
+    ``<block>`` with the suffix stripped; columns that are all missing or constant are
+    dropped with one :class:`~pathgptomic.errors.DataQualityWarning`.
+
+    Args:
+        path: The CSV file (or an open upload).
+        blocks: Genomic blocks to read (subset of ``("cnv", "mut", "rnaseq")``).
+        clinical: Numeric clinical columns for the ``"clinical"`` block (``()`` for none).
+        slide_dir: Folder holding the slides; each ``slide_id`` is resolved there (as is,
+            or with any of :data:`SLIDE_EXTENSIONS`). Without it, patients have no slides
+            (the slide ids are kept in ``meta["slide_ids"]``).
+        for_prediction: Read new patients for prediction: outcome columns become optional,
+            the minimum-event check is skipped and no column is dropped (so a cohort of
+            one patient is accepted). Without outcomes, ``time`` is NaN and ``event`` 0
+            (``meta["has_outcomes"]`` is False).
+
+    Returns:
+        The cohort; ``time_unit`` is ``"months"``.
+
+    Raises:
+        InputValidationError: Any check of :mod:`pathgptomic.data.validation` fails.
+        ConfigError: An unknown block name.
+    """
+    _check_block_names(blocks)
+    name = source_name(path)
+    df = read_csv_checked(path, id_columns=(TCGA_ID, TCGA_SLIDE), what="TCGA-layout CSV")
+    has_outcomes = TCGA_TIME in df.columns or TCGA_CENSORSHIP in df.columns or not for_prediction
+    required = [TCGA_ID] + ([TCGA_TIME, TCGA_CENSORSHIP] if has_outcomes else []) + list(clinical)
+    check_required_columns(df, required, file=name, layout="TCGA")
+    row_ids = check_ids(df[TCGA_ID], file=name, column=TCGA_ID)
+
+    block_cols: dict[str, list[str]] = {}
+    for b in blocks:
+        suffix = BLOCK_SUFFIXES[b]
+        cols = [c for c in df.columns if c.endswith(suffix) and len(c) > len(suffix)]
+        check_block_nonempty(cols, block=b, file=name, expected=f"columns named <GENE>{suffix}")
+        block_cols[b] = cols
+    feature_cols = [c for cols in block_cols.values() for c in cols] + list(clinical)
+    feats = coerce_numeric(df, feature_cols, file=name, ids=row_ids, kind="feature")
+
+    if has_outcomes:
+        t_rows, cens_rows = check_outcomes(
+            df, row_ids, file=name, time_column=TCGA_TIME, status_column=TCGA_CENSORSHIP, meaning=_CENSORSHIP_MEANING
+        )
+    patient = collapse_feature_rows(feats, row_ids, file=name)
+    ids = patient.index.to_numpy(dtype=object).astype(str)
+    time, event = _patient_outcomes(row_ids, ids, t_rows, 1 - cens_rows) if has_outcomes else _no_outcomes(len(ids))
+    if has_outcomes and not for_prediction:
+        check_min_events(event, file=name)
+
+    out_blocks: dict[str, pd.DataFrame] = {}
+    for b, cols in block_cols.items():
+        blk = patient.loc[:, cols]
+        blk.columns = _strip_suffix(cols, BLOCK_SUFFIXES[b])
+        out_blocks[b] = blk
+    if clinical:
+        out_blocks[CLINICAL_BLOCK] = patient.loc[:, list(clinical)]
+    dropped: dict[str, list[str]] = {}
+    if not for_prediction:
+        out_blocks, dropped = drop_uninformative(out_blocks, file=name)
+    for blk in out_blocks.values():
+        blk.index = pd.Index(ids, name="patient_id")
+
+    slide_ids: dict[str, list[str]] = {str(pid): [] for pid in ids}
+    if TCGA_SLIDE in df.columns:
+        sids = df[TCGA_SLIDE].astype("string").str.strip()
+        for pid, sid in zip(row_ids, sids):
+            if pd.notna(sid) and sid != "" and sid not in slide_ids[str(pid)]:
+                slide_ids[str(pid)].append(str(sid))
+    slides = _slides_from_dir(slide_ids, slide_dir, file=name)
+
+    return Cohort(
+        ids=ids,
+        time=np.asarray(time, dtype=float),
+        event=np.asarray(event, dtype=int),
+        blocks=out_blocks,
+        slides=slides,
+        time_unit="months",
+        source=f"TCGA layout: {Path(name).name}",
+        meta={
+            "layout": "tcga",
+            "file": name,
+            "n_rows": int(len(df)),
+            "slide_ids": slide_ids,
+            "dropped_columns": dropped,
+            "has_outcomes": bool(has_outcomes),
+        },
+    )
+
+
+def _slides_from_dir(
+    slide_ids: Mapping[str, list[str]], slide_dir: str | os.PathLike | None, *, file: str
+) -> dict[str, list[str]]:
+    if slide_dir is None:
+        return {pid: [] for pid in slide_ids}
+    folder = Path(slide_dir)
+    if not folder.is_dir():
+        raise InputValidationError(f"slide folder {folder} does not exist. Fix: give the folder that holds the slides of {file}.")
+    slides: dict[str, list[str]] = {}
+    missing: list[str] = []
+    for pid, sids in slide_ids.items():
+        found = []
+        for sid in sids:
+            p = _resolve_slide(folder, sid)
+            if p is None:
+                missing.append(sid)
+            else:
+                found.append(str(p))
+        slides[pid] = found
+    if missing:
+        warnings.warn(
+            f"{len(missing)} slide(s) listed in {file} were not found in {folder} (e.g. {missing[0]!r}); "
+            "those patients have fewer or no slides.",
+            DataQualityWarning,
+            stacklevel=3,
+        )
+    return slides
+
+
+def _block_of_stem(stem: str) -> str | None:
+    s = stem.lower()
+    for key, block in (("cnv", "cnv"), ("copy", "cnv"), ("mut", "mut"), ("rna", "rnaseq"), ("expr", "rnaseq")):
+        if key in s:
+            return block
+    return None
+
+
+def _read_omics(source: CsvSource) -> tuple[dict[str, pd.DataFrame], str]:
+    """One omics CSV -> per-block patient-level tables (suffixes stripped)."""
+    name = source_name(source)
+    df = read_csv_checked(source, id_columns=(GENERIC_ID,), what="omics CSV")
+    check_required_columns(df, [GENERIC_ID], file=name, layout="generic omics")
+    ids = check_ids(df[GENERIC_ID], file=name, column=GENERIC_ID)
+    cols = [c for c in df.columns if c != GENERIC_ID]
+    if not cols:
+        raise InputValidationError(
+            f"{name}: has no feature columns besides {GENERIC_ID!r}. Fix: add one column per gene "
+            "(e.g. TP53_mut, EGFR_cnv, PTEN_rnaseq)."
+        )
+    stem_block = _block_of_stem(Path(name).name.split(".")[0])
+    by_block: dict[str, list[str]] = {}
+    unassigned: list[str] = []
+    for c in cols:
+        block = next((b for b, s in BLOCK_SUFFIXES.items() if c.endswith(s) and len(c) > len(s)), None)
+        if block is None:
+            block = stem_block
+        if block is None:
+            unassigned.append(c)
+        else:
+            by_block.setdefault(block, []).append(c)
+    if unassigned:
+        raise InputValidationError(
+            f"{name}: cannot tell which block column(s) {unassigned[:5]} belong to. Fix: end the column names in "
+            "_cnv, _mut or _rnaseq, or name the file after its block (e.g. cnv.csv, mut.csv, rnaseq.csv)."
+        )
+    feats = coerce_numeric(df, cols, file=name, ids=ids, kind="feature")
+    patient = collapse_feature_rows(feats, ids, file=name)
+    out = {}
+    for block, bcols in by_block.items():
+        blk = patient.loc[:, bcols]
+        suffix = BLOCK_SUFFIXES[block]
+        blk.columns = [c[: -len(suffix)] if c.endswith(suffix) else c for c in bcols]
+        dup = blk.columns[blk.columns.duplicated()].tolist()
+        if dup:
+            raise InputValidationError(
+                f"{name}: gene(s) {dup[:5]} appear twice in block {block!r} (with and without suffix). "
+                "Fix: keep one column per gene."
+            )
+        out[block] = blk
+    return out, name
+
+
+def read_generic(
+    clinical_csv: CsvSource | None,
+    omics_csvs: CsvSource | Sequence[CsvSource] = (),
+    manifest_csv: CsvSource | None = None,
+    *,
+    time_unit: str = "months",
+    for_prediction: bool = False,
+) -> Cohort:
+    """Read the generic layout (clinical CSV + omics CSVs + optional slide manifest).
+
+    Patients are those of the clinical CSV, in its order. Omics patients missing from the
+    clinical CSV are ignored, clinical patients missing from an omics file get missing
+    values (imputed per training fold later); both are reported with a
+    :class:`~pathgptomic.errors.DataQualityWarning`.
+
+    Args:
+        clinical_csv: ``patient_id``, ``time``, ``event`` (1 = event) and optional numeric
+            covariates (-> block ``"clinical"``). May be None only with ``for_prediction``
+            (patients are then those of the omics files).
+        omics_csvs: One or more CSVs keyed by ``patient_id``; each column's block comes
+            from its suffix (``_cnv``, ``_mut``, ``_rnaseq``) or else from the file name.
+        manifest_csv: Slide manifest ``patient_id``, ``path`` (several rows per patient
+            allowed); relative paths resolve against the manifest's folder.
+        time_unit: Unit of ``time``, stored on the cohort.
+        for_prediction: New patients: outcomes optional, no minimum-event check, no
+            column dropped.
+
+    Returns:
+        The cohort.
+
+    Raises:
+        InputValidationError: Any check of :mod:`pathgptomic.data.validation` fails, or a
+            manifest path does not exist.
+    """
+    if isinstance(omics_csvs, (str, os.PathLike, io.IOBase)) or hasattr(omics_csvs, "read"):
+        omics_list = [omics_csvs]
+    else:
+        omics_list = list(omics_csvs)
+    omics_tables = [_read_omics(src) for src in omics_list]
+
+    cov = None
+    cname = "omics files"
+    has_outcomes = not for_prediction
+    if clinical_csv is None:
+        if not for_prediction:
+            raise InputValidationError("no clinical CSV given. Fix: provide clinical.csv with patient_id, time, event.")
+        if not omics_tables:
+            raise InputValidationError("neither a clinical CSV nor omics CSVs were given. Fix: provide at least one file.")
+        ids = pd.unique(np.concatenate([t.index.to_numpy(dtype=object) for tabs, _ in omics_tables for t in tabs.values()])).astype(str)
+        time, event = _no_outcomes(len(ids))
+    else:
+        cname = source_name(clinical_csv)
+        df = read_csv_checked(clinical_csv, id_columns=(GENERIC_ID,), what="clinical CSV")
+        has_outcomes = has_outcomes or GENERIC_TIME in df.columns or GENERIC_EVENT in df.columns
+        required = [GENERIC_ID] + ([GENERIC_TIME, GENERIC_EVENT] if has_outcomes else [])
+        check_required_columns(df, required, file=cname, layout="generic clinical")
+        row_ids = check_ids(df[GENERIC_ID], file=cname, column=GENERIC_ID)
+        cov_cols = [c for c in df.columns if c not in (GENERIC_ID, GENERIC_TIME, GENERIC_EVENT)]
+        cov_rows = coerce_numeric(df, cov_cols, file=cname, ids=row_ids, kind="clinical covariate")
+        if has_outcomes:
+            t_rows, ev_rows = check_outcomes(
+                df, row_ids, file=cname, time_column=GENERIC_TIME, status_column=GENERIC_EVENT, meaning=_EVENT_MEANING
+            )
+        cov_pat = collapse_feature_rows(cov_rows, row_ids, file=cname)
+        ids = cov_pat.index.to_numpy(dtype=object).astype(str)
+        time, event = _patient_outcomes(row_ids, ids, t_rows, ev_rows) if has_outcomes else _no_outcomes(len(ids))
+        if cov_cols:
+            cov = cov_pat
+
+    blocks: dict[str, pd.DataFrame] = {}
+    index = pd.Index(ids, name="patient_id")
+    extra_ids: set[str] = set()
+    for tabs, oname in omics_tables:
+        for block, blk in tabs.items():
+            extra_ids.update(set(blk.index) - set(ids))
+            missing = index.difference(blk.index)
+            if len(missing):
+                warnings.warn(
+                    f"{oname}: {len(missing)} patient(s) of the clinical CSV have no {block!r} row "
+                    f"(e.g. {missing[0]!r}); their values count as missing.",
+                    DataQualityWarning,
+                    stacklevel=2,
+                )
+            blk = blk.reindex(index)
+            if block in blocks:
+                clash = blocks[block].columns.intersection(blk.columns)
+                if len(clash):
+                    raise InputValidationError(
+                        f"{oname}: gene(s) {list(clash[:5])} of block {block!r} also appear in another omics file. "
+                        "Fix: keep each gene in one file."
+                    )
+                blocks[block] = pd.concat([blocks[block], blk], axis=1)
+            else:
+                blocks[block] = blk
+    if extra_ids:
+        warnings.warn(
+            f"{len(extra_ids)} patient(s) of the omics files are not in {Path(cname).name} "
+            f"(e.g. {sorted(extra_ids)[0]!r}); they are ignored.",
+            DataQualityWarning,
+            stacklevel=2,
+        )
+    if cov is not None:
+        blocks[CLINICAL_BLOCK] = cov
+    if has_outcomes and not for_prediction:
+        check_min_events(event, file=cname)
+    dropped: dict[str, list[str]] = {}
+    if not for_prediction and blocks:
+        blocks, dropped = drop_uninformative(blocks, file=cname)
+    for blk in blocks.values():
+        blk.index = pd.Index(ids, name="patient_id")
+
+    slides: dict[str, list[str]] = {str(pid): [] for pid in ids}
+    if manifest_csv is not None:
+        slides = _read_manifest(manifest_csv, ids)
+
+    return Cohort(
+        ids=np.asarray(ids, dtype=str),
+        time=np.asarray(time, dtype=float),
+        event=np.asarray(event, dtype=int),
+        blocks=blocks,
+        slides=slides,
+        time_unit=time_unit,
+        source=f"generic layout: {Path(cname).name} + {len(omics_tables)} omics file(s)",
+        meta={
+            "layout": "generic",
+            "file": cname,
+            "omics_files": [n for _, n in omics_tables],
+            "dropped_columns": dropped,
+            "has_outcomes": bool(has_outcomes),
+        },
+    )
+
+
+def _read_manifest(manifest_csv: CsvSource, ids: Sequence[str]) -> dict[str, list[str]]:
+    name = source_name(manifest_csv)
+    base = Path(manifest_csv).parent if isinstance(manifest_csv, (str, os.PathLike)) else Path.cwd()
+    df = read_csv_checked(manifest_csv, id_columns=(GENERIC_ID, "path"), what="slide manifest")
+    check_required_columns(df, [GENERIC_ID, "path"], file=name, layout="slide manifest")
+    row_ids = check_ids(df[GENERIC_ID], file=name, column=GENERIC_ID)
+    slides: dict[str, list[str]] = {str(pid): [] for pid in ids}
+    unknown: list[str] = []
+    for pos, (pid, raw) in enumerate(zip(row_ids, df["path"])):
+        if pd.isna(raw) or str(raw).strip() == "":
+            raise InputValidationError(
+                f"{name}: row {spreadsheet_row(pos)} (patient {pid}), column 'path': the path is empty. "
+                "Fix: give the slide or image file path, or remove the row."
+            )
+        p = Path(str(raw).strip()).expanduser()
+        if not p.is_absolute():
+            p = base / p
+        if not p.is_file():
+            raise InputValidationError(
+                f"{name}: row {spreadsheet_row(pos)} (patient {pid}), column 'path': file {p} does not exist. "
+                "Fix: correct the path (relative paths are resolved against the manifest's folder)."
+            )
+        if pid not in slides:
+            unknown.append(pid)
+            continue
+        if str(p) not in slides[pid]:
+            slides[pid].append(str(p))
+    if unknown:
+        warnings.warn(
+            f"{name}: {len(set(unknown))} patient(s) of the manifest are not in the cohort (e.g. {unknown[0]!r}); "
+            "their slides are ignored.",
+            DataQualityWarning,
+            stacklevel=3,
+        )
+    return slides
+
+
+def _header(path: Path) -> list[str]:
+    try:
+        return [str(c).strip() for c in pd.read_csv(path, nrows=0).columns]
+    except Exception:  # noqa: BLE001 - unreadable candidates are simply not cohorts
+        return []
+
+
+def _attach_truth(cohort: Cohort, folder: Path) -> Cohort:
+    path = folder / "true_risk.csv"
+    if not path.is_file():
+        return cohort
+    truth = pd.read_csv(path, dtype={"patient_id": str}, float_precision="round_trip").set_index("patient_id")
+    if "true_risk" not in truth.columns or not set(cohort.ids) <= set(truth.index):
+        return cohort
+    truth = truth.reindex(cohort.ids)
+    meta = dict(cohort.meta)
+    meta["truth"] = truth
+    from dataclasses import replace
+
+    return replace(cohort, true_risk=truth["true_risk"].to_numpy(dtype=float), meta=meta)
+
+
+def read_cohort(path: str | os.PathLike) -> Cohort:
+    """Read a cohort, detecting its layout.
+
+    * a file: a TCGA-layout CSV(.gz) (has ``case_id``), or a generic clinical CSV alone;
+    * a folder with ``clinical.csv``: generic layout, every other ``*.csv``/``*.csv.gz``
+      (except ``slides.csv``, ``manifest.csv``, ``true_risk.csv``, ``splits*``) is an
+      omics file, ``slides.csv`` (or ``manifest.csv``) the slide manifest;
+    * a folder with one TCGA-layout CSV: read with ``slide_dir`` = its ``images/`` (or
+      ``slides/``) subfolder when present.
+
+    A ``true_risk.csv`` beside the files (synthetic demo cohorts) fills ``true_risk`` and
+    ``meta["truth"]``.
+
+    Raises:
+        InputValidationError: Path missing, or a folder with no recognisable cohort.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputValidationError(f"{p}: no such file or folder. Fix: check the cohort path.")
+    if p.is_file():
+        cols = _header(p)
+        if TCGA_ID in cols:
+            return read_tcga(p)
+        if p.name == "clinical.csv":
+            return read_cohort(p.parent)
+        if GENERIC_ID in cols:
+            return read_generic(p, [])
+        raise InputValidationError(
+            f"{p}: not a recognised cohort file (needs a 'case_id' column for the TCGA layout or "
+            "'patient_id', 'time', 'event' for the generic layout). Fix: see the templates."
+        )
+    files = sorted(f for f in p.iterdir() if f.is_file() and (f.name.endswith(".csv") or f.name.endswith(".csv.gz")))
+    if (p / "clinical.csv").is_file():
+        omics = [f for f in files if f.name not in RESERVED_FILES and not f.name.startswith("splits")]
+        manifest = next((p / m for m in ("slides.csv", "manifest.csv") if (p / m).is_file()), None)
+        cohort = read_generic(p / "clinical.csv", omics, manifest)
+        return _attach_truth(cohort, p)
+    tcga = [f for f in files if f.name not in RESERVED_FILES and TCGA_ID in _header(f)]
+    if len(tcga) == 1:
+        slide_dir = next((p / d for d in ("images", "slides") if (p / d).is_dir()), None)
+        return _attach_truth(read_tcga(tcga[0], slide_dir=slide_dir), p)
+    if len(tcga) > 1:
+        raise InputValidationError(
+            f"{p}: holds several TCGA-layout CSVs ({[f.name for f in tcga]}). Fix: give the path of one file."
+        )
+    raise InputValidationError(
+        f"{p}: holds neither clinical.csv (generic layout) nor a CSV with a 'case_id' column (TCGA layout). "
+        "Fix: see the templates (write_templates)."
+    )
+
+
+# --------------------------------------------------------------------------- templates
+
+_TEMPLATE_GENES = {"mut": ["IDH1", "TP53"], "cnv": ["EGFR", "CDKN2A"], "rnaseq": ["PTEN", "MKI67", "SOX2"]}
+
+
+def _template_tables() -> dict[str, pd.DataFrame]:
+    pids = ["PATIENT-001", "PATIENT-002", "PATIENT-003", "PATIENT-004"]
+    clin = pd.DataFrame(
+        {
+            GENERIC_ID: pids,
+            GENERIC_TIME: [14.2, 30.5, 8.1, 52.0],
+            GENERIC_EVENT: [1, 0, 1, 0],
+            "age": [61, 45, 70, 38],
+            "is_female": [0, 1, 1, 0],
+        }
+    )
+    values = {
+        "IDH1_mut": [0, 1, 0, 1],
+        "TP53_mut": [1, 1, 0, 0],
+        "EGFR_cnv": [2, 0, 1, -1],
+        "CDKN2A_cnv": [-2, 0, -1, 0],
+        "PTEN_rnaseq": [-0.81, 0.42, -1.3, 0.95],
+        "MKI67_rnaseq": [1.72, -0.35, 0.88, -1.1],
+        "SOX2_rnaseq": [0.15, 0.6, None, -0.4],
+    }
+    omics = pd.DataFrame({GENERIC_ID: pids, **values})
+    slides = pd.DataFrame(
+        {GENERIC_ID: ["PATIENT-001", "PATIENT-001", "PATIENT-002"], "path": ["slides/P001_a.svs", "slides/P001_b.svs", "/data/slides/P002.tif"]}
+    )
+    rows = [0, 0, 1, 2, 3]
+    tcga = pd.DataFrame(
+        {
+            TCGA_ID: [pids[i] for i in rows],
+            TCGA_SLIDE: ["P001_a.svs", "P001_b.svs", "P002.svs", "P003.svs", "P004.svs"],
+            TCGA_TIME: [clin[GENERIC_TIME][i] for i in rows],
+            TCGA_CENSORSHIP: [1 - clin[GENERIC_EVENT][i] for i in rows],
+            "age": [clin["age"][i] for i in rows],
+            "is_female": [clin["is_female"][i] for i in rows],
+            **{k: [v[i] for i in rows] for k, v in values.items()},
+        }
+    )
+    return {"tcga": tcga, "clinical": clin, "omics": omics, "slides": slides}
+
+
+#: File name of each template written by :func:`write_templates`.
+TEMPLATE_FILES: dict[str, str] = {
+    "tcga": "template_tcga.csv",
+    "clinical": "template_clinical.csv",
+    "omics": "template_omics.csv",
+    "slides": "template_slides.csv",
+}
+
+
+def template_csv_text(kind: str) -> str:
+    """CSV text of one template: ``"tcga"``, ``"clinical"``, ``"omics"`` or ``"slides"``.
+
+    Raises:
+        ConfigError: Unknown ``kind``.
+    """
+    tables = _template_tables()
+    if kind not in tables:
+        raise ConfigError(f"unknown template {kind!r}; choose from {sorted(tables)}.")
+    return tables[kind].to_csv(index=False, lineterminator="\n")
+
+
+def write_templates(folder: str | os.PathLike) -> dict[str, Path]:
+    """Write small template CSVs of both layouts into ``folder`` (created if needed).
+
+    Files (see :data:`TEMPLATE_FILES`): ``template_tcga.csv`` (one row per slide, patient
+    PATIENT-001 has two slides), ``template_clinical.csv``, ``template_omics.csv`` (genes
+    with block suffixes, one empty cell = missing value) and ``template_slides.csv``
+    (the generic slide manifest; its paths are examples).
+
+    Returns:
+        Path of each template by kind.
+    """
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for kind, fname in TEMPLATE_FILES.items():
+        path = out / fname
+        path.write_text(template_csv_text(kind), encoding="utf-8")
+        paths[kind] = path
+    return paths
+
+
+def omics_template_csv(
+    feature_names: Mapping[str, Sequence[str]] | None = None, *, patient_id: str = "NEW-PATIENT-1"
+) -> str:
+    """CSV text to fill in for a one-patient omics upload (prediction).
+
+    Header: ``patient_id`` then ``<GENE>_<block>`` for every feature (e.g. the feature
+    names a model bundle was trained on); one row with the patient id and empty cells.
+    Read the filled file with ``read_generic(None, [file], for_prediction=True)``;
+    cells left empty are imputed with the training median.
+
+    Args:
+        feature_names: Gene names per genomic block (``"cnv"``, ``"mut"``, ``"rnaseq"``);
+            default: a small example set.
+        patient_id: Id written in the single data row.
+    """
+    names = dict(_TEMPLATE_GENES if feature_names is None else feature_names)
+    header = [GENERIC_ID]
+    for block, genes in names.items():
+        if block == CLINICAL_BLOCK:
+            continue
+        _check_block_names([block])
+        header.extend(f"{g}{BLOCK_SUFFIXES[block]}" for g in genes)
+    row = [patient_id] + [""] * (len(header) - 1)
+    buf = io.StringIO()
+    pd.DataFrame([row], columns=header).to_csv(buf, index=False, lineterminator="\n")
+    return buf.getvalue()
