@@ -336,11 +336,20 @@ def km_plot_data(
     )
 
 
+def _finite_band(s: KMSteps) -> tuple[np.ndarray, np.ndarray]:
+    """Lower/upper bounds with NaN replaced by the curve value."""
+    return np.where(np.isfinite(s.lower), s.lower, s.y), np.where(np.isfinite(s.upper), s.upper, s.y)
+
+
 def _band_polygon(s: KMSteps) -> tuple[np.ndarray, np.ndarray]:
-    """Closed polygon of a step-shaped confidence band (explicit step vertices)."""
+    """Closed polygon of a step-shaped confidence band (explicit step vertices).
+
+    Missing bounds (NaN) collapse the band onto the curve there.
+    """
+    lower, upper = _finite_band(s)
     xs = np.repeat(s.x, 2)[1:]
-    lo = np.repeat(s.lower, 2)[:-1]
-    up = np.repeat(s.upper, 2)[:-1]
+    lo = np.repeat(lower, 2)[:-1]
+    up = np.repeat(upper, 2)[:-1]
     return np.concatenate([xs, xs[::-1]]), np.concatenate([up, lo[::-1]])
 
 
@@ -482,7 +491,7 @@ def survival_curve_figure(
         colours = group_colours(list(steps))
         for label, s in steps.items():
             c = colours[label]
-            if ci and np.all(np.isfinite(s.lower)):
+            if ci and np.any(np.isfinite(s.lower)):
                 bx, by = _band_polygon(s)
                 fig.add_trace(
                     go.Scatter(
@@ -566,8 +575,9 @@ def km_matplotlib(
     ax, ax_tab = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [4, 1]})
     for label in labels:
         s, c = steps[label], colours[label]
-        if ci and np.all(np.isfinite(s.lower)):
-            ax.fill_between(s.x, s.lower, s.upper, step="post", color=c, alpha=0.18, linewidth=0)
+        if ci:
+            lower, upper = _finite_band(s)
+            ax.fill_between(s.x, lower, upper, step="post", color=c, alpha=0.18, linewidth=0)
         ax.step(s.x, s.y, where="post", color=c, lw=2, label=f"{label} (n={int(np.sum(g == label))})")
         m = marks[marks["group"] == label]
         ax.plot(m["time"], m["survival"], linestyle="none", marker="|", ms=8, color=c)

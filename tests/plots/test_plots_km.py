@@ -211,3 +211,14 @@ def test_survival_curve_figure() -> None:
     np.testing.assert_array_equal(patient.y, [1.0, 0.9, 0.7, 0.4])
     with pytest.raises(InputValidationError):
         survival_curve_figure(pd.DataFrame())
+
+
+def test_band_polygon_is_a_step_band_and_tolerates_nan() -> None:
+    from pathgptomic.plots.km import KMSteps, _band_polygon
+
+    s = KMSteps(x=np.array([0.0, 2.0, 5.0]), y=np.array([1.0, 0.6, 0.3]),
+                lower=np.array([1.0, 0.4, np.nan]), upper=np.array([1.0, 0.8, np.nan]))
+    bx, by = _band_polygon(s)
+    # upper edge: (0,1) (2,1) (2,.8) (5,.8) (5,.3); then the lower edge back
+    np.testing.assert_array_equal(bx, [0, 2, 2, 5, 5, 5, 5, 2, 2, 0])
+    np.testing.assert_array_equal(by, [1, 1, 0.8, 0.8, 0.3, 0.3, 0.4, 0.4, 1, 1])
