@@ -119,7 +119,9 @@ def read_tcga(
         slide_dir: Folder holding the slides; each ``slide_id`` is resolved there (as is,
             or with any of :data:`SLIDE_EXTENSIONS`). Without it, patients have no slides
             (the slide ids are kept in ``meta["slide_ids"]``).
-        for_prediction: Read new patients for prediction: outcome columns become optional,
+        for_prediction: Read new patients for prediction: outcome and clinical columns
+            become optional (absent clinical columns are all-missing, i.e. imputed later),
+            a requested block without columns becomes an empty block of shape ``(n, 0)``,
             the minimum-event check is skipped and no column is dropped (so a cohort of
             one patient is accepted). Without outcomes, ``time`` is NaN and ``event`` 0
             (``meta["has_outcomes"]`` is False).
@@ -135,7 +137,9 @@ def read_tcga(
     name = source_name(path)
     df = read_csv_checked(path, id_columns=(TCGA_ID, TCGA_SLIDE), what="TCGA-layout CSV")
     has_outcomes = TCGA_TIME in df.columns or TCGA_CENSORSHIP in df.columns or not for_prediction
-    required = [TCGA_ID] + ([TCGA_TIME, TCGA_CENSORSHIP] if has_outcomes else []) + list(clinical)
+    required = [TCGA_ID] + ([TCGA_TIME, TCGA_CENSORSHIP] if has_outcomes else [])
+    if not for_prediction:
+        required += list(clinical)
     check_required_columns(df, required, file=name, layout="TCGA")
     row_ids = check_ids(df[TCGA_ID], file=name, column=TCGA_ID)
 
@@ -143,10 +147,20 @@ def read_tcga(
     for b in blocks:
         suffix = BLOCK_SUFFIXES[b]
         cols = [c for c in df.columns if c.endswith(suffix) and len(c) > len(suffix)]
-        check_block_nonempty(cols, block=b, file=name, expected=f"columns named <GENE>{suffix}")
+        if not for_prediction:
+            check_block_nonempty(cols, block=b, file=name, expected=f"columns named <GENE>{suffix}")
         block_cols[b] = cols
-    feature_cols = [c for cols in block_cols.values() for c in cols] + list(clinical)
+    clin_present = [c for c in clinical if c in df.columns]
+    feature_cols = [c for cols in block_cols.values() for c in cols] + clin_present
+    if not feature_cols:
+        raise InputValidationError(
+            f"{name}: no feature columns (expected <GENE>_cnv, <GENE>_mut or <GENE>_rnaseq columns). "
+            "Fix: start from the omics template."
+        )
     feats = coerce_numeric(df, feature_cols, file=name, ids=row_ids, kind="feature")
+    for c in clinical:
+        if c not in feats.columns:
+            feats[c] = np.nan
 
     if has_outcomes:
         t_rows, cens_rows = check_outcomes(
@@ -305,7 +319,8 @@ def read_generic(
             allowed); relative paths resolve against the manifest's folder.
         time_unit: Unit of ``time``, stored on the cohort.
         for_prediction: New patients: outcomes optional, no minimum-event check, no
-            column dropped.
+            column dropped, and every block absent from the files (``cnv``, ``mut``,
+            ``rnaseq``, ``clinical``) present as an empty ``(n, 0)`` table.
 
     Returns:
         The cohort.
@@ -388,6 +403,11 @@ def read_generic(
     dropped: dict[str, list[str]] = {}
     if not for_prediction and blocks:
         blocks, dropped = drop_uninformative(blocks, file=cname)
+    if for_prediction:  # absent blocks: empty, so a model imputes their columns
+        for b in (*GENOMIC_BLOCKS, CLINICAL_BLOCK):
+            if b not in blocks:
+                logger.info("%s: no %r columns; the block is empty", cname, b)
+                blocks[b] = pd.DataFrame(index=index, dtype=float)
     for blk in blocks.values():
         blk.index = pd.Index(ids, name="patient_id")
 

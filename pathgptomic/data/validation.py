@@ -199,23 +199,21 @@ def coerce_numeric(
         InputValidationError: Names row, patient, column and the offending value.
     """
     sub = df.loc[:, list(columns)]
-    out: dict[str, pd.Series] = {}
+    arr = np.empty(sub.shape, dtype=float)
+    kinds = np.array([sub[c].dtype.kind for c in sub.columns]) if sub.shape[1] else np.array([], dtype=str)
+    numeric = np.isin(kinds, list("biuf"))
+    if numeric.any():
+        arr[:, numeric] = sub.loc[:, sub.columns[numeric]].to_numpy(dtype=float)
     bad_cells: list[tuple[int, str, object]] = []
-    for col in sub.columns:
+    for j in np.flatnonzero(~numeric):
+        col = sub.columns[j]
         s = sub[col]
-        if s.dtype == bool:
-            out[col] = s.astype(float)
-            continue
-        if pd.api.types.is_numeric_dtype(s.dtype):
-            out[col] = s.astype(float)
-            continue
-        conv = pd.to_numeric(s.astype("string").str.strip(), errors="coerce").astype(float)
-        bad = conv.isna() & s.notna() & (s.astype("string").str.strip() != "")
+        text = s.astype("string").str.strip()
+        conv = pd.to_numeric(text, errors="coerce").astype(float)
+        bad = conv.isna() & text.notna() & (text != "")
         if bad.any():
-            pos = np.flatnonzero(bad.to_numpy())
-            bad_cells.extend((int(p), col, s.iloc[p]) for p in pos)
-        conv[s.astype("string").str.strip() == ""] = np.nan
-        out[col] = conv
+            bad_cells.extend((int(p), col, s.iloc[p]) for p in np.flatnonzero(bad.to_numpy()))
+        arr[:, j] = conv.to_numpy()
     if bad_cells:
         bad_cells.sort()
         p, col, val = bad_cells[0]
@@ -225,8 +223,7 @@ def coerce_numeric(
             f"{file}: row {spreadsheet_row(p)}{who}, column {col!r}: value {str(val)!r} is not a number{more}. "
             f"Fix: every {kind} column must hold numbers; leave the cell empty for a missing value."
         )
-    res = pd.DataFrame(out, index=sub.index)
-    arr = res.to_numpy(dtype=float)
+    res = pd.DataFrame(arr, index=sub.index, columns=sub.columns)
     inf = np.isinf(arr)
     if inf.any():
         r, c = np.argwhere(inf)[0]
@@ -366,14 +363,19 @@ def collapse_feature_rows(features: pd.DataFrame, ids: np.ndarray, *, file: str)
     Returns:
         Float table of shape ``(n_patients, p)`` indexed by unique patient id.
     """
-    f = features.copy()
-    f.index = pd.Index(ids, name="patient_id")
-    if f.index.is_unique:
+    codes, order = pd.factorize(pd.Index(ids), sort=False)
+    if len(order) == len(ids):
+        f = features.copy()
+        f.index = pd.Index(ids, name="patient_id")
         return f
-    dup_mask = f.index.duplicated(keep=False)
-    grouped = f[dup_mask].groupby(level=0, sort=False)
-    nun = grouped.nunique(dropna=True)
-    conflict_cols = list(nun.columns[(nun > 1).any(axis=0)])
+    arr = features.to_numpy(dtype=float)
+    first_row = np.unique(codes, return_index=True)[1]  # first row of each patient, in order
+    base = arr[first_row]
+    if np.isnan(base).any():  # fill missing cells from the patient's later rows
+        base = features.groupby(codes, sort=True).first().to_numpy(dtype=float)
+    ref = base[codes]
+    differs = ~np.isnan(arr) & (arr != ref)
+    conflict_cols = [str(c) for c in features.columns[differs.any(axis=0)]]
     if conflict_cols:
         warnings.warn(
             f"{file}: rows of the same patient disagree in feature column(s) {_listing(conflict_cols)}; "
@@ -381,9 +383,7 @@ def collapse_feature_rows(features: pd.DataFrame, ids: np.ndarray, *, file: str)
             DataQualityWarning,
             stacklevel=3,
         )
-    first = f.groupby(level=0, sort=False).first()  # first non-missing per column
-    order = pd.unique(ids)
-    return first.reindex(order)
+    return pd.DataFrame(base, index=pd.Index(np.asarray(order, dtype=str), name="patient_id"), columns=features.columns)
 
 
 def check_min_events(event: np.ndarray, *, file: str, minimum: int = 2) -> None:

@@ -132,3 +132,23 @@ def test_tcga_for_prediction_without_outcomes(tcga_frame, write_csv):
     df = tcga_frame.drop(columns=["survival_months", "censorship"]).iloc[:1]
     cohort = read_tcga(write_csv(df), for_prediction=True)
     assert cohort.n == 1 and cohort.blocks["rnaseq"].shape == (1, 2)
+
+
+def test_tcga_prediction_upload_partial_columns(tmp_path):
+    (tmp_path / "one.csv").write_text("case_id,IDH1_mut,EGFR_cnv\nNEW-2,1,\n")
+    cohort = read_tcga(tmp_path / "one.csv", for_prediction=True)
+    assert cohort.blocks["rnaseq"].shape == (1, 0)  # absent block: empty, imputed by the model
+    assert list(cohort.blocks["clinical"].columns) == ["age", "is_female"]
+    assert cohort.blocks["clinical"].isna().all().all()
+    assert np.isnan(cohort.blocks["cnv"].loc["NEW-2", "EGFR"])
+    (tmp_path / "none.csv").write_text("case_id,slide_id\nNEW-3,x.svs\n")
+    with pytest.raises(InputValidationError, match=r"none\.csv: no feature columns"):
+        read_tcga(tmp_path / "none.csv", for_prediction=True)
+
+
+def test_generic_prediction_has_every_block(tmp_path):
+    (tmp_path / "u.csv").write_text("patient_id,TP53_mut\nNEW-4,1\n")
+    cohort = read_generic(None, [tmp_path / "u.csv"], for_prediction=True)
+    assert {k: v.shape for k, v in cohort.blocks.items()} == {
+        "mut": (1, 1), "cnv": (1, 0), "rnaseq": (1, 0), "clinical": (1, 0)
+    }

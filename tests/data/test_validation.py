@@ -215,3 +215,13 @@ def test_upload_object_is_named(tcga_frame):
         read_tcga(buf)
     ok = io.BytesIO(tcga_frame.to_csv(index=False).encode())
     assert read_tcga(ok).n == 8
+
+
+def test_slides_disagreeing_on_features_warn_and_fill(tcga_frame, write_csv):
+    df = tcga_frame.astype({"SOX2_rnaseq": float, "MKI67_rnaseq": float})
+    df.loc[0, "MKI67_rnaseq"] = np.nan  # first slide row of P01 misses MKI67: taken from its second row
+    df.loc[8, "SOX2_rnaseq"] = 123.0  # second slide row of P01 disagrees on SOX2: first row wins
+    with pytest.warns(DataQualityWarning, match=r"rows of the same patient disagree in feature column\(s\) 'SOX2_rnaseq'"):
+        cohort = read_tcga(write_csv(df))
+    assert cohort.blocks["rnaseq"].loc["P01", "SOX2"] == tcga_frame.loc[0, "SOX2_rnaseq"]
+    assert cohort.blocks["rnaseq"].loc["P01", "MKI67"] == tcga_frame.loc[8, "MKI67_rnaseq"]
