@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lifelines import KaplanMeierFitter
 from lifelines.datasets import load_waltons
 
@@ -222,3 +224,28 @@ def test_band_polygon_is_a_step_band_and_tolerates_nan() -> None:
     # upper edge: (0,1) (2,1) (2,.8) (5,.8) (5,.3); then the lower edge back
     np.testing.assert_array_equal(bx, [0, 2, 2, 5, 5, 5, 5, 2, 2, 0])
     np.testing.assert_array_equal(by, [1, 1, 0.8, 0.8, 0.3, 0.3, 0.4, 0.4, 1, 1])
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 12), st.integers(0, 1), st.sampled_from(["low", "high"])),
+        min_size=2, max_size=30,
+    )
+)
+def test_km_and_at_risk_match_lifelines_on_random_cohorts(rows: list) -> None:
+    time = np.array([r[0] for r in rows], dtype=float)
+    event = np.array([r[1] for r in rows])
+    groups = np.array([r[2] for r in rows])
+    steps = km_steps(lifelines_km_table(time, event, groups))
+    ticks = np.arange(0, 14, 3.0)
+    table = at_risk_counts(time, groups, ticks)
+    for label, s in steps.items():
+        m = groups == label
+        kmf = KaplanMeierFitter().fit(time[m], event[m])
+        probe = np.arange(0, 14, 0.5)
+        np.testing.assert_allclose(step_value(s.x, s.y, probe), kmf.survival_function_at_times(probe), atol=1e-12)
+        assert np.all((s.y >= 0) & (s.y <= 1)) and np.all(np.diff(s.y) <= 1e-12)
+        et = kmf.event_table.assign(at_risk=lambda d: d["at_risk"] - d["removed"])
+        got = table[table["group"] == label]["at_risk"].to_numpy()
+        np.testing.assert_array_equal(got, [int(et.loc[:t, "at_risk"].iloc[-1]) for t in ticks])
