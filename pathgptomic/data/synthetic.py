@@ -235,6 +235,7 @@ def make_synthetic_cohort(
     image_sd: float = 0.6,
     noise_sd: float = 0.3,
     censored_fraction: float = 0.35,
+    show_progress: bool = False,
 ) -> Cohort:
     """Generate the synthetic cohort and write one PNG per patient.
 
@@ -250,6 +251,7 @@ def make_synthetic_cohort(
         image_sd: Standard deviation of the image part ``q``.
         noise_sd: Standard deviation of the unexplained log-hazard noise.
         censored_fraction: Target share of censored patients.
+        show_progress: Show a tqdm bar while the images are written.
 
     Returns:
         The cohort: blocks ``cnv`` (n, n_cnv), ``mut`` (n, n_mut), ``rnaseq`` (n, n_rna),
@@ -327,7 +329,9 @@ def make_synthetic_cohort(
     folder = Path(image_dir) if image_dir is not None else Path(tempfile.mkdtemp(prefix="pathgptomic_synth_"))
     folder.mkdir(parents=True, exist_ok=True)
     slides: dict[str, list[str]] = {}
-    for i, pid in enumerate(ids):
+    from tqdm.auto import tqdm
+
+    for i, pid in enumerate(tqdm(ids, desc="synthetic H&E images", disable=not show_progress)):
         img = render_he_image(u[i], image_size, seed=np.random.SeedSequence([seed, 7, i]))
         path = folder / f"{pid}.png"
         _write_png(img, path)
@@ -364,6 +368,8 @@ def make_synthetic_cohort(
 
 
 _SUFFIX = {"cnv": "_cnv", "mut": "_mut", "rnaseq": "_rnaseq"}
+#: Every table :func:`write_demo_cohort` may write (both layouts).
+_DEMO_FILES = ("cohort_tcga.csv", "clinical.csv", "cnv.csv", "mut.csv", "rnaseq.csv", "slides.csv", "true_risk.csv")
 
 
 def write_demo_cohort(
@@ -373,10 +379,11 @@ def write_demo_cohort(
     seed: int = 0,
     layout: Literal["tcga", "generic"] = "tcga",
     image_size: int = 448,
+    show_progress: bool = False,
 ) -> Path:
     """Write the synthetic cohort as files that :func:`~pathgptomic.data.readers.read_cohort` reads back.
 
-    Always: ``images/<patient>.png``, ``slides.csv`` (``patient_id``, ``path`` relative to
+    Demo files already in ``folder`` (either layout) are replaced. Always: ``images/<patient>.png``, ``slides.csv`` (``patient_id``, ``path`` relative to
     the folder) and ``true_risk.csv`` (true_risk, genomic_part, image_part, image_latent,
     noise). Layout ``"tcga"``: ``cohort_tcga.csv`` (``case_id``, ``slide_id``,
     ``survival_months``, ``censorship``, ``age``, ``is_female``, ``<GENE>_cnv``/``_mut``/
@@ -390,6 +397,7 @@ def write_demo_cohort(
         seed: Seed (same seed: byte-identical files).
         layout: ``"tcga"`` or ``"generic"``.
         image_size: Image side in pixels.
+        show_progress: Show a tqdm bar while the images are written.
 
     Returns:
         ``folder`` as a Path.
@@ -401,7 +409,12 @@ def write_demo_cohort(
         raise ConfigError(f"layout must be 'tcga' or 'generic' (got {layout!r}).")
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    cohort = make_synthetic_cohort(n_patients, seed=seed, image_dir=out / "images", image_size=image_size)
+    # files of an earlier demo written here (either layout, any size) would be read back with this one
+    for stale in [*_DEMO_FILES, *sorted((out / "images").glob("SYN-*.png"))]:
+        (out / stale).unlink(missing_ok=True)
+    cohort = make_synthetic_cohort(
+        n_patients, seed=seed, image_dir=out / "images", image_size=image_size, show_progress=show_progress
+    )
     ids = list(cohort.ids)
     csv_kw = {"index": False, "lineterminator": "\n"}
     pd.DataFrame({"patient_id": ids, "path": [f"images/{p}.png" for p in ids]}).to_csv(out / "slides.csv", **csv_kw)

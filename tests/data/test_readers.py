@@ -152,3 +152,10 @@ def test_generic_prediction_has_every_block(tmp_path):
     assert {k: v.shape for k, v in cohort.blocks.items()} == {
         "mut": (1, 1), "cnv": (1, 0), "rnaseq": (1, 0), "clinical": (1, 0)
     }
+
+
+def test_unknown_block_name(tcga_frame, write_csv):
+    from pathgptomic.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"unknown feature block\(s\) \['methylation'\]"):
+        read_tcga(write_csv(tcga_frame), blocks=("methylation",))

@@ -92,3 +92,11 @@ def test_demo_folder_reads_back(tmp_path, layout):
 
 def test_gene_symbols_do_not_depend_on_scanpy():
     assert rna_gene_symbols(256) == list(_FALLBACK_RNA_GENES)
+
+
+def test_rewriting_a_demo_folder_replaces_the_old_layout(tmp_path):
+    write_demo_cohort(tmp_path, n_patients=14, seed=1, layout="generic", image_size=40)
+    write_demo_cohort(tmp_path, n_patients=12, seed=1, layout="tcga", image_size=40)
+    back = read_cohort(tmp_path)
+    assert back.meta["layout"] == "tcga" and back.n == 12
+    assert len(list((tmp_path / "images").glob("*.png"))) == 12
