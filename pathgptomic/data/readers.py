@@ -21,6 +21,7 @@ import io
 import logging
 import os
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -368,16 +369,17 @@ def read_generic(
     index = pd.Index(ids, name="patient_id")
     extra_ids: set[str] = set()
     for tabs, oname in omics_tables:
+        file_ids = next(iter(tabs.values())).index  # every block of one file has the same rows
+        extra_ids.update(set(file_ids) - set(ids))
+        missing = index.difference(file_ids, sort=False)
+        if len(missing):
+            warnings.warn(
+                f"{oname}: {len(missing)} patient(s) of the cohort have no row in this file "
+                f"(e.g. {missing[0]!r}); their {', '.join(tabs)} values count as missing.",
+                DataQualityWarning,
+                stacklevel=2,
+            )
         for block, blk in tabs.items():
-            extra_ids.update(set(blk.index) - set(ids))
-            missing = index.difference(blk.index)
-            if len(missing):
-                warnings.warn(
-                    f"{oname}: {len(missing)} patient(s) of the clinical CSV have no {block!r} row "
-                    f"(e.g. {missing[0]!r}); their values count as missing.",
-                    DataQualityWarning,
-                    stacklevel=2,
-                )
             blk = blk.reindex(index)
             if block in blocks:
                 clash = blocks[block].columns.intersection(blk.columns)
@@ -487,8 +489,6 @@ def _attach_truth(cohort: Cohort, folder: Path) -> Cohort:
     truth = truth.reindex(cohort.ids)
     meta = dict(cohort.meta)
     meta["truth"] = truth
-    from dataclasses import replace
-
     return replace(cohort, true_risk=truth["true_risk"].to_numpy(dtype=float), meta=meta)
 
 

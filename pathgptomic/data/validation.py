@@ -151,7 +151,9 @@ def read_csv_checked(source: CsvSource, *, id_columns: Iterable[str] = (), what:
         raise InputValidationError(
             f"{name}: the {what} has a header row but no data rows. Fix: add one row per patient (or slide)."
         )
-    dupes = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
+    header = next(csv.reader(io.StringIO(text.split(b"\n", 1)[0].decode("utf-8-sig"))), [])
+    names = [h.strip() for h in header if h.strip()]
+    dupes = sorted({c for c in names if names.count(c) > 1})
     if dupes:
         raise InputValidationError(f"{name}: column(s) {_listing(dupes)} appear more than once. Fix: give every column a unique name.")
     return df

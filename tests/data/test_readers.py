@@ -99,7 +99,7 @@ def test_omics_patients_not_in_clinical_warned(generic_files, tmp_path):
         read_generic(generic_files["clinical"], [generic_files["omics"], tmp_path / "more.csv"])
     text = " | ".join(str(w.message) for w in rec)
     assert "1 patient(s) of the omics files are not in clinical.csv" in text
-    assert "5 patient(s) of the clinical CSV have no 'mut' row" in text
+    assert "5 patient(s) of the cohort have no row in this file (e.g. 'G2'); their mut values count as missing" in text
 
 
 def test_templates_are_readable(tmp_path):

@@ -225,3 +225,9 @@ def test_slides_disagreeing_on_features_warn_and_fill(tcga_frame, write_csv):
         cohort = read_tcga(write_csv(df))
     assert cohort.blocks["rnaseq"].loc["P01", "SOX2"] == tcga_frame.loc[0, "SOX2_rnaseq"]
     assert cohort.blocks["rnaseq"].loc["P01", "MKI67"] == tcga_frame.loc[8, "MKI67_rnaseq"]
+
+
+def test_duplicate_column_names(tmp_path):
+    (tmp_path / "d.csv").write_text("patient_id,TP53_mut,TP53_mut\nA,1,0\n")
+    with pytest.raises(InputValidationError, match=r"d\.csv: column\(s\) 'TP53_mut' appear more than once"):
+        read_generic(None, [tmp_path / "d.csv"], for_prediction=True)
