@@ -417,6 +417,11 @@ def load_gene_signatures(path: str | Path) -> pd.DataFrame:
     "Oncogenes", ...) and gene symbols down each column (columns of unequal length,
     padded with empty cells). A long file with columns ``signature, gene`` is read too.
 
+    The MCAT/PORPOISE file is not shipped with this package: its source repository
+    (mahmoodlab/PORPOISE) is "GPLv3 ... available for non-commercial academic purposes",
+    which does not fit this MIT-licensed package. Pass the path of a copy (the shared data
+    folder holds one) or any file in the same layout.
+
     Args:
         path: CSV path (e.g. ``../shared/data/tcga_gbmlgg/gene_signatures.csv``).
 
