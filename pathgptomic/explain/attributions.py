@@ -81,6 +81,16 @@ class IGResult:
             raise KeyError(f"{name!r} is not one of {ATTRIBUTABLE}")
         return self.attributions[ATTRIBUTABLE.index(name)]
 
+    @property
+    def relative_delta(self) -> np.ndarray:
+        """``|delta| / |θ(x) − θ(x')|`` per patient, shape ``(B,)`` (NaN when θ(x) = θ(x')).
+
+        A few per cent or less means the attributions add up to the explained change.
+        """
+        diff = np.abs(self.theta - self.baseline_theta)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(diff > 0, np.abs(self.delta) / diff, np.nan)
+
     def as_dict(self) -> dict[str, np.ndarray]:
         """``{input name: attribution}`` for the attributed inputs only."""
         return {n: a for n, a in zip(ATTRIBUTABLE, self.attributions) if a is not None}
@@ -226,6 +236,9 @@ def integrated_gradients(
         raise InputValidationError(f"attribute names {unknown} are not among {ATTRIBUTABLE}.")
     from captum.attr import IntegratedGradients  # lazy: heavy, imports matplotlib
 
+    if getattr(model, "training", False):
+        logger.warning("integrated_gradients on a model in training mode: dropout makes the path "
+                       "integral noisy; call model.eval() first")
     tensors = unpack_inputs(inputs)
     for n in ATTRIBUTABLE:
         t = tensors[n]

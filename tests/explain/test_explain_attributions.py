@@ -80,6 +80,7 @@ def test_completeness_on_nonlinear_attention_model() -> None:
     np.testing.assert_allclose(total, res.theta - res.baseline_theta, atol=2e-3)
     np.testing.assert_allclose(res.delta, total - (res.theta - res.baseline_theta), atol=1e-5)
     assert np.all(np.abs(res.delta) < 2e-3)
+    np.testing.assert_allclose(res.relative_delta, np.abs(res.delta) / np.abs(res.theta - res.baseline_theta))
     with torch.no_grad():
         np.testing.assert_allclose(res.theta, model.forward_tensors(x.cnv_mut, x.rna, x.image, x.image_mask), rtol=1e-5)
     totals = res.totals()
