@@ -31,7 +31,10 @@ import pandas as pd
 from pathgptomic.data.cohort import CLINICAL_BLOCK, GENOMIC_BLOCKS, Cohort
 from pathgptomic.data.validation import (
     CsvSource,
+    check_block_assignment,
     check_block_nonempty,
+    check_folder,
+    check_has_features,
     check_ids,
     check_min_events,
     check_outcomes,
@@ -39,9 +42,10 @@ from pathgptomic.data.validation import (
     coerce_numeric,
     collapse_feature_rows,
     drop_uninformative,
+    check_unique_genes,
     read_csv_checked,
+    resolve_manifest_paths,
     source_name,
-    spreadsheet_row,
 )
 from pathgptomic.errors import ConfigError, DataQualityWarning, InputValidationError
 
@@ -153,11 +157,7 @@ def read_tcga(
         block_cols[b] = cols
     clin_present = [c for c in clinical if c in df.columns]
     feature_cols = [c for cols in block_cols.values() for c in cols] + clin_present
-    if not feature_cols:
-        raise InputValidationError(
-            f"{name}: no feature columns (expected <GENE>_cnv, <GENE>_mut or <GENE>_rnaseq columns). "
-            "Fix: start from the omics template."
-        )
+    check_has_features(feature_cols, file=name)
     feats = coerce_numeric(df, feature_cols, file=name, ids=row_ids, kind="feature")
     for c in clinical:
         if c not in feats.columns:
@@ -218,9 +218,7 @@ def _slides_from_dir(
 ) -> dict[str, list[str]]:
     if slide_dir is None:
         return {pid: [] for pid in slide_ids}
-    folder = Path(slide_dir)
-    if not folder.is_dir():
-        raise InputValidationError(f"slide folder {folder} does not exist. Fix: give the folder that holds the slides of {file}.")
+    folder = check_folder(slide_dir, what="slide folder", fix=f"give the folder that holds the slides of {file}")
     slides: dict[str, list[str]] = {}
     missing: list[str] = []
     for pid, sids in slide_ids.items():
@@ -257,11 +255,7 @@ def _read_omics(source: CsvSource) -> tuple[dict[str, pd.DataFrame], str]:
     check_required_columns(df, [GENERIC_ID], file=name, layout="generic omics")
     ids = check_ids(df[GENERIC_ID], file=name, column=GENERIC_ID)
     cols = [c for c in df.columns if c != GENERIC_ID]
-    if not cols:
-        raise InputValidationError(
-            f"{name}: has no feature columns besides {GENERIC_ID!r}. Fix: add one column per gene "
-            "(e.g. TP53_mut, EGFR_cnv, PTEN_rnaseq)."
-        )
+    check_has_features(cols, file=name)
     stem_block = _block_of_stem(Path(name).name.split(".")[0])
     by_block: dict[str, list[str]] = {}
     unassigned: list[str] = []
@@ -273,11 +267,7 @@ def _read_omics(source: CsvSource) -> tuple[dict[str, pd.DataFrame], str]:
             unassigned.append(c)
         else:
             by_block.setdefault(block, []).append(c)
-    if unassigned:
-        raise InputValidationError(
-            f"{name}: cannot tell which block column(s) {unassigned[:5]} belong to. Fix: end the column names in "
-            "_cnv, _mut or _rnaseq, or name the file after its block (e.g. cnv.csv, mut.csv, rnaseq.csv)."
-        )
+    check_block_assignment(unassigned, file=name)
     feats = coerce_numeric(df, cols, file=name, ids=ids, kind="feature")
     patient = collapse_feature_rows(feats, ids, file=name)
     out = {}
@@ -285,12 +275,7 @@ def _read_omics(source: CsvSource) -> tuple[dict[str, pd.DataFrame], str]:
         blk = patient.loc[:, bcols]
         suffix = BLOCK_SUFFIXES[block]
         blk.columns = [c[: -len(suffix)] if c.endswith(suffix) else c for c in bcols]
-        dup = blk.columns[blk.columns.duplicated()].tolist()
-        if dup:
-            raise InputValidationError(
-                f"{name}: gene(s) {dup[:5]} appear twice in block {block!r} (with and without suffix). "
-                "Fix: keep one column per gene."
-            )
+        check_unique_genes(list(blk.columns), block=block, file=name)
         out[block] = blk
     return out, name
 
@@ -382,12 +367,7 @@ def read_generic(
         for block, blk in tabs.items():
             blk = blk.reindex(index)
             if block in blocks:
-                clash = blocks[block].columns.intersection(blk.columns)
-                if len(clash):
-                    raise InputValidationError(
-                        f"{oname}: gene(s) {list(clash[:5])} of block {block!r} also appear in another omics file. "
-                        "Fix: keep each gene in one file."
-                    )
+                check_unique_genes(list(blk.columns), block=block, file=oname, taken=blocks[block].columns)
                 blocks[block] = pd.concat([blocks[block], blk], axis=1)
             else:
                 blocks[block] = blk
@@ -443,20 +423,8 @@ def _read_manifest(manifest_csv: CsvSource, ids: Sequence[str]) -> dict[str, lis
     row_ids = check_ids(df[GENERIC_ID], file=name, column=GENERIC_ID)
     slides: dict[str, list[str]] = {str(pid): [] for pid in ids}
     unknown: list[str] = []
-    for pos, (pid, raw) in enumerate(zip(row_ids, df["path"])):
-        if pd.isna(raw) or str(raw).strip() == "":
-            raise InputValidationError(
-                f"{name}: row {spreadsheet_row(pos)} (patient {pid}), column 'path': the path is empty. "
-                "Fix: give the slide or image file path, or remove the row."
-            )
-        p = Path(str(raw).strip()).expanduser()
-        if not p.is_absolute():
-            p = base / p
-        if not p.is_file():
-            raise InputValidationError(
-                f"{name}: row {spreadsheet_row(pos)} (patient {pid}), column 'path': file {p} does not exist. "
-                "Fix: correct the path (relative paths are resolved against the manifest's folder)."
-            )
+    paths = resolve_manifest_paths(df["path"], row_ids, base=base, file=name)
+    for pid, p in zip(row_ids, paths):
         if pid not in slides:
             unknown.append(pid)
             continue

@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from pathgptomic.data.validation import check_required_columns, read_csv_checked
+from pathgptomic.data.validation import check_folder, check_required_columns, check_split_fold, read_csv_checked
 from pathgptomic.errors import ConfigError, DataQualityWarning, InputValidationError
 
 logger = logging.getLogger(__name__)
@@ -130,9 +130,7 @@ def read_split_files(split_dir: str | os.PathLike, ids: Sequence[str] | np.ndarr
             ``train``/``val`` columns, an id in both columns of a file, or a fold whose
             train or test set matches no cohort patient.
     """
-    folder = Path(split_dir)
-    if not folder.is_dir():
-        raise InputValidationError(f"split folder {folder} does not exist. Fix: give the folder holding splits_K.csv files.")
+    folder = check_folder(split_dir, what="split folder", fix="give the folder holding splits_K.csv files")
     files = sorted(folder.glob("splits_*.csv"), key=_split_number)
     if not files:
         raise InputValidationError(f"{folder}: no splits_K.csv files found. Fix: name split files splits_0.csv, splits_1.csv, ...")
@@ -144,20 +142,10 @@ def read_split_files(split_dir: str | os.PathLike, ids: Sequence[str] | np.ndarr
         check_required_columns(df, ["train", "val"], file=str(f), layout="PORPOISE split")
         tr = [s.strip() for s in df["train"].dropna().astype(str) if s.strip()]
         va = [s.strip() for s in df["val"].dropna().astype(str) if s.strip()]
-        both = sorted(set(tr) & set(va))
-        if both:
-            raise InputValidationError(
-                f"{f}: {len(both)} id(s) are in both the train and val columns (e.g. {both[0]!r}). "
-                "Fix: each patient must be in one column only."
-            )
+        check_split_fold(tr, va, position, file=str(f))
         unknown.update(x for x in tr + va if x not in position)
         tr_idx = np.array(sorted({position[x] for x in tr if x in position}), dtype=int)
         va_idx = np.array(sorted({position[x] for x in va if x in position}), dtype=int)
-        if len(tr_idx) == 0 or len(va_idx) == 0:
-            raise InputValidationError(
-                f"{f}: the {'train' if len(tr_idx) == 0 else 'val'} column matches no patient of the cohort. "
-                "Fix: check that the split file belongs to this cohort (ids are case_ids / patient_ids)."
-            )
         out.append((tr_idx, va_idx))
     if unknown:
         warnings.warn(

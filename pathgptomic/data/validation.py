@@ -6,6 +6,11 @@ numbered as a spreadsheet shows them: the header is row 1, the first data row is
 The readers run all checks on plain DataFrames *before* a :class:`~pathgptomic.data.cohort.Cohort`
 is built, so a failed read leaves no partial state behind.
 
+Covered: unreadable/empty/binary files, missing columns, non-numeric or infinite cells,
+bad times and event codes, conflicting duplicate patients, too few events, empty feature
+blocks, unassignable or duplicated gene columns, slide-manifest paths and folders, and
+PORPOISE split files.
+
 Accepted-but-changed input (constant or all-missing feature columns, conflicting feature
 values across slides of one patient) produces a single
 :class:`~pathgptomic.errors.DataQualityWarning` instead.
@@ -414,6 +419,127 @@ def check_block_nonempty(columns: Sequence[str], *, block: str, file: str, expec
             f"{file}: no feature columns for the requested block {block!r} (expected {expected}). "
             f"Fix: add such columns, or do not request the {block!r} block."
         )
+
+
+def check_has_features(columns: Sequence[str], *, file: str) -> None:
+    """Fail when a table has no feature column at all.
+
+    Raises:
+        InputValidationError: Names the file and the expected column names.
+    """
+    if len(columns) == 0:
+        raise InputValidationError(
+            f"{file}: no feature columns (expected gene columns such as TP53_mut, EGFR_cnv, PTEN_rnaseq). "
+            "Fix: add one column per gene, e.g. starting from the omics template."
+        )
+
+
+def check_block_assignment(unassigned: Sequence[str], *, file: str) -> None:
+    """Fail when omics columns have neither a block suffix nor a block-named file.
+
+    Raises:
+        InputValidationError: Names the columns and both ways to fix them.
+    """
+    if unassigned:
+        raise InputValidationError(
+            f"{file}: cannot tell which block column(s) {_listing(list(unassigned))} belong to. Fix: end the column "
+            "names in _cnv, _mut or _rnaseq, or name the file after its block (e.g. cnv.csv, mut.csv, rnaseq.csv)."
+        )
+
+
+def check_unique_genes(names: Sequence[str], *, block: str, file: str, taken: Iterable[str] = ()) -> None:
+    """Fail when a gene appears twice in one block (within ``names`` or already in ``taken``).
+
+    Args:
+        names: Gene names of the block from ``file`` (suffixes stripped).
+        taken: Gene names of the same block read from earlier files.
+
+    Raises:
+        InputValidationError: Names the genes, the block and the file.
+    """
+    seen = pd.Index(names)
+    dup = list(seen[seen.duplicated()])
+    if dup:
+        raise InputValidationError(
+            f"{file}: gene(s) {_listing(dup)} appear twice in block {block!r} (e.g. with and without suffix). "
+            "Fix: keep one column per gene."
+        )
+    clash = [g for g in names if g in set(taken)]
+    if clash:
+        raise InputValidationError(
+            f"{file}: gene(s) {_listing(clash)} of block {block!r} also appear in another omics file. "
+            "Fix: keep each gene in one file."
+        )
+
+
+def check_folder(path: str | os.PathLike, *, what: str, fix: str) -> Path:
+    """Return ``path`` as a Path, failing unless it is an existing folder.
+
+    Raises:
+        InputValidationError: ``"<what> <path> does not exist. Fix: <fix>"``.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise InputValidationError(f"{what} {folder} does not exist. Fix: {fix}.")
+    return folder
+
+
+def resolve_manifest_paths(paths: pd.Series, ids: Sequence[str], *, base: Path, file: str) -> list[Path]:
+    """Resolve the ``path`` column of a slide manifest, failing on empty or missing files.
+
+    Args:
+        paths: Raw ``path`` cells, one per manifest row.
+        ids: Patient id per row.
+        base: Folder that relative paths are resolved against (the manifest's folder).
+
+    Returns:
+        Absolute (or ``base``-joined) paths of existing files, one per row.
+
+    Raises:
+        InputValidationError: Names row, patient and path of the first bad row.
+    """
+    out: list[Path] = []
+    for pos, (pid, raw) in enumerate(zip(ids, paths)):
+        if pd.isna(raw) or str(raw).strip() == "":
+            raise InputValidationError(
+                f"{file}: row {spreadsheet_row(pos)} (patient {pid}), column 'path': the path is empty. "
+                "Fix: give the slide or image file path, or remove the row."
+            )
+        p = Path(str(raw).strip()).expanduser()
+        if not p.is_absolute():
+            p = base / p
+        if not p.is_file():
+            raise InputValidationError(
+                f"{file}: row {spreadsheet_row(pos)} (patient {pid}), column 'path': file {p} does not exist. "
+                "Fix: correct the path (relative paths are resolved against the manifest's folder)."
+            )
+        out.append(p)
+    return out
+
+
+def check_split_fold(train: Sequence[str], val: Sequence[str], known: Iterable[str], *, file: str) -> None:
+    """Check one PORPOISE split file: no id in both columns, both columns match the cohort.
+
+    Args:
+        train, val: Ids of the two columns (missing cells removed).
+        known: The cohort's patient ids.
+
+    Raises:
+        InputValidationError: An id in both columns, or a column with no cohort patient.
+    """
+    both = sorted(set(train) & set(val))
+    if both:
+        raise InputValidationError(
+            f"{file}: {len(both)} id(s) are in both the train and val columns (e.g. {both[0]!r}). "
+            "Fix: each patient must be in one column only."
+        )
+    known_set = set(known)
+    for column, values in (("train", train), ("val", val)):
+        if not any(v in known_set for v in values):
+            raise InputValidationError(
+                f"{file}: the {column} column matches no patient of the cohort. "
+                "Fix: check that the split file belongs to this cohort (ids are case_ids / patient_ids)."
+            )
 
 
 def drop_uninformative(blocks: Mapping[str, pd.DataFrame], *, file: str) -> tuple[dict[str, pd.DataFrame], dict[str, list[str]]]:

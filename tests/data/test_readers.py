@@ -89,7 +89,7 @@ def test_manifest_missing_file(generic_files, tmp_path):
 
 def test_omics_column_without_block(generic_files, tmp_path):
     pd.DataFrame({"patient_id": ["G1", "G2"], "FOO": [1, 2]}).to_csv(tmp_path / "extra.csv", index=False)
-    with pytest.raises(InputValidationError, match=r"extra\.csv: cannot tell which block column\(s\) \['FOO'\]"):
+    with pytest.raises(InputValidationError, match=r"extra\.csv: cannot tell which block column\(s\) 'FOO' belong to"):
         read_generic(generic_files["clinical"], [tmp_path / "extra.csv"])
 
 

@@ -74,3 +74,11 @@ def test_read_split_files_real(tcga_csv, tcga_splits_dir):
         assert cohort.event[te].sum() > 0
     all_test = np.concatenate([te for _, te in folds])
     assert len(np.unique(all_test)) == cohort.n  # the val columns partition the cohort
+
+
+def test_read_split_files_foreign_cohort(tmp_path):
+    pd.DataFrame({"train": ["A1", "A2"], "val": ["A3", None]}).to_csv(tmp_path / "splits_0.csv")
+    with pytest.raises(InputValidationError, match=r"splits_0\.csv: the train column matches no patient of the cohort"):
+        read_split_files(tmp_path, ["C0", "C1"])
+    with pytest.raises(InputValidationError, match=r"split folder .*nowhere does not exist"):
+        read_split_files(tmp_path / "nowhere", ["C0"])

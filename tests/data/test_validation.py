@@ -231,3 +231,21 @@ def test_duplicate_column_names(tmp_path):
     (tmp_path / "d.csv").write_text("patient_id,TP53_mut,TP53_mut\nA,1,0\n")
     with pytest.raises(InputValidationError, match=r"d\.csv: column\(s\) 'TP53_mut' appear more than once"):
         read_generic(None, [tmp_path / "d.csv"], for_prediction=True)
+
+
+def test_gene_in_two_omics_files(generic_files, tmp_path):
+    ids = [f"G{i}" for i in range(1, 7)]
+    pd.DataFrame({"patient_id": ids, "PTEN": [0.3, 0.4, 0.1, 0.2, 0.5, 0.6]}).to_csv(tmp_path / "rna_extra.csv", index=False)
+    with pytest.raises(InputValidationError, match=r"rna_extra\.csv: gene\(s\) 'PTEN' of block 'rnaseq' also appear in another omics file"):
+        read_generic(generic_files["clinical"], [generic_files["omics"], tmp_path / "rna_extra.csv"])
+
+
+def test_gene_with_and_without_suffix(tmp_path, generic_files):
+    pd.DataFrame({"patient_id": ["G1", "G2"], "EGFR": [1, 0], "EGFR_cnv": [1, 0]}).to_csv(tmp_path / "cnv_x.csv", index=False)
+    with pytest.raises(InputValidationError, match=r"cnv_x\.csv: gene\(s\) 'EGFR' appear twice in block 'cnv'"):
+        read_generic(generic_files["clinical"], [tmp_path / "cnv_x.csv"])
+
+
+def test_missing_slide_folder(tcga_frame, write_csv, tmp_path):
+    with pytest.raises(InputValidationError, match=r"slide folder .*no_slides does not exist"):
+        read_tcga(write_csv(tcga_frame), slide_dir=tmp_path / "no_slides")
