@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from toy_models import (
+from explain_toy_models import (
     AttentionToy,
     BasicModel2Toy,
     GenomicOnlyToy,
