@@ -31,6 +31,9 @@ __all__ = [
 ]
 
 
+_PAIRWISE_MAX = 4000  # above this many subjects the (n, n) pair matrices (8 n^2 bytes each) are avoided
+
+
 def _as_1d(x: Any, name: str, *, dtype: type = float) -> np.ndarray:
     """Converts arrays, Series, lists or torch tensors to a 1-D numpy array, naming ``name`` on error."""
     if hasattr(x, "detach"):  # torch tensor, without importing torch
@@ -125,7 +128,7 @@ def concordance_index(risk: Any, time: Any, event: Any) -> float:
     time counts as earlier; two tied events do not). Equal to ``lifelines.utils.
     concordance_index(time, -risk, event)`` and to scikit-survival's
     ``concordance_index_censored(event, time, risk)[0]``. O(n²) memory; fine up to ~10⁴
-    subjects.
+    subjects; above ``_PAIRWISE_MAX`` subjects lifelines' O(n log n) implementation is used.
 
     Args:
         risk: predicted risk, shape ``(n,)``.
@@ -143,13 +146,24 @@ def concordance_index(risk: Any, time: Any, event: Any) -> float:
         1.0
     """
     t, e, other = check_survival(time, event, risk=risk)
-    k, num = _pair_matrices(other["risk"], t, e)
-    denom = k.sum()
-    if denom == 0:
+    c = _cindex_large(other["risk"], t, e) if t.size > _PAIRWISE_MAX else None
+    if c is None:
+        k, num = _pair_matrices(other["risk"], t, e)
+        c = float(num.sum() / k.sum()) if k.sum() > 0 else float("nan")
+    if np.isnan(c):
         warnings.warn("C-index undefined: no comparable pair (needs an event before another subject's time).",
                       DataQualityWarning, stacklevel=2)
+    return c
+
+
+def _cindex_large(risk: np.ndarray, time: np.ndarray, event: np.ndarray) -> float:
+    """lifelines' O(n log n) Harrell C (same definition), NaN without comparable pairs."""
+    from lifelines.utils import concordance_index as lifelines_cindex
+
+    try:
+        return float(lifelines_cindex(time, -risk, event))
+    except ZeroDivisionError:
         return float("nan")
-    return float(num.sum() / denom)
 
 
 class CIndexResult(NamedTuple):
@@ -168,8 +182,9 @@ def bootstrap_cindex(
     Each bootstrap sample draws n subjects with replacement; with multiplicity vector
     :math:`w` (counts) its C-index is :math:`C_b = w^\top N w / w^\top K w` using the pair
     matrices of :func:`concordance_index` (a subject is never comparable with its own copy),
-    so all samples are evaluated with two matrix products instead of n_boot sorts. Samples
-    without a comparable pair are dropped. The interval is the
+    so all samples are evaluated with two matrix products instead of n_boot sorts (above
+    ``_PAIRWISE_MAX`` subjects each sample is resampled and scored by lifelines instead: same
+    draws, same result, slower). Samples without a comparable pair are dropped. The interval is the
     :math:`(1-\text{level})/2` and :math:`(1+\text{level})/2` percentiles of :math:`C_b`.
 
     Args:
@@ -189,14 +204,22 @@ def bootstrap_cindex(
     if int(n_boot) < 1 or not (0.0 < level < 1.0):
         raise InputValidationError(f"n_boot must be >= 1 and level in (0, 1), got n_boot={n_boot}, level={level}.")
     t, e, other = check_survival(time, event, risk=risk)
+    n = t.shape[0]
+    rng = np.random.default_rng(seed)
+    boots = np.empty(int(n_boot))
+    if n > _PAIRWISE_MAX:  # O(n^2) matrices too large: resample explicitly, O(n log n) each
+        c = _cindex_large(other["risk"], t, e)
+        for b in range(int(n_boot)):
+            idx = rng.integers(0, n, size=n)
+            boots[b] = _cindex_large(other["risk"][idx], t[idx], e[idx])
+        alpha = (1.0 - level) / 2.0
+        lower, upper = np.nanquantile(boots, [alpha, 1.0 - alpha]) if np.isfinite(c) else (np.nan, np.nan)
+        return CIndexResult(c, float(lower), float(upper))
     k, num = _pair_matrices(other["risk"], t, e)
     if k.sum() == 0:
         warnings.warn("C-index undefined: no comparable pair.", DataQualityWarning, stacklevel=2)
         return CIndexResult(float("nan"), float("nan"), float("nan"))
     c = float(num.sum() / k.sum())
-    n = t.shape[0]
-    rng = np.random.default_rng(seed)
-    boots = np.empty(int(n_boot))
     chunk = max(1, min(int(n_boot), 2_000_000 // max(n, 1)))
     for start in range(0, int(n_boot), chunk):
         stop = min(start + chunk, int(n_boot))

@@ -116,9 +116,7 @@ def log_risk_set_sums(theta: torch.Tensor, time: torch.Tensor) -> torch.Tensor:
     order, inverse, _, last = _sorted_groups(time)
     lcse = torch.logcumsumexp(theta[order], dim=0)
     per_sorted = lcse[last][inverse]
-    out = torch.empty_like(per_sorted)
-    out[order] = per_sorted
-    return out
+    return torch.zeros_like(per_sorted).index_copy(0, order, per_sorted)
 
 
 def _breslow_terms(theta_s: torch.Tensor, inverse: torch.Tensor, last: torch.Tensor) -> torch.Tensor:

@@ -186,3 +186,15 @@ def test_integrated_brier_rejects_wrong_table_and_reports_short_range() -> None:
     one_row = pd.DataFrame(0.5, index=[1.0], columns=range(te.sum()))
     with pytest.warns(DataQualityWarning, match="fewer than 2 survival-table times"):
         assert np.isnan(integrated_brier(time[tr], event[tr], time[te], event[te], one_row))
+
+
+def test_large_cohort_path_gives_the_same_numbers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above _PAIRWISE_MAX subjects the (n, n) matrices are avoided (lifelines per sample): same result."""
+    import pathgptomic.evaluation.metrics as metrics
+
+    risk, time, event = _cohort(120)
+    small = (concordance_index(risk, time, event), bootstrap_cindex(risk, time, event, n_boot=30, seed=4))
+    monkeypatch.setattr(metrics, "_PAIRWISE_MAX", 10)
+    assert concordance_index(risk, time, event) == pytest.approx(small[0], abs=1e-12)
+    large = bootstrap_cindex(risk, time, event, n_boot=30, seed=4)
+    np.testing.assert_allclose(tuple(large), tuple(small[1]), atol=1e-12)

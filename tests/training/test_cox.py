@@ -137,6 +137,7 @@ def test_log_risk_set_sums_original_order() -> None:
     expected = torch.tensor([math.log(1 + math.exp(2)), math.log(1 + math.e + math.exp(2)), math.log(1 + math.exp(2))],
                             dtype=torch.float64)
     torch.testing.assert_close(log_risk_set_sums(theta, time), expected)
+    assert torch.autograd.gradcheck(lambda th: log_risk_set_sums(th, time), (theta.clone().requires_grad_(True),))
 
 
 @pytest.mark.parametrize(
