@@ -20,6 +20,8 @@ class Cohort:
     Attributes:
         ids: Patient identifiers, shape ``(n,)``, dtype ``str``; unique.
         time: Follow-up time, shape ``(n,)``, float, finite and > 0, in ``time_unit``.
+            A cohort read for prediction only (``for_prediction=True``, no outcome
+            columns) holds NaN here and ``meta["has_outcomes"] = False``.
         event: Event indicator, shape ``(n,)``, int, 1 = event observed (death),
             0 = censored. (TCGA's ``censorship`` is converted once, at reading.)
         blocks: Feature blocks by name (``"cnv"``, ``"mut"``, ``"rnaseq"``,
