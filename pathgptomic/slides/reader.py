@@ -292,7 +292,7 @@ class Slide:
                     f"slide {self.path} could not be read at {(x, y)} level {level}: {exc}; "
                     "the file is probably truncated or damaged, re-export or re-copy it"
                 ) from exc
-            arr = _rgba_to_rgb(np.asarray(img))
+            arr = _pil_rgba_to_rgb(img)
         else:
             arr = self._crop_plain(x, y, w, h)
         return arr if as_array else Image.fromarray(arr)
@@ -337,6 +337,13 @@ class Slide:
         if (tw, th) != (W, H):
             img = img.resize((tw, th), Image.Resampling.BOX)
         return img
+
+
+def _pil_rgba_to_rgb(img: Image.Image) -> np.ndarray:
+    """RGB array of an OpenSlide RGBA region; the opaque case (almost always) stays in C."""
+    if img.mode == "RGBA" and img.getextrema()[3][0] == 255:
+        return np.asarray(img.convert("RGB"))
+    return _rgba_to_rgb(np.asarray(img))
 
 
 def _rgba_to_rgb(arr: np.ndarray) -> np.ndarray:
@@ -446,6 +453,7 @@ def open_slide(
     *,
     max_pixels: int | None = None,
     validate: bool = True,
+    cache_bytes: int | None = None,
 ) -> Slide:
     """Open a whole-slide image or plain image file.
 
@@ -456,6 +464,8 @@ def open_slide(
             Plain images are decoded into memory; pyramidal slides are read lazily.
         validate: Decode the smallest pyramid level once (catches most truncated files
             at open time instead of half-way through tiling).
+        cache_bytes: Give an OpenSlide slide its own tile cache of this size instead of
+            OpenSlide's process-wide shared cache.
 
     Returns:
         An open :class:`Slide` (use it as a context manager or call ``close()``).
@@ -474,7 +484,12 @@ def open_slide(
     kind = _pillow_kind(head)
     vendor = None if kind in ("png", "jpeg", "bmp") else _openslide_vendor(p)
     if vendor is not None:
-        return _open_openslide(p, vendor, validate)
+        slide = _open_openslide(p, vendor, validate)
+        if cache_bytes is not None and hasattr(slide._osr, "set_cache"):
+            import openslide
+
+            slide._osr.set_cache(openslide.OpenSlideCache(int(cache_bytes)))
+        return slide
     if kind is not None:
         return _open_plain(p, kind, _max_pixels(max_pixels))
     if _looks_like_text(head):
