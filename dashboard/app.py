@@ -22,8 +22,7 @@ st.set_page_config(page_title="Path-GPTomic", page_icon=":material/biotech:", la
 
 PAGES = {
     "Patient": [
-        st.Page(_HERE / "app_pages" / "predict.py", title="Predict", icon=":material/person:",
-                url_path="predict", default=True),
+        st.Page(_HERE / "app_pages" / "predict.py", title="Predict", icon=":material/person:", default=True),
         st.Page(_HERE / "app_pages" / "explain.py", title="Explain", icon=":material/insights:",
                 url_path="explain"),
     ],

@@ -70,7 +70,8 @@ def main() -> None:
     default_a = next((i for i, l in enumerate(labels) if opts[l] == f"bundle:{current}"), 0)
     c = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
     a = c[0].selectbox("Run A", labels, index=default_a, key="balance.a")
-    b = c[1].selectbox("Run B (optional, shared axes)", [NONE] + [l for l in labels if l != a], key="balance.b")
+    others = [l for l in labels if l != a]
+    b = c[1].selectbox("Run B (optional, shared axes)", [NONE] + others, index=1 if others else 0, key="balance.b")
     window = c[2].number_input("Smoothing (steps)", 1, 500, 25, key="balance.window")
     raw = c[3].toggle("Raw values", value=False, key="balance.raw")
     run_ids = [opts[a]] + ([opts[b]] if b != NONE else [])

@@ -14,7 +14,7 @@ from components import analysis as A
 from components.inputs import read_omics_upload
 from components.safe_paths import resolve_inside, slide_root
 from components.state import current_bundle, demo_cohort, selected_bundle_path
-from components.ui import fmt_ci, fmt_p, run_guarded
+from components.ui import fmt_p, run_guarded
 from components.uploads import read_csv_upload
 from pathgptomic.errors import InputValidationError
 
@@ -30,7 +30,7 @@ def _predict_cohort(bundle_key: str, cohort_key: str, _bundle, _cohort) -> pd.Da
 
 
 @st.cache_data(show_spinner="Computing survival statistics…", max_entries=32)
-def _analyse(pred: pd.DataFrame, cutoffs: tuple[float, ...], time_unit: str) -> dict:
+def _analyse(pred: pd.DataFrame, train: pd.DataFrame, cutoffs: tuple[float, ...], time_unit: str) -> dict:
     """Groups, KM table, tests, C-index (bootstrap CI), td-AUC and the figures (cached)."""
     from pathgptomic import evaluation as E
     from pathgptomic.plots import km_figure, km_statistics
@@ -44,25 +44,15 @@ def _analyse(pred: pd.DataFrame, cutoffs: tuple[float, ...], time_unit: str) -> 
     out = {"groups": groups, "km": km, "stats": stats}
     ci = E.bootstrap_cindex(r, t, e, n_boot=200, seed=0)
     out["cindex"] = (float(ci.c), float(ci.lower), float(ci.upper))
-    try:
-        out["td_auc"] = _td_auc(E, r, t, e)
-    except Exception as exc:  # noqa: BLE001 - td-AUC needs enough events at each time; show why
-        out["td_auc_error"] = str(exc)
+    td = E.time_dependent_auc(train["time"].to_numpy(float), train["event"].to_numpy(int), t, e, r)
+    if len(td.table):
+        out["td_auc"] = td.table
+        out["td_auc_mean"] = float(td.mean_auc)
+    else:
+        out["td_auc_error"] = td.message
     out["figure"] = km_figure(t, e, groups, time_unit=time_unit, km_df=km, stats=stats, height=600,
                               title="Kaplan–Meier survival by predicted risk group")
     return out
-
-
-def _td_auc(E, risk: np.ndarray, time: np.ndarray, event: np.ndarray) -> pd.DataFrame:
-    """Time-dependent AUC at the 25th/50th/75th percentiles of the event times."""
-    ev = time[event == 1]
-    times = np.unique(np.round(np.quantile(ev, [0.25, 0.5, 0.75]), 1))
-    times = times[(times > time.min()) & (times < time.max())]
-    res = E.time_dependent_auc(risk, time, event, times=times)
-    if isinstance(res, pd.DataFrame):
-        return res
-    auc, mean_auc = (res if isinstance(res, tuple) else (res, None))
-    return pd.DataFrame({"time": times, "auc": np.asarray(auc, dtype=float)})
 
 
 def _uploaded_cohort(bundle):
@@ -140,23 +130,29 @@ def main() -> None:
     else:
         cutoffs = A.cutoffs_for(bundle, scheme)
         c2.caption("Cut-offs on θ: " + ", ".join(f"{c:.3f}" for c in cutoffs))
-    res = _analyse(pred, tuple(cutoffs), unit)
+    train = bundle.predictions[bundle.predictions["split"] == "train"][["time", "event"]]
+    res = _analyse(pred, train if len(train) else pred[["time", "event"]], tuple(cutoffs), unit)
     stats, (c, lo, hi) = res["stats"], res["cindex"]
     m = st.columns(4)
     m[0].metric("Patients / events", f"{len(pred)} / {int(pred['event'].sum())}")
-    m[1].metric("C-index (95% bootstrap CI)", fmt_ci(c, lo, hi))
+    m[1].metric("C-index", f"{c:.3f}", help="Harrell's C of θ (higher θ = higher risk)")
+    m[1].caption(f"95% bootstrap CI {lo:.3f}–{hi:.3f}")
     m[2].metric("Log-rank p", fmt_p(stats["p"]) if stats.get("p") is not None else "n/a")
     if stats.get("hr") is not None:
         hr = stats["hr"]
-        m[3].metric("Hazard ratio high vs low (95% CI)", fmt_ci(*hr, digits=2))
+        m[3].metric("Hazard ratio, high vs low", f"{hr[0]:.2f}")
+        m[3].caption(f"95% CI {hr[1]:.2f}–{hr[2]:.2f}")
     else:
         m[3].metric("Hazard ratio", "n/a", help="Defined for two groups (median or one custom cut-off)")
     st.plotly_chart(res["figure"], width="stretch", key="cohort.km")
     left, right = st.columns([2, 1])
     with right:
-        st.markdown("**Time-dependent AUC**")
+        st.markdown("**Time-dependent AUC** (cumulative/dynamic, Uno)")
         if "td_auc" in res:
-            st.dataframe(res["td_auc"], hide_index=True, width="stretch")
+            st.dataframe(res["td_auc"], hide_index=True, width="stretch",
+                         column_config={"time": st.column_config.NumberColumn(f"time ({unit})", format="%.1f"),
+                                        "auc": st.column_config.NumberColumn("AUC", format="%.3f")})
+            st.caption(f"Weighted mean AUC {res['td_auc_mean']:.3f}")
         else:
             st.caption(f"Not available: {res.get('td_auc_error', '')}")
     with left:

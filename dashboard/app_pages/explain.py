@@ -85,7 +85,7 @@ def _patient_view(bundle, cohort, bundle_key: str) -> None:
     pred = out["pred"].iloc[0]
     m = st.columns(4)
     m[0].metric("Risk score θ", f"{pred['risk']:.3f}")
-    m[1].metric("IG convergence delta (genomic+image)", f"{out['delta']:.2e}",
+    m[1].metric("IG convergence delta", f"{out['delta']:.2e}",
                 help="Σ attributions − (θ(x) − θ(baseline)); near 0 = the integral converged. "
                      "Raise the IG steps if it is large.")
     m[2].metric("θ at baseline (average patient)", f"{out['baseline_theta']:.3f}")

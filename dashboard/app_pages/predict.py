@@ -92,7 +92,7 @@ def _show_result(res: dict, bundle) -> None:
     m[1].metric("Percentile (training cohort)", f"{pred['percentile']:.0f}th")
     m[2].metric("Risk group (median cut-off)", res["group"].capitalize())
     if "truth" in res:
-        m[3].metric("Observed (demo)", res["truth"])
+        m[3].metric(f"Observed follow-up (demo, {res['truth'][1]})", res["truth"][0])
     for note in res["notes"]:
         st.warning(note, icon=":material/info:")
     left, right = st.columns([3, 2])
@@ -103,7 +103,8 @@ def _show_result(res: dict, bundle) -> None:
         fig = survival_curve_figure(res["curves"], res["group_km"], time_unit=unit,
                                     title=f"Predicted survival of {res['label']} with its "
                                           f"{res['group']}-risk group (Kaplan–Meier) behind it")
-        fig.update_layout(height=420, margin=dict(t=60, l=50, r=10, b=40))
+        fig.update_layout(height=440, margin=dict(t=60, l=50, r=10, b=40),
+                          legend=dict(orientation="h", y=-0.18, x=0))
         st.plotly_chart(fig, width="stretch", key="predict.curve")
     with right:
         st.markdown("**Exact split of θ** (θ = W^G·G + W^P·P + b)")
@@ -116,7 +117,7 @@ def _show_result(res: dict, bundle) -> None:
             p = res["preview"]
             st.image(p["image"], caption=f"Tissue mask (green) and {p['n_tiles']} tiles (blue); "
                                          f"{p['dimensions'][0]}×{p['dimensions'][1]} px at {p['mpp']:.2f} µm/px",
-                     width="stretch")
+                     width=min(420, p["image"].shape[1]))
 
 
 def _demo_mode(bundle) -> None:
@@ -129,7 +130,7 @@ def _demo_mode(bundle) -> None:
         slides = one.slides.get(pid, [])
         res = _run(bundle, one, slides[0] if slides else None, pid)
         i = ids.index(pid)
-        res["truth"] = f"{cohort.time[i]:.1f} {cohort.time_unit}, {'death' if cohort.event[i] else 'censored'}"
+        res["truth"] = (f"{cohort.time[i]:.1f} {cohort.time_unit}", "death" if cohort.event[i] else "censored")
         st.session_state[RESULT_KEY] = res
 
 

@@ -16,7 +16,8 @@ from components.uploads import read_csv_upload
 from pathgptomic.errors import InputValidationError
 from pathgptomic.training import jobs as J
 
-STATE_ICONS = {J.QUEUED: "⏳", J.RUNNING: "▶️", J.SUCCEEDED: "✅", J.FAILED: "❌", J.CANCELLED: "⛔"}
+STATE_ICONS = {J.QUEUED: ":material/schedule:", J.RUNNING: ":material/autorenew:", J.SUCCEEDED: ":material/check_circle:",
+               J.FAILED: ":material/error:", J.CANCELLED: ":material/cancel:"}
 
 
 def _save_uploaded_cohort(upload) -> str:
@@ -90,7 +91,7 @@ def _jobs_table(jobs: list[J.Job]) -> None:
     rows = []
     for j in jobs:
         rows.append({
-            "job": j.id, "name": j.name, "state": f"{STATE_ICONS.get(j.state, '')} {j.state}",
+            "job": j.id, "name": j.name, "state": j.state,
             "fusion": j.params.get("fusion", ""), "epochs": j.params.get("epochs", ""),
             "folds": j.params.get("folds", ""),
             "created": pd.Timestamp(j.created, unit="s").strftime("%Y-%m-%d %H:%M:%S"),
@@ -159,7 +160,7 @@ def main() -> None:
     ids = [j.id for j in jobs]
     default = st.session_state.get("train.selected")
     index = ids.index(default) if default in ids else 0
-    labels = {j.id: f"{j.id} · {j.name} · {j.state}" for j in jobs}
+    labels = {j.id: f"{j.id} · {j.name}" for j in jobs}
     selected = st.selectbox("Job", ids, index=index, format_func=labels.get, key="train.job_select")
     st.session_state["train.selected"] = selected
     _job_detail(selected)

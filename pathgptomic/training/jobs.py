@@ -10,8 +10,8 @@ directory: ``$PATHGPTOMIC_DATA_DIR`` when set, else ``~/.pathgptomic``. Layout::
     <data_dir>/jobs/<job_id>/exit.json exit status written by the job's supervisor
 
 Every job runs as its own OS process group: a small supervisor
-(``sys.executable -m pathgptomic.training.jobs supervise``) started with
-``start_new_session=True`` runs the job command (normally
+(``sys.executable <this file> supervise``, standard library only, so it starts in
+milliseconds without importing torch) started with ``start_new_session=True`` runs the job command (normally
 ``[sys.executable, "-m", "pathgptomic", "cv", ...]``) in the same group, waits for it, and records
 the exit status. Cancelling kills that process group only. Every read reconciles the table with
 reality: a job marked running whose supervisor is gone (or whose pid now belongs to another
@@ -23,28 +23,117 @@ States: ``queued`` → ``running`` → ``succeeded`` | ``failed`` | ``cancelled`
 
 from __future__ import annotations
 
-import argparse
 import json
-import logging
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
-import uuid
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
-
-import pandas as pd
-
-from pathgptomic.errors import ConfigError, JobError
-
-logger = logging.getLogger(__name__)
+from typing import Any
 
 #: Job states.
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
+
+
+# ----------------------------------------------------------------------------- supervisor (stdlib only)
+# This part runs when the file is executed as a script (the job supervisor); it must not import
+# pandas, torch or the pathgptomic package, so a job starts without seconds of import time.
+
+
+def _outcome_values(command: list[str], job_dir: Path, exit_code: int) -> tuple[str, int, str | None, Path | None]:
+    """Final (state, exit code, error, bundle) from the exit status and the bundle on disk."""
+    out_dir, log_path = job_dir / "bundle", job_dir / "job.log"
+    bundle = out_dir if (out_dir / "config.json").is_file() else None
+    if exit_code == 0:
+        if bundle is None and "--out" in command:
+            return FAILED, exit_code, f"the job exited 0 but wrote no bundle in {out_dir}", None
+        return SUCCEEDED, exit_code, None, bundle
+    if exit_code < 0:
+        error = f"the job was killed by signal {-exit_code}; see the log {log_path}"
+    elif exit_code == 2:
+        error = f"the job rejected its input (exit 2); see the log {log_path}"
+    else:
+        error = f"the job crashed (exit {exit_code}); see the log {log_path}"
+    return FAILED, exit_code, error, None
+
+
+def _record_exit(job_dir: Path, code: int) -> None:
+    tmp = job_dir / "exit.json.tmp"
+    tmp.write_text(json.dumps({"exit_code": code, "time": time.time()}))
+    os.replace(tmp, job_dir / "exit.json")
+
+
+def _supervise(data_dir: Path, job_id: str, max_concurrent: int) -> int:
+    """Run one job's command in this process group, record its exit status, hand the slot on."""
+    db = data_dir / "jobs.sqlite3"
+    con = sqlite3.connect(db, timeout=30.0, isolation_level=None)
+    try:
+        row = con.execute("SELECT command, job_dir FROM jobs WHERE id=?", (job_id,)).fetchone()
+    finally:
+        con.close()
+    if row is None:
+        print(f"[pathgptomic job {job_id}] no such job in {db}", flush=True)
+        return 1
+    command, job_dir = json.loads(row[0]), Path(row[1])
+    stamp = lambda: time.strftime("%Y-%m-%d %H:%M:%S")  # noqa: E731
+    print(f"[pathgptomic job {job_id}] {stamp()} running: " + " ".join(command), flush=True)
+    try:
+        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    except OSError as exc:
+        print(f"[pathgptomic job {job_id}] could not start: {exc}", flush=True)
+        code = 127
+    else:
+        def _forward(signum: int, _frame: Any) -> None:
+            try:
+                proc.send_signal(signum)
+            except OSError:
+                pass
+
+        signal.signal(signal.SIGTERM, _forward)
+        signal.signal(signal.SIGINT, _forward)
+        code = proc.wait()
+    _record_exit(job_dir, code)
+    print(f"[pathgptomic job {job_id}] {stamp()} exit status {code}", flush=True)
+    state, code, error, bundle = _outcome_values(command, job_dir, code)
+    con = sqlite3.connect(db, timeout=30.0, isolation_level=None)
+    try:
+        con.execute(
+            "UPDATE jobs SET state=?, exit_code=?, error=?, bundle_path=?, finished=? WHERE id=? AND state=?",
+            (state, code, error, str(bundle) if bundle else None, time.time(), job_id, RUNNING),
+        )
+        queued = con.execute("SELECT COUNT(*) FROM jobs WHERE state=?", (QUEUED,)).fetchone()[0]
+    finally:
+        con.close()
+    if queued:  # hand the slot on: the store (which imports the package) starts the next job
+        subprocess.Popen(
+            [sys.executable, "-m", "pathgptomic.training.jobs", "start-queued", "--data-dir", str(data_dir),
+             "--max-concurrent", str(max_concurrent)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True, close_fds=True,
+        )
+    return 0
+
+
+if __name__ == "__main__" and len(sys.argv) == 5 and sys.argv[1] == "supervise":
+    sys.exit(_supervise(Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])))
+
+
+# ----------------------------------------------------------------------------- library part
+
+import argparse  # noqa: E402
+import logging  # noqa: E402
+import uuid  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from typing import Sequence  # noqa: E402
+
+import pandas as pd  # noqa: E402
+
+from pathgptomic.errors import ConfigError, JobError  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
 STATES: tuple[str, ...] = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
 FINAL_STATES: frozenset[str] = frozenset({SUCCEEDED, FAILED, CANCELLED})
 
@@ -381,8 +470,8 @@ class JobStore:
         log = open(job.log_path, "ab")  # noqa: SIM115 - handed to the child
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "pathgptomic.training.jobs", "supervise",
-                 "--data-dir", str(self.data_dir), "--job-id", job.id],
+                [sys.executable, str(Path(__file__).resolve()), "supervise", str(self.data_dir), job.id,
+                 str(self.max_concurrent)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True, cwd=os.getcwd(), close_fds=True,
             )
@@ -499,18 +588,6 @@ class JobStore:
                 )
             logger.info("reconciled job %s -> %s", job.id, state)
 
-    # -- supervisor side -----------------------------------------------------------------------
-
-    def _finish(self, job_id: str, exit_code: int) -> None:
-        job_row = self._raw(job_id)
-        job = self._row_to_job(job_row)
-        state, code, error, bundle = _outcome(job, exit_code)
-        with self._connect() as con:
-            con.execute(
-                "UPDATE jobs SET state=?, exit_code=?, error=?, bundle_path=?, finished=? WHERE id=? AND state=?",
-                (state, code, error, str(bundle) if bundle else None, time.time(), job_id, RUNNING),
-            )
-
     def _raw(self, job_id: str) -> sqlite3.Row:
         with self._connect() as con:
             row = con.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
@@ -533,19 +610,8 @@ class _ClosingConnection:
 
 
 def _outcome(job: Job, exit_code: int) -> tuple[str, int, str | None, Path | None]:
-    """Final state from the exit status and the bundle on disk."""
-    bundle = job.out_dir if (job.out_dir / "config.json").is_file() else None
-    if exit_code == 0:
-        if bundle is None and "--out" in job.command:
-            return FAILED, exit_code, f"the job exited 0 but wrote no bundle in {job.out_dir}", None
-        return SUCCEEDED, exit_code, None, bundle
-    if exit_code < 0:
-        error = f"the job was killed by signal {-exit_code}; see the log {job.log_path}"
-    elif exit_code == 2:
-        error = f"the job rejected its input (exit 2); see the log {job.log_path}"
-    else:
-        error = f"the job crashed (exit {exit_code}); see the log {job.log_path}"
-    return FAILED, exit_code, error, None
+    """Final state of ``job`` from its exit status and the bundle on disk."""
+    return _outcome_values(job.command, job.job_dir, exit_code)
 
 
 def _outcome_from_files(job: Job) -> tuple[str | None, int | None, str | None, Path | None]:
@@ -627,52 +693,28 @@ def tail_log(job: Job, n_lines: int = 40, max_bytes: int = 64_000) -> str:
     return "\n".join(text.splitlines()[-n_lines:])
 
 
-# ----------------------------------------------------------------------------- supervisor
-
-
-def _supervise(data_dir: Path, job_id: str) -> int:
-    """Run a job's command in this process group, record its exit status, start the next job."""
-    store = JobStore(data_dir)
-    job = store._row_to_job(store._raw(job_id))
-    print(f"[pathgptomic job {job_id}] {time.strftime('%Y-%m-%d %H:%M:%S')} running: "
-          + " ".join(job.command), flush=True)
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    try:
-        proc = subprocess.Popen(job.command, stdin=subprocess.DEVNULL, env=env)
-    except OSError as exc:
-        print(f"[pathgptomic job {job_id}] could not start: {exc}", flush=True)
-        code = 127
-    else:
-        def _forward(signum: int, _frame: Any) -> None:
-            try:
-                proc.send_signal(signum)
-            except OSError:
-                pass
-
-        signal.signal(signal.SIGTERM, _forward)
-        signal.signal(signal.SIGINT, _forward)
-        code = proc.wait()
-    tmp = job.job_dir / "exit.json.tmp"
-    tmp.write_text(json.dumps({"exit_code": code, "time": time.time()}))
-    os.replace(tmp, job.job_dir / "exit.json")
-    print(f"[pathgptomic job {job_id}] {time.strftime('%Y-%m-%d %H:%M:%S')} exit status {code}", flush=True)
-    store._finish(job_id, code)
-    # Hand the slot on. The next job starts in its own new session, so it is not in our group.
-    store.start_queued()
-    return 0
+# ----------------------------------------------------------------------------- command line
 
 
 def _main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pathgptomic.training.jobs")
+    parser = argparse.ArgumentParser(prog="python -m pathgptomic.training.jobs",
+                                     description="Inspect the Path-GPTomic job store.")
     sub = parser.add_subparsers(dest="cmd", required=True)
-    sup = sub.add_parser("supervise", help="(internal) run one job and record its exit status")
-    sup.add_argument("--data-dir", required=True, type=Path)
-    sup.add_argument("--job-id", required=True)
-    lst = sub.add_parser("list", help="list jobs")
+    lst = sub.add_parser("list", help="list jobs (newest first)")
     lst.add_argument("--data-dir", type=Path, default=None)
+    sq = sub.add_parser("start-queued", help="start queued jobs while a slot is free")
+    sq.add_argument("--data-dir", type=Path, default=None)
+    sq.add_argument("--max-concurrent", type=int, default=None)
+    cancel = sub.add_parser("cancel", help="cancel a job")
+    cancel.add_argument("job_id")
+    cancel.add_argument("--data-dir", type=Path, default=None)
     args = parser.parse_args(argv)
-    if args.cmd == "supervise":
-        return _supervise(args.data_dir, args.job_id)
+    if args.cmd == "start-queued":
+        JobStore(args.data_dir, max_concurrent=args.max_concurrent).start_queued()
+        return 0
+    if args.cmd == "cancel":
+        print(JobStore(args.data_dir).cancel(args.job_id).state)
+        return 0
     for job in JobStore(args.data_dir).list():
         print(f"{job.id}  {job.state:9s}  {job.name}")
     return 0
