@@ -104,7 +104,10 @@ class PatchTransform:
         arr = np.asarray(patch)
         if arr.ndim == 2:
             arr = np.repeat(arr[..., None], 3, axis=2)
-        x = torch.from_numpy(np.ascontiguousarray(arr[..., :3])).permute(2, 0, 1).float().div_(255.0)
+        rgb = arr[..., :3]
+        if not (rgb.flags.writeable and rgb.flags.c_contiguous):
+            rgb = np.array(rgb, copy=True)  # e.g. read-only views of PIL images
+        x = torch.from_numpy(rgb).permute(2, 0, 1).float().div_(255.0)
         if tuple(x.shape[1:]) != self.size:
             x = F.interpolate(x[None], size=self.size, mode="bilinear", align_corners=False, antialias=True)[0]
         mean = torch.tensor(self.mean).view(3, 1, 1)

@@ -276,11 +276,18 @@ class _PatchDataset:
         self.level = tiling.level
         self.read_size = tiling.read_size
         self.transform = transform
+        self._pid = os.getpid()
 
     def __len__(self) -> int:
         return int(len(self.coords))
 
     def __getitem__(self, i: int) -> Any:
+        if self._pid != os.getpid():
+            # A forked DataLoader worker must not share the parent's OpenSlide file handle
+            # (shared file offsets); reopen lazily. Plain images keep their inherited pixels.
+            self._pid = os.getpid()
+            if self.slide.backend == "openslide":
+                self.slide._osr = None
         x, y = self.coords[i]
         patch = self.slide.read_region((int(x), int(y)), self.level, (self.read_size, self.read_size))
         return self.transform(patch)

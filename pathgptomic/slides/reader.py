@@ -100,9 +100,13 @@ def _pillow_kind(head: bytes) -> str | None:
 def _looks_like_text(head: bytes) -> bool:
     if not head:
         return False
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError:
+    for cut in range(4):  # the sample may end inside a multi-byte character
+        try:
+            text = head[: len(head) - cut].decode("utf-8")
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
         return False
     return all(ch.isprintable() or ch in "\r\n\t" for ch in text)
 

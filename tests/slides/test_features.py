@@ -102,7 +102,12 @@ def test_bad_slide_raise_or_skip(tmp_path: Path, slide_dir: Path) -> None:
 
 def test_dataloader_workers_match_inline(slide_dir: Path, tmp_path: Path) -> None:
     enc = load_encoder("t2t_vit_test", seed=0)
-    path = slide_dir / "tissue1.png"
-    a = extract_slide_features(path, enc, cache_dir=tmp_path / "a", num_workers=0, show_progress=False)
-    b = extract_slide_features(path, enc, cache_dir=tmp_path / "b", num_workers=2, show_progress=False)
-    np.testing.assert_allclose(a.features, b.features, rtol=1e-5, atol=1e-6)
+    tiling = TilingConfig(patch_size=32)  # many small patches, so both workers read from one handle's file
+    for name in ("tissue1.png", "pyramid.tif"):
+        path = slide_dir / name
+        a = extract_slide_features(path, enc, tiling=tiling, cache_dir=tmp_path / "a", num_workers=0,
+                                   batch_size=4, show_progress=False)
+        b = extract_slide_features(path, enc, tiling=tiling, cache_dir=tmp_path / "b", num_workers=2,
+                                   batch_size=4, show_progress=False)
+        assert len(a.features) > 8
+        np.testing.assert_allclose(a.features, b.features, rtol=1e-5, atol=1e-6)
