@@ -18,6 +18,7 @@ from the file name: ``cnv``/``mut``/``rna`` in the stem), optional slide manifes
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import warnings
@@ -457,7 +458,25 @@ def _attach_truth(cohort: Cohort, folder: Path) -> Cohort:
     truth = truth.reindex(cohort.ids)
     meta = dict(cohort.meta)
     meta["truth"] = truth
-    return replace(cohort, true_risk=truth["true_risk"].to_numpy(dtype=float), meta=meta)
+    meta["synthetic"] = True
+    source = cohort.source if cohort.source.startswith("synthetic") else f"synthetic demo cohort ({cohort.source})"
+    return replace(cohort, true_risk=truth["true_risk"].to_numpy(dtype=float), meta=meta, source=source)
+
+
+def _attach_info(cohort: Cohort, folder: Path) -> Cohort:
+    """Merge ``cohort_info.json`` (e.g. ``{"semi_synthetic": true, "description": …}``) into ``meta``."""
+    path = folder / "cohort_info.json"
+    if not path.is_file():
+        return cohort
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputValidationError(f"{path}: not valid JSON ({exc}). Fix: repair or delete the file.") from exc
+    if not isinstance(info, dict):
+        raise InputValidationError(f"{path}: must hold a JSON object. Fix: repair or delete the file.")
+    meta = {**cohort.meta, **info}
+    source = f"{info['description']} ({cohort.source})" if info.get("description") else cohort.source
+    return replace(cohort, meta=meta, source=source)
 
 
 def read_cohort(path: str | os.PathLike) -> Cohort:
@@ -496,11 +515,11 @@ def read_cohort(path: str | os.PathLike) -> Cohort:
         omics = [f for f in files if f.name not in RESERVED_FILES and not f.name.startswith("splits")]
         manifest = next((p / m for m in ("slides.csv", "manifest.csv") if (p / m).is_file()), None)
         cohort = read_generic(p / "clinical.csv", omics, manifest)
-        return _attach_truth(cohort, p)
+        return _attach_info(_attach_truth(cohort, p), p)
     tcga = [f for f in files if f.name not in RESERVED_FILES and TCGA_ID in _header(f)]
     if len(tcga) == 1:
         slide_dir = next((p / d for d in ("images", "slides") if (p / d).is_dir()), None)
-        return _attach_truth(read_tcga(tcga[0], slide_dir=slide_dir), p)
+        return _attach_info(_attach_truth(read_tcga(tcga[0], slide_dir=slide_dir), p), p)
     if len(tcga) > 1:
         raise InputValidationError(
             f"{p}: holds several TCGA-layout CSVs ({[f.name for f in tcga]}). Fix: give the path of one file."

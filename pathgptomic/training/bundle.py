@@ -273,7 +273,7 @@ class Bundle:
         return self.predictions.loc[self.predictions["split"] == "train", "risk"].to_numpy(dtype=float)
 
     def _settings(self):
-        settings = self.train_config.features
+        settings = replace(self.train_config.features, cache_dir=None)
         enc = self.config.get("image_encoder", {})
         if enc.get("weights_file"):
             settings = replace(settings, image_encoder_weights=str(self.path / enc["weights_file"]))

@@ -13,6 +13,7 @@ Two steps, kept apart so that cross-validation never leaks:
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -50,7 +51,9 @@ class FeatureSettings:
         target_mpp: Magnification of the tiles in µm/px.
         assumed_mpp: µm/px assumed for images without metadata.
         max_patches: Cap on patches per slide (deterministic sampling), ``None`` = all.
-        cache_dir: Feature / embedding cache folder (``None`` = ``~/.cache/pathgptomic``).
+        cache_dir: Feature / embedding cache folder (``None`` = env ``PATHGPTOMIC_CACHE_DIR``
+            or ``~/.cache/pathgptomic``). Not carried by bundles: a loaded bundle uses the
+            default of the machine it runs on.
     """
 
     genomic_blocks: tuple[str, ...] = ("cnv", "mut")
@@ -82,7 +85,8 @@ class FeatureSettings:
 
     def resolved_cache_dir(self) -> Path:
         """The cache folder, created on demand."""
-        path = Path(self.cache_dir) if self.cache_dir else Path.home() / ".cache" / "pathgptomic"
+        default = os.environ.get("PATHGPTOMIC_CACHE_DIR") or Path.home() / ".cache" / "pathgptomic"
+        path = Path(self.cache_dir) if self.cache_dir else Path(default)
         path.mkdir(parents=True, exist_ok=True)
         return path
 
