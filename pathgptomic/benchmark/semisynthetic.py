@@ -40,7 +40,8 @@ from pathgptomic.errors import ConfigError, DataQualityWarning, InputValidationE
 
 logger = logging.getLogger(__name__)
 
-MARKER = "semisynthetic.json"
+#: Provenance file; :func:`pathgptomic.data.read_cohort` merges it into ``cohort.meta``.
+MARKER = "cohort_info.json"
 FORMAT_VERSION = 1
 _CSV = {"index": False, "lineterminator": "\n"}
 
@@ -91,7 +92,8 @@ def build_semisynthetic_cohort(
     Files: ``clinical.csv`` (patient_id, time, event, remaining clinical covariates —
     without ``covariate``), ``cnv.csv``, ``mut.csv``, ``rnaseq.csv`` (real values),
     ``slides.csv`` + ``images/<patient>.png`` (synthetic), ``truth/image_latent.csv``
-    (covariate, z, latent), ``semisynthetic.json`` (provenance) and ``README.md``.
+    (covariate, z, latent), ``cohort_info.json`` (``semi_synthetic: true`` + provenance, merged
+    into ``meta`` by :func:`~pathgptomic.data.read_cohort`, so bundles record it) and ``README.md``.
 
     Args:
         tcga_csv: TCGA-layout CSV(.gz) with genomics and outcomes (e.g. TCGA-GBMLGG).
@@ -179,7 +181,13 @@ def build_semisynthetic_cohort(
         "covariate_removed_from_clinical": True,
         "generator": "pathgptomic.data.render_he_image (nuclear density, size and hematoxylin grow with the latent)",
     }
-    (out / MARKER).write_text(json.dumps(info, indent=2) + "\n")
+    payload = {
+        "semi_synthetic": True,
+        "description": f"semi-synthetic {src.name.split('.')[0]}: real genomics + outcomes, synthetic images "
+        f"encoding {covariate} (noise sd {float(noise):g})",
+        "semi_synthetic_info": info,
+    }
+    (out / MARKER).write_text(json.dumps(payload, indent=2) + "\n")
     (out / "README.md").write_text(_readme(info))
     logger.info("semi-synthetic cohort (%d patients) written to %s", len(ids), out)
     return read_semisynthetic(out)
@@ -209,8 +217,13 @@ pathgptomic semisynthetic --tcga <{info['source_file']}> --covariate {info['cova
 
 def is_semisynthetic(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a folder written by :func:`build_semisynthetic_cohort`."""
-    p = Path(path)
-    return p.is_dir() and (p / MARKER).is_file()
+    p = Path(path) / MARKER
+    if not p.is_file():
+        return False
+    try:
+        return bool(json.loads(p.read_text()).get("semi_synthetic"))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def read_semisynthetic(folder: str | os.PathLike) -> Cohort:
@@ -223,12 +236,12 @@ def read_semisynthetic(folder: str | os.PathLike) -> Cohort:
 
     p = Path(folder)
     if not is_semisynthetic(p):
-        raise InputValidationError(f"{p}: no {MARKER}; not a semi-synthetic cohort folder (build one with 'pathgptomic semisynthetic').")
-    info = json.loads((p / MARKER).read_text())
+        raise InputValidationError(f"{p}: no {MARKER} with semi_synthetic true; not a semi-synthetic cohort folder (build one with 'pathgptomic semisynthetic').")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)
         cohort = read_cohort(p)
-    meta = dict(cohort.meta)
-    meta.update(semi_synthetic=True, semi_synthetic_info=info)
-    return replace(cohort, source=f"semi-synthetic {info['source_file']} ({info['covariate']} in images, noise {info['noise']})",
-                   meta=meta)
+    if not cohort.meta.get("semi_synthetic"):  # a reader that does not merge cohort_info.json
+        payload = json.loads((p / MARKER).read_text())
+        cohort = replace(cohort, meta={**cohort.meta, **payload},
+                         source=f"{payload.get('description', 'semi-synthetic')} ({cohort.source})")
+    return cohort

@@ -47,6 +47,9 @@ def test_deterministic_and_documented(small_tcga_csv: Path, tmp_path: Path) -> N
 
     cohort = read_semisynthetic(a)
     assert cohort.meta["semi_synthetic"] is True
+    from pathgptomic.data import read_cohort
+
+    assert read_cohort(a).meta["semi_synthetic"] is True, "the plain reader (and so any bundle) must see the flag"
     assert "semi-synthetic" in cohort.source
     assert "age" not in cohort.blocks["clinical"].columns, "the covariate must be hidden from the clinical block"
     assert cohort.n == 30 and all(len(cohort.slides[p]) == 1 for p in cohort.ids)
@@ -54,7 +57,7 @@ def test_deterministic_and_documented(small_tcga_csv: Path, tmp_path: Path) -> N
     assert np.allclose(cohort.time, src["survival_months"]) and np.array_equal(cohort.event, 1 - src["censorship"])
     readme = (a / "README.md").read_text()
     assert "Semi-synthetic" in readme and "synthetic" in readme.lower()
-    info = json.loads((a / "semisynthetic.json").read_text())
+    info = json.loads((a / "cohort_info.json").read_text())["semi_synthetic_info"]
     assert info["semi_synthetic"] is True and info["covariate"] == "age" and info["noise"] == 0.5
     truth = pd.read_csv(a / "truth" / "image_latent.csv")
     assert np.allclose(truth["age"], src["age"])
