@@ -15,7 +15,7 @@ _HERE = Path(__file__).resolve().parent
 if str(_HERE) not in sys.path:  # pages import ``components.*``
     sys.path.insert(0, str(_HERE))
 
-from components.state import NOTICE, sidebar_model_picker  # noqa: E402
+from components.state import NOTICE, sidebar_model_picker, start_warm_up  # noqa: E402
 
 st.set_page_config(page_title="Path-GPTomic", page_icon=":material/biotech:", layout="wide",
                    initial_sidebar_state="expanded")
@@ -37,6 +37,7 @@ PAGES = {
     ],
 }
 
+start_warm_up()
 page = st.navigation(PAGES)
 sidebar_model_picker()
 st.caption(f":material/warning: **{NOTICE}** Path-GPTomic estimates relative survival risk from H&E and genomics.")

@@ -34,6 +34,13 @@ def _tiling_preview(path: str, mtime: float, _bundle, bundle_key: str):
             "mpp": result.mpp, "mpp_assumed": result.mpp_assumed, "dimensions": result.dimensions}
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _group_context(bundle_key: str, mtime: float, _bundle) -> tuple[list[float], object]:
+    """Median cut-off on the training risks and the KM table of the bundle's patients by group."""
+    cut = A.cutoffs_for(_bundle, "median")
+    return cut, A.group_km(_bundle, cut)
+
+
 def _mtime(path: str) -> float:
     try:
         import os
@@ -71,9 +78,8 @@ def _run(bundle, cohort, slide_path: str | None, label: str) -> dict:
         st.write("**4 · Prediction** — risk score and its decomposition…")
         pred = bundle.predict(cohort)
         out["pred"] = pred
-        cut = A.cutoffs_for(bundle, "median")
+        cut, km = _group_context(bundle_key, _mtime(bundle_key + "/config.json"), bundle)
         out["group"] = str(A.groups_for(pred["risk"], cut)[0])
-        km = A.group_km(bundle, cut)
         out["group_km"] = km[km["group"] == out["group"]]
         out["curves"] = A.survival_curves(bundle, pred)
         n_imp = pred["n_imputed"].iloc[0]

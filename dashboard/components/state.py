@@ -91,6 +91,30 @@ def load_bundle(path: str) -> Any:
     return _load_bundle_cached(path, _mtime(path))
 
 
+#: Modules the pages import lazily; importing them in the background hides their one-off cost.
+_WARM_MODULES = ("scipy.ndimage", "skimage.morphology", "skimage.filters", "lifelines", "lifelines.statistics",
+                 "sksurv.metrics", "pathgptomic.evaluation", "pathgptomic.plots", "pathgptomic.slides",
+                 "pathgptomic.training.bundle", "pathgptomic.data")
+
+
+def _import_modules(names: tuple[str, ...]) -> None:
+    import importlib
+
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - warm-up is best effort
+            pass
+
+
+@st.cache_resource(show_spinner=False)
+def start_warm_up() -> threading.Thread:
+    """Import the heavy lazily-imported modules once per server process, in the background."""
+    thread = threading.Thread(target=_import_modules, args=(_WARM_MODULES,), name="pgt-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 @st.cache_resource(show_spinner=False)
 def attribution_lock() -> threading.Lock:
     """Lock held around Captum calls on a shared model (hooks are not thread-safe)."""
