@@ -323,8 +323,9 @@ def _rho_png(hists: dict[str, pd.DataFrame], path: Path, rna_label: str) -> None
     plt.close(fig)
 
 
-def _hyper_parameters(settings: Any) -> list[str]:
+def _hyper_parameters(settings: Any, cohort: Any = None) -> list[str]:
     s = settings
+    clin = list(cohort.blocks["clinical"].columns) if cohort is not None and "clinical" in cohort.blocks else []
     folds = f"split files {s.splits_dir}" if s.splits_dir else f"stratified {s.n_folds}-fold, drawn per seed"
     lines = [
         f"- Folds: {folds}; seeds: {', '.join(map(str, s.seeds))}.",
@@ -338,8 +339,8 @@ def _hyper_parameters(settings: Any) -> list[str]:
         + (f"(weights {s.image_weights})" if s.image_weights else "(seeded random init, weights saved in the cache)")
         + f", {s.patch_size}-px tiles, at most {s.max_patches} per slide, z-scored per training fold.",
         f"- Penalized Cox (lifelines): first {s.cox.n_components} PCs of the RNA-seq block (all genomic features "
-        f"when there is none) + standardised {' + '.join(s.cox.blocks)} columns (+ clinical covariates in the "
-        f"'+ clinical' row), penalizer {s.cox.penalizer}; scaler and PCA fitted on each training fold only.",
+        f"when there is none) + standardised {' + '.join(s.cox.blocks)} columns (+ the clinical covariates "
+        f"{', '.join(clin) if clin else '(none in this cohort)'} in the '+ clinical' row), penalizer {s.cox.penalizer}; scaler and PCA fitted on each training fold only.",
         "- All of the above were fixed before the run; nothing was chosen on the evaluation folds. The per-epoch "
         "evaluation-fold C-index in `curves/` is logged for monitoring only.",
     ]
@@ -382,7 +383,7 @@ def write_report(run: Any, cohort: Any, settings: Any, *, command: str = "") -> 
         f"({run.n_run} computed in the last invocation, {run.n_reused} reused).",
         "",
         "## Command", "", "```", command or "(called from Python)", "```", "",
-        "## Stated hyper-parameters (fixed in advance)", "", *_hyper_parameters(settings), "",
+        "## Stated hyper-parameters (fixed in advance)", "", *_hyper_parameters(settings, cohort), "",
     ]
     base_keys = [r.key for r in BASELINE_ROWS]
     base = summary[summary["config"].isin(base_keys)]

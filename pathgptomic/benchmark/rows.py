@@ -4,8 +4,9 @@ Each :class:`BenchmarkRow` is one configuration evaluated on every fold x seed c
 Suites:
 
 - ``baselines``: penalized Cox on principal components of the genomic features (with and
-  without the cohort's clinical covariates), a genomic-only SNN, an image-only model and
-  Pathomic Fusion-style Kronecker fusion;
+  without the cohort's clinical covariates), a genomic-only model (RNA through the SNN, and
+  through frozen scGPT / scGPT + MLP-A features), an image-only model and Pathomic
+  Fusion-style Kronecker fusion;
 - ``paper-ablation``: RNA encoder in {SNN, scGPT, scGPT + smoothing (MLP-A)} x fusion in
   {concat, kronecker, gradmod} (the paper's Table 3);
 - ``all``: both (the Kronecker/SNN row is shared).
@@ -70,6 +71,9 @@ BASELINE_ROWS: tuple[BenchmarkRow, ...] = (
     BenchmarkRow("cox_pca", "Penalized Cox, genomic PCs", "cox"),
     BenchmarkRow("cox_pca_clinical", "Penalized Cox, genomic PCs + clinical", "cox", clinical=True),
     BenchmarkRow("genomic_snn", "Genomic only (SNN)", "deep", fusion="genomic"),
+    BenchmarkRow("genomic_scgpt", "Genomic only (scGPT RNA features)", "deep", fusion="genomic", rna_encoder="scgpt"),
+    BenchmarkRow("genomic_scgpt_smooth", "Genomic only (scGPT + smoothing RNA features)", "deep", fusion="genomic",
+                 rna_encoder="scgpt_smooth"),
     BenchmarkRow("image", "Image only", "deep", fusion="image"),
     BenchmarkRow("kronecker_snn", "Kronecker fusion (Pathomic Fusion style), SNN", "deep", fusion="kronecker"),
 )

@@ -383,7 +383,9 @@ def run_benchmark(
         _append(path, {**base, **result})
         n_run += 1
     results = load_results(out)
-    run = BenchmarkRun(out, results, n_run, n_reused, rows)
+    # the report covers this invocation's seeds and rows (a folder may hold more from other calls)
+    results = results[results["seed"].astype(int).isin(settings.seeds) & results["config"].isin([r.key for r in rows])]
+    run = BenchmarkRun(out, results.reset_index(drop=True), n_run, n_reused, rows)
     if write_report:
         from pathgptomic.benchmark.report import write_report as _write
 

@@ -51,8 +51,8 @@ def test_tiny_benchmark_reports_every_row(full_run: Path) -> None:
     report = (full_run / "report.md").read_text()
     results = pd.read_csv(full_run / "results.csv")
     rows = rows_for_suite("all")
-    assert len(rows) == 13
-    assert len(results) == len(rows) * 2  # 13 rows x 2 folds x 1 seed
+    assert len(rows) == 15  # 7 baselines (incl. the Kronecker/SNN grid row) + 8 further grid rows
+    assert len(results) == len(rows) * 2  # rows x 2 folds x 1 seed
     for row in rows:
         assert row.label in report, row.label
         part = results[results["config"] == row.key]
