@@ -70,6 +70,9 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clinical", action="store_true", help="also feed clinical covariates (age, sex) to the genomic SNN")
     p.add_argument("--image-encoder", default="resnet18", help="timm or project encoder name for patch features (e.g. t2t_vit_14, test_resnet)")
     p.add_argument("--image-weights", default=None, help="local weights file for the image encoder (default: frozen random init, saved in the bundle)")
+    p.add_argument("--finetune-encoder", action="store_true",
+                   help="train the patch encoder end to end on tile pixels (the paper's setting) instead of frozen cached features")
+    p.add_argument("--ties", default="breslow", choices=["breslow", "efron"], help="Cox partial likelihood ties method")
     p.add_argument("--pooling", default="mean", choices=["mean", "attention"], help="patch pooling: mean or gated-attention MIL")
     p.add_argument("--patch-size", type=int, default=224)
     p.add_argument("--mpp", type=float, default=0.5, help="target microns per pixel of the tiles")
@@ -103,7 +106,8 @@ def config_from_args(args: argparse.Namespace):
 
     blocks = tuple(b.strip() for b in args.blocks.split(",") if b.strip())
     return TrainConfig(
-        model=ModelConfig(fusion=args.fusion, rna_encoder=args.rna_encoder, image_pooling=args.pooling, dropout=args.dropout),
+        model=ModelConfig(fusion=args.fusion, rna_encoder=args.rna_encoder, image_pooling=args.pooling, dropout=args.dropout,
+                          image_finetune=args.finetune_encoder, image_encoder=args.image_encoder),
         features=FeatureSettings(
             genomic_blocks=blocks, use_clinical=args.clinical, rna_encoder=args.rna_encoder, scgpt_dir=args.scgpt_dir,
             mlp_a=args.mlp_a, image_encoder=args.image_encoder, image_encoder_weights=args.image_weights,
@@ -113,7 +117,7 @@ def config_from_args(args: argparse.Namespace):
         balance=BalanceConfig(enabled=True, alpha=args.alpha, start_epoch=args.balance_start,
                               end_epoch=args.balance_end, ge_noise=args.ge_noise),
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, seed=args.seed,
-        device=args.device, early_stopping=args.early_stopping, patience=args.patience,
+        device=args.device, early_stopping=args.early_stopping, patience=args.patience, ties=args.ties,
     )
 
 

@@ -47,6 +47,12 @@ class ModelConfig:
         dropout: Dropout in MLP-B and the image projection.
         kronecker_gate_dim: Width of each gated embedding before the Kronecker product.
         kronecker_hidden: Hidden width after the Kronecker product.
+        image_finetune: Train the patch encoder end to end on ROI/patch images (the
+            paper's setting) instead of consuming cached frozen features; the image input
+            is then ``(B, N, 3, H, W)`` uint8 pixels.
+        image_encoder: Encoder name for ``image_finetune`` (any timm / project name).
+        image_mean: Per-channel normalisation mean (0..1 scale) for ``image_finetune``.
+        image_std: Per-channel normalisation std for ``image_finetune``.
     """
 
     fusion: str = "gradmod"
@@ -61,9 +67,17 @@ class ModelConfig:
     dropout: float = 0.25
     kronecker_gate_dim: int = 16
     kronecker_hidden: int = 64
+    image_finetune: bool = False
+    image_encoder: str = ""
+    image_mean: tuple[float, ...] = (0.485, 0.456, 0.406)
+    image_std: tuple[float, ...] = (0.229, 0.224, 0.225)
 
     def __post_init__(self) -> None:
         self.snn_hidden = tuple(int(h) for h in self.snn_hidden)
+        self.image_mean = tuple(float(v) for v in self.image_mean)
+        self.image_std = tuple(float(v) for v in self.image_std)
+        if self.image_finetune and not self.image_encoder:
+            raise ConfigError("image_finetune needs image_encoder (a timm or project encoder name)")
         if self.fusion not in FUSION_MODES:
             raise ConfigError(f"fusion must be one of {FUSION_MODES}, got {self.fusion!r}")
         if self.rna_encoder not in RNA_ENCODERS:
@@ -93,7 +107,8 @@ class ModelConfig:
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dict."""
         d = asdict(self)
-        d["snn_hidden"] = list(self.snn_hidden)
+        for key in ("snn_hidden", "image_mean", "image_std"):
+            d[key] = list(getattr(self, key))
         return d
 
 
@@ -187,10 +202,23 @@ class GenomicBranch(nn.Module):
 
 
 class ImageBranch(nn.Module):
-    """P = MLP(pool(patch features)); pooling is mean or gated-attention MIL."""
+    """P = MLP(pool(patch features)); pooling is mean or gated-attention MIL.
+
+    With ``cfg.image_finetune`` the branch starts with a trainable encoder
+    (:class:`~pathgptomic.nn.mil.ROIEncoderBranch`) that turns patch pixels
+    ``(B, N, 3, H, W)`` (uint8) into patch features first.
+    """
 
     def __init__(self, cfg: ModelConfig, feature_dim: int) -> None:
         super().__init__()
+        self.encoder: nn.Module | None = None
+        if cfg.image_finetune:
+            from pathgptomic.nn.mil import ROIEncoderBranch
+
+            self.encoder = ROIEncoderBranch(cfg.image_encoder)
+            feature_dim = self.encoder.num_features
+            self.register_buffer("pixel_mean", torch.tensor(cfg.image_mean).view(1, 1, 3, 1, 1) * 255.0, persistent=False)
+            self.register_buffer("pixel_std", torch.tensor(cfg.image_std).view(1, 1, 3, 1, 1) * 255.0, persistent=False)
         if feature_dim < 1:
             raise ConfigError("the image branch has no input features: the cohort needs slides/images")
         self.pool = _make_pooling(cfg.image_pooling, feature_dim, cfg.dropout)
@@ -198,7 +226,13 @@ class ImageBranch(nn.Module):
         self.num_features = cfg.image_dim
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(B, N, D), (B, N) → (P (B, image_dim), attention (B, N))``."""
+        """``(B, N, D), (B, N) → (P (B, image_dim), attention (B, N))``.
+
+        With an encoder, ``image`` is ``(B, N, 3, H, W)`` pixels in 0..255.
+        """
+        if self.encoder is not None:
+            pixels = (image.float() - self.pixel_mean) / self.pixel_std
+            image = self.encoder(pixels, mask)
         pooled, attention = self.pool(image, mask)
         return self.project(pooled), attention
 

@@ -39,7 +39,7 @@ from pathgptomic import __version__
 from pathgptomic.data.cohort import Cohort
 from pathgptomic.errors import BundleError, InputValidationError
 from pathgptomic.nn.fusion import ModelInputs, PathGPTomic
-from pathgptomic.training.features import CohortFeatures, FeatureScaling, compute_cohort_features, genomic_tables
+from pathgptomic.training.features import CohortFeatures, FeatureScaling, compute_cohort_features
 from pathgptomic.training.trainer import CVResult, TrainConfig, predict_inputs
 
 logger = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ def save_bundle(
 
         encoder_file = None
         settings = cfg.features
-        if cfg.model.uses_images:
+        if cfg.model.uses_images and not cfg.model.image_finetune:
             from pathgptomic.training.features import seeded_encoder_weights
 
             src = Path(settings.image_encoder_weights) if settings.image_encoder_weights else seeded_encoder_weights(settings)
@@ -289,13 +289,14 @@ class Bundle:
         present = tuple(b for b in settings.genomic_blocks if b in cohort.blocks)
         settings = replace(settings, genomic_blocks=present, use_clinical=settings.use_clinical and "clinical" in cohort.blocks)
         if settings.rna_encoder == "snn" and "rnaseq" not in cohort.blocks:
-            cnv_mut, _ = genomic_tables(cohort, replace(settings, rna_encoder="none"))
             feats = compute_cohort_features(cohort, replace(settings, rna_encoder="none"),
-                                            need_images=self.train_config.model.uses_images, show_progress=show_progress)
+                                            need_images=self.train_config.model.uses_images,
+                                            pixels=self.train_config.model.image_finetune, show_progress=show_progress)
             feats.rna = pd.DataFrame(index=cohort.ids, columns=self.feature_names["rna"], dtype=np.float32)
             return feats
         return compute_cohort_features(
-            cohort, settings, need_images=self.train_config.model.uses_images, show_progress=show_progress
+            cohort, settings, need_images=self.train_config.model.uses_images,
+            pixels=self.train_config.model.image_finetune, show_progress=show_progress,
         )
 
     def prepare_inputs(self, cohort: Cohort, *, show_progress: bool = False) -> ModelInputs:

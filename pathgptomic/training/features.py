@@ -99,7 +99,8 @@ class CohortFeatures:
         ids: Patient ids, shape ``(n,)``.
         cnv_mut: Table ``(n, p1)``; column names keep their block suffix (``TP53_cnv``).
         rna: Table ``(n, p2)``: expression (``<GENE>_rnaseq``) or embedding dims.
-        patches: Per patient, patch features ``(n_i, D)`` (empty list without images).
+        patches: Per patient, patch features ``(n_i, D)`` (empty list without images), or
+            uint8 tile pixels ``(n_i, 3, H, W)`` when the encoder is trained end to end.
         coords: Per patient, patch coordinates ``(n_i, 2)`` at level 0.
         slide_index: Per patient, which slide each patch came from ``(n_i,)``.
         info: Provenance (encoder, checkpoint hashes, RNA coverage …).
@@ -115,8 +116,13 @@ class CohortFeatures:
 
     @property
     def image_dim(self) -> int:
-        """Width ``D`` of a patch feature (0 without images)."""
-        return int(self.patches[0].shape[1]) if self.patches else 0
+        """Width ``D`` of a patch feature (0 without images or with pixel tiles)."""
+        return int(self.patches[0].shape[1]) if self.patches and not self.pixels else 0
+
+    @property
+    def pixels(self) -> bool:
+        """True when ``patches`` hold uint8 tiles ``(n_i, 3, H, W)`` for end-to-end training."""
+        return bool(self.patches) and self.patches[0].ndim == 4
 
     def subset(self, index: Sequence[int] | np.ndarray) -> "CohortFeatures":
         """Patients at positional ``index``."""
@@ -168,7 +174,13 @@ def genomic_tables(cohort: Cohort, settings: FeatureSettings) -> tuple[pd.DataFr
 
 
 def compute_cohort_features(
-    cohort: Cohort, settings: FeatureSettings, *, need_images: bool, device: str | None = None, show_progress: bool = True
+    cohort: Cohort,
+    settings: FeatureSettings,
+    *,
+    need_images: bool,
+    pixels: bool = False,
+    device: str | None = None,
+    show_progress: bool = True,
 ) -> CohortFeatures:
     """Compute every fold-independent input of ``cohort`` (cached where expensive).
 
@@ -176,6 +188,8 @@ def compute_cohort_features(
         cohort: The patients.
         settings: Which blocks and encoders to use.
         need_images: Whether the model uses the image branch.
+        pixels: Return tile pixels (for end-to-end encoder training) instead of frozen
+            encoder features.
         device: Torch device for frozen encoders (``None`` = CUDA if available).
         show_progress: Show tqdm bars.
 
@@ -219,7 +233,11 @@ def compute_cohort_features(
                 f"{cohort.source or 'cohort'}: {len(missing)} patient(s) have no slide/image ({shown}); "
                 "add them to the slide manifest or train a genomic-only model (--fusion genomic)."
             )
-        by_patient = extract_image_features(cohort, settings, device=device, show_progress=show_progress)
+        if pixels:
+            by_patient, pixel_info = read_patient_tiles(cohort, settings, show_progress=show_progress)
+            info.update(pixel_info)
+        else:
+            by_patient = extract_image_features(cohort, settings, device=device, show_progress=show_progress)
         for pid in cohort.ids:
             pf = by_patient[pid]
             if len(pf.features) == 0:
@@ -227,7 +245,7 @@ def compute_cohort_features(
                     f"patient {pid}: no tissue tiles were found on its slide(s); check the image or lower the "
                     "tissue threshold."
                 )
-            patches.append(np.asarray(pf.features, dtype=np.float32))
+            patches.append(pf.features if pixels else np.asarray(pf.features, dtype=np.float32))
             coords.append(np.asarray(pf.coords))
             slide_index.append(np.asarray(pf.slide_index))
         info.update(image_encoder=settings.image_encoder)
@@ -275,6 +293,56 @@ def extract_image_features(
     )
 
 
+def read_patient_tiles(
+    cohort: Cohort, settings: FeatureSettings, *, show_progress: bool = True
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Tile pixels per patient for end-to-end encoder training.
+
+    Tiles come from the same tissue detection and grid as feature extraction, resized
+    to the encoder's input size and kept as uint8 ``(n_i, 3, H, W)`` (normalisation
+    happens inside the model, so it travels with the bundle).
+
+    Returns:
+        ``({patient_id: PatientFeatures-like object with features = pixels, coords,
+        slide_index}, {"image_size", "image_mean", "image_std"})``.
+    """
+    from types import SimpleNamespace
+
+    import torch.nn.functional as F
+    from tqdm.auto import tqdm
+
+    from pathgptomic.nn.encoders import create_image_encoder
+    from pathgptomic.slides import TilingConfig, open_slide, tile_slide
+
+    _, transform, _ = create_image_encoder(settings.image_encoder, weights=settings.image_encoder_weights)
+    size = transform.size
+    tiling = TilingConfig(
+        patch_size=settings.patch_size, target_mpp=settings.target_mpp, assumed_mpp=settings.assumed_mpp,
+        max_patches=settings.max_patches,
+    )
+    out: dict[str, Any] = {}
+    for pid in tqdm(list(cohort.ids), desc="reading tiles", disable=not show_progress):
+        tiles, coords, index = [], [], []
+        for k, path in enumerate(cohort.slides.get(pid, [])):
+            with open_slide(path) as slide:
+                grid = tile_slide(slide, tiling)
+                for x, y in grid.coords:
+                    patch = np.asarray(slide.read_region((int(x), int(y)), grid.level, (grid.read_size, grid.read_size)))
+                    t = torch.from_numpy(np.array(patch[..., :3], dtype=np.uint8, copy=True)).permute(2, 0, 1).float()
+                    if tuple(t.shape[1:]) != size:
+                        t = F.interpolate(t[None], size=size, mode="bilinear", align_corners=False, antialias=True)[0]
+                    tiles.append(t.round().clamp(0, 255).to(torch.uint8).numpy())
+                    coords.append((int(x), int(y)))
+                    index.append(k)
+        out[pid] = SimpleNamespace(
+            features=np.stack(tiles) if tiles else np.zeros((0, 3, *size), dtype=np.uint8),
+            coords=np.asarray(coords, dtype=np.int64).reshape(-1, 2),
+            slide_index=np.asarray(index, dtype=np.int64),
+        )
+    info = {"image_size": list(size), "image_mean": list(transform.mean), "image_std": list(transform.std)}
+    return out, info
+
+
 def seeded_encoder_weights(settings: FeatureSettings) -> Path:
     """Weights file of a random-init encoder, created once per (name, seed) in the cache.
 
@@ -319,7 +387,7 @@ class FeatureScaling:
 
         self.cnv_mut_ = FeatureStandardizer().fit(feats.cnv_mut) if feats.cnv_mut.shape[1] else None
         self.rna_ = FeatureStandardizer().fit(feats.rna) if feats.rna.shape[1] else None
-        if feats.patches:
+        if feats.patches and not feats.pixels:
             allp = np.concatenate(feats.patches, axis=0).astype(np.float64)
             self.image_mean_ = allp.mean(axis=0).astype(np.float32)
             self.image_std_ = np.maximum(allp.std(axis=0), 1e-6).astype(np.float32)
@@ -338,7 +406,14 @@ class FeatureScaling:
         cnv_mut = self._table(self.cnv_mut_, feats.cnv_mut, "cnv_mut")
         rna = self._table(self.rna_, feats.rna, "rna")
         n = len(feats.ids)
-        if feats.patches and self.image_mean_ is not None:
+        if feats.pixels:
+            n_max = max(len(p) for p in feats.patches)
+            image = np.zeros((n, n_max, *feats.patches[0].shape[1:]), dtype=np.uint8)
+            mask = np.zeros((n, n_max), dtype=bool)
+            for i, p in enumerate(feats.patches):
+                image[i, : len(p)] = p
+                mask[i, : len(p)] = True
+        elif feats.patches and self.image_mean_ is not None:
             n_max = max(len(p) for p in feats.patches)
             d = feats.patches[0].shape[1]
             image = np.zeros((n, n_max, d), dtype=np.float32)

@@ -103,6 +103,8 @@ class TrainConfig:
             raise ConfigError(f"ties must be 'breslow' or 'efron', got {self.ties!r}")
         if self.model.rna_encoder != self.features.rna_encoder:
             self.model.rna_encoder = self.features.rna_encoder
+        if self.model.image_finetune:
+            self.model.image_encoder = self.features.image_encoder
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe nested dict."""
@@ -259,6 +261,11 @@ def _train_model(
     if event[fit_idx].sum() < 1:
         raise InputValidationError(f"fold {fold}: the training patients have no events; use fewer folds.")
 
+    if cfg.model.image_finetune:
+        if not feats.pixels:
+            raise ConfigError("image_finetune needs tile pixels: compute features with pixels=True")
+        cfg.model.image_mean = tuple(feats.info["image_mean"])
+        cfg.model.image_std = tuple(feats.info["image_std"])
     scaling = FeatureScaling().fit(feats.subset(fit_idx))
     inputs = scaling.transform(feats.subset(fit_idx)).to(device)
     t_fit = torch.as_tensor(time[fit_idx], dtype=torch.float32, device=device)
@@ -425,7 +432,8 @@ def cross_validate(
         folds = stratified_kfold(event, n_folds=n_folds, seed=cfg.seed)
     if features is None:
         features = compute_cohort_features(
-            cohort, cfg.features, need_images=cfg.model.uses_images, device=cfg.device, show_progress=show_progress
+            cohort, cfg.features, need_images=cfg.model.uses_images, pixels=cfg.model.image_finetune,
+            device=cfg.device, show_progress=show_progress,
         )
     rows, preds, hist, eps = [], [], [], []
     for k, (tr, te) in enumerate(tqdm(folds, desc="folds", disable=not show_progress)):
@@ -477,7 +485,8 @@ def fit(
     event = np.asarray(cohort.event, dtype=int)
     if features is None:
         features = compute_cohort_features(
-            cohort, cfg.features, need_images=cfg.model.uses_images, device=cfg.device, show_progress=show_progress
+            cohort, cfg.features, need_images=cfg.model.uses_images, pixels=cfg.model.image_finetune,
+            device=cfg.device, show_progress=show_progress,
         )
     final = train_model(features, time, event, np.arange(cohort.n), cfg, fold=-1, callback=callback,
                         show_progress=show_progress)
