@@ -128,6 +128,9 @@ def _print_summary(result, title: str) -> None:
         table["fold"] = table["fold"] + 1
         print(f"\n{title}\n" + table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         s = result.summary
+        imputed = int(folds.get("n_imputed_train", pd.Series(dtype=float)).sum() + folds.get("n_imputed_test", pd.Series(dtype=float)).sum())
+        if imputed:
+            print(f"\nmissing feature values imputed with training-fold medians: {imputed} (see metrics.json per fold)")
         print(
             f"\nC-index (mean ± sd over {s['n_folds']} folds): fused {s['cindex_mean']:.3f} ± {s['cindex_sd']:.3f} | "
             f"genomic branch alone {s['cindex_genomic_mean']:.3f} ± {s['cindex_genomic_sd']:.3f} | "

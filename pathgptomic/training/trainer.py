@@ -146,6 +146,7 @@ class TrainedModel:
     best_epoch: int
     train_seconds: float
     train_ids: np.ndarray
+    n_imputed: int = 0
 
 
 def _batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:
@@ -268,6 +269,9 @@ def _train_model(
         cfg.model.image_std = tuple(feats.info["image_std"])
     scaling = FeatureScaling().fit(feats.subset(fit_idx))
     inputs = scaling.transform(feats.subset(fit_idx)).to(device)
+    n_imputed = sum(scaling.last_imputed_.values())
+    if n_imputed:
+        logger.info("fold %d: %d missing feature values imputed with training medians", fold, n_imputed)
     t_fit = torch.as_tensor(time[fit_idx], dtype=torch.float32, device=device)
     e_fit = torch.as_tensor(event[fit_idx], dtype=torch.float32, device=device)
     monitor_inputs = scaling.transform(feats.subset(monitor_idx)) if monitor_idx is not None and len(monitor_idx) else None
@@ -344,7 +348,7 @@ def _train_model(
     model.eval()
     return TrainedModel(
         model, scaling, pd.DataFrame(history, columns=HISTORY_COLUMNS), pd.DataFrame(epochs, columns=EPOCH_COLUMNS),
-        best_epoch, _time.perf_counter() - start, np.asarray(feats.ids)[train_idx],
+        best_epoch, _time.perf_counter() - start, np.asarray(feats.ids)[train_idx], n_imputed,
     )
 
 
@@ -366,7 +370,8 @@ class CVResult:
         predictions: Out-of-fold rows ``patient_id, time, event, risk, genomic_term,
             image_term, bias, fold, split``.
         folds: One row per fold: ``fold, n_train, n_test, cindex, cindex_genomic,
-            cindex_image, best_epoch, train_seconds``.
+            cindex_image, best_epoch, train_seconds, n_imputed_train, n_imputed_test``
+            (missing feature values filled with the fold's training medians).
         summary: Mean and sd of the fold metrics.
         history: Per-step log of all folds (and of the final fit, fold = -1).
         epochs: Per-epoch log of all folds.
@@ -442,10 +447,11 @@ def cross_validate(
         tm = train_model(features, time, event, np.asarray(tr), cfg, fold=k, monitor_idx=np.asarray(te),
                          callback=callback, show_progress=show_progress)
         test_inputs = tm.scaling.transform(features.subset(te))
+        test_imputed = sum(tm.scaling.last_imputed_.values())
         pred = predict_inputs(tm.model, test_inputs)
         c = _branch_cindices(pred, cfg.model, time[te], event[te])
         rows.append({"fold": k, "n_train": len(tr), "n_test": len(te), **c, "best_epoch": tm.best_epoch,
-                     "train_seconds": tm.train_seconds})
+                     "train_seconds": tm.train_seconds, "n_imputed_train": tm.n_imputed, "n_imputed_test": test_imputed})
         pred.insert(0, "patient_id", np.asarray(cohort.ids)[te])
         pred.insert(1, "time", time[te])
         pred.insert(2, "event", event[te])

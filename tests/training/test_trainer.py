@@ -205,3 +205,19 @@ def test_finetune_gradients_reach_the_encoder() -> None:
     enc = [p for p in model.image_parameters() if p in set(model.image_branch.encoder.parameters())]
     assert enc and all(p.grad is not None for p in enc)
     assert any(p.grad.abs().sum() > 0 for p in enc)
+
+
+def test_missing_values_are_imputed_per_fold_and_counted(demo_dir: Path, cache_dir: Path) -> None:
+    from dataclasses import replace as dc_replace
+
+    from pathgptomic.data import read_cohort
+
+    cohort = read_cohort(demo_dir)
+    cnv = cohort.blocks["cnv"].copy()
+    cnv.iloc[:5, 0] = np.nan
+    cohort = dc_replace(cohort, blocks={**cohort.blocks, "cnv": cnv})
+    res = cross_validate(cohort, _cfg("genomic", cache_dir), n_folds=2, final_fit=False, show_progress=False)
+    # each fold sees every patient once, as training or as test patient
+    assert ((res.folds["n_imputed_train"] + res.folds["n_imputed_test"]) == 5).all()
+    assert (res.folds["n_imputed_test"] > 0).any()
+    assert np.isfinite(res.predictions["risk"]).all()
