@@ -323,6 +323,20 @@ def _rho_png(hists: dict[str, pd.DataFrame], path: Path, rna_label: str) -> None
     plt.close(fig)
 
 
+def _compute_line(s: Any) -> str:
+    try:
+        import torch
+
+        cuda = torch.cuda.is_available() and (s.device or "cuda").startswith("cuda")
+    except Exception:  # noqa: BLE001
+        cuda = False
+    if cuda:
+        return "- Compute: GPU."
+    n_folds = "split-file" if s.splits_dir else str(s.n_folds)
+    return (f"- Compute: CPU only — a **reduced grid**: {len(s.seeds)} seed(s) x {n_folds} folds, {s.epochs} epochs, "
+            "small frozen image encoder and few patches per image (the paper: 15-fold CV, GPU, full-size encoders).")
+
+
 def _hyper_parameters(settings: Any, cohort: Any = None) -> list[str]:
     s = settings
     clin = list(cohort.blocks["clinical"].columns) if cohort is not None and "clinical" in cohort.blocks else []
@@ -341,6 +355,7 @@ def _hyper_parameters(settings: Any, cohort: Any = None) -> list[str]:
         f"- Penalized Cox (lifelines): first {s.cox.n_components} PCs of the RNA-seq block (all genomic features "
         f"when there is none) + standardised {' + '.join(s.cox.blocks)} columns (+ the clinical covariates "
         f"{', '.join(clin) if clin else '(none in this cohort)'} in the '+ clinical' row), penalizer {s.cox.penalizer}; scaler and PCA fitted on each training fold only.",
+        _compute_line(s),
         "- All of the above were fixed before the run; nothing was chosen on the evaluation folds. The per-epoch "
         "evaluation-fold C-index in `curves/` is logged for monitoring only.",
     ]
@@ -371,6 +386,10 @@ def write_report(run: Any, cohort: Any, settings: Any, *, command: str = "") -> 
             f"plus Gaussian noise (sd {sm.get('noise', '?')}), which was removed from the clinical block the "
             "genomic models see. Image results measure how well a model recovers a known, real prognostic "
             "signal from images — not performance on real slides.", "",
+            "Rebuild the cohort (deterministic): `pathgptomic semisynthetic --tcga <path to "
+            f"{sm.get('source_file', 'TCGA CSV')}> --covariate {sm.get('covariate', '?')} --noise {sm.get('noise', '?')} "
+            f"--seed {sm.get('seed', '?')} --image-size {sm.get('image_size', '?')} --out <folder>` and pass that folder "
+            "as --cohort.", "",
         ]
     elif synthetic:
         lines += ["> **Synthetic cohort** (simulated genomics, images and outcomes; see `pathgptomic.data.synthetic`).", ""]
