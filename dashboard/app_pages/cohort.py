@@ -58,13 +58,14 @@ def _analyse(pred: pd.DataFrame, train: pd.DataFrame, cutoffs: tuple[float, ...]
 def _uploaded_cohort(bundle):
     c1, c2 = st.columns(2)
     up = c1.file_uploader("Cohort CSV (TCGA layout with outcomes, or generic with patient_id, time, event "
-                          "and omics columns)", type=["csv"], key="cohort.upload")
+                          "and omics columns)", type=["csv"], key="cohort.upload",
+                          help="TCGA layout: each slide_id is looked up in the server slide folder")
     manifest = c2.file_uploader("Slide manifest (optional: patient_id, path relative to the server slide root)",
                                 type=["csv"], key="cohort.manifest")
     if up is None:
         st.info("Choose a cohort CSV to continue.")
         return None, None
-    cohort, notes = read_omics_upload(up, what="cohort CSV")
+    cohort, notes = read_omics_upload(up, what="cohort CSV", slide_root=slide_root())
     for n in notes:
         st.warning(n)
     if not cohort.meta.get("has_outcomes", True) or not np.isfinite(np.asarray(cohort.time, float)).all():
@@ -91,8 +92,9 @@ def _uploaded_cohort(bundle):
         cohort = replace(cohort, slides=slides)
         key += hashlib.sha256(manifest.getvalue()).hexdigest()
     if A.uses_images(bundle) and not cohort.has_images:
-        raise InputValidationError("this model has an image branch; add a slide manifest, or pick a "
-                                   "genomics-only model in the sidebar")
+        raise InputValidationError("this model has an image branch, and no patient of the cohort has a slide in "
+                                   "the server slide folder; add a slide manifest (or slide_id values of files "
+                                   "in that folder), or pick a genomics-only model in the sidebar")
     return cohort, key
 
 

@@ -127,7 +127,7 @@ def _cohort_view(bundle, cohort, bundle_key: str) -> None:
     c = st.columns(2)
     n = c[0].slider("Patients (first n of the demo cohort)", 10, int(cohort.n), min(50, int(cohort.n)), step=10,
                     key="explain.n")
-    n_steps = c[1].number_input("IG steps", 8, 100, 16, step=8, key="explain.cohort_steps")
+    n_steps = c[1].number_input("IG steps", 8, 100, 32, step=8, key="explain.cohort_steps")
     out = _explain_cohort(bundle_key, int(n), int(n_steps), bundle, cohort)
     cs = out["cohort_shares"]
     m = st.columns(4)

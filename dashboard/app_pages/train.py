@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from components import figures
+from components.safe_paths import slide_root
 from components.state import bundle_label, job_store
 from components.ui import run_guarded
 from components.uploads import read_csv_upload
@@ -20,28 +20,51 @@ STATE_ICONS = {J.QUEUED: ":material/schedule:", J.RUNNING: ":material/autorenew:
                J.FAILED: ":material/error:", J.CANCELLED: ":material/cancel:"}
 
 
-def _save_uploaded_cohort(upload) -> str:
-    """Validate an uploaded TCGA-layout cohort CSV and store it privately for the job."""
+def _save_uploaded_cohort(upload, fusion: str) -> str:
+    """Validate an uploaded TCGA-layout cohort CSV and store it privately for the job.
+
+    The CSV goes to ``<data dir>/uploads/cohort-<random>/cohort.csv`` next to an ``images`` link to
+    the server slide folder, so the job resolves ``slide_id`` values there (and nowhere else).
+    """
+    import shutil
+
     df = read_csv_upload(upload, what="cohort CSV")
-    store = job_store()
-    folder = store.data_dir / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"cohort-{uuid.uuid4().hex[:12]}.csv"
-    df.to_csv(path, index=False)
+    if "case_id" not in df.columns:
+        raise InputValidationError("the training cohort must be in the TCGA layout (first column case_id); "
+                                   "download a template on the Predict page")
+    folder = job_store().data_dir / "uploads" / f"cohort-{uuid.uuid4().hex[:12]}"
+    folder.mkdir(parents=True)
     try:
+        df.to_csv(folder / "cohort.csv", index=False)
+        root = slide_root()
+        if root is not None:
+            (folder / "images").symlink_to(root, target_is_directory=True)
+        import warnings
+
         from pathgptomic.data import read_cohort
 
-        cohort = read_cohort(path)
-    except Exception:
-        path.unlink(missing_ok=True)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            cohort = read_cohort(folder)
+        for w in caught:
+            st.warning(str(w.message).replace(str(folder / "cohort.csv"), "uploaded cohort"))
+        for pid, paths in cohort.slides.items():
+            if any(root is None or root not in Path(p).resolve().parents for p in paths):
+                raise InputValidationError(f"the slide of patient {pid!r} is outside the server slide folder")
+        if cohort.n < 10 or cohort.n_events < 2:
+            raise InputValidationError(
+                f"the uploaded cohort has {cohort.n} patients and {cohort.n_events} events; "
+                "training needs at least 10 patients and 2 events"
+            )
+        if fusion not in ("genomic",) and not cohort.has_images:
+            raise InputValidationError(
+                f"fusion '{fusion}' needs slides, and no slide_id of the cohort is a file in the server slide "
+                "folder; choose fusion 'genomic' or put the slides there"
+            )
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
         raise
-    if cohort.n < 10 or cohort.n_events < 2:
-        path.unlink(missing_ok=True)
-        raise InputValidationError(
-            f"the uploaded cohort has {cohort.n} patients and {cohort.n_events} events; "
-            "training needs at least 10 patients and 2 events"
-        )
-    return str(path)
+    return str(folder)
 
 
 def _launch_form() -> None:
@@ -51,7 +74,7 @@ def _launch_form() -> None:
         c1, c2, c3 = st.columns(3)
         cohort_choice = c1.radio("Cohort", ["Demo cohort", "Upload a cohort CSV (TCGA layout)"],
                                  key="train.cohort_choice")
-        upload = c1.file_uploader("Cohort CSV", type=["csv", "gz"], key="train.upload",
+        upload = c1.file_uploader("Cohort CSV", type=["csv"], key="train.upload",
                                   help="Only used when 'Upload' is chosen. Slides are not uploaded here.")
         mode = c2.selectbox("Mode", ["cv", "train"], key="train.mode",
                             format_func=lambda m: {"cv": "Cross-validation + final model",
@@ -74,7 +97,7 @@ def _launch_form() -> None:
         if upload is None:
             st.error("Choose a cohort CSV to upload, or pick the demo cohort.")
             return
-        cohort = _save_uploaded_cohort(upload)
+        cohort = _save_uploaded_cohort(upload, fusion)
     else:
         cohort = "demo"
     cmd = J.build_cli_command(mode=mode, cohort=cohort, fusion=fusion, epochs=int(epochs), folds=int(folds),

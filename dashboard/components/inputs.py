@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from pathlib import Path
 from typing import Any
 
 from pathgptomic.errors import DataQualityWarning, InputValidationError
@@ -19,8 +20,8 @@ class _NamedBytes(io.BytesIO):
         self.name = name
 
 
-def read_omics_upload(upload: Any, *, what: str = "omics CSV", limit_mb: float = DEFAULT_CSV_LIMIT_MB
-                      ) -> tuple[Any, list[str]]:
+def read_omics_upload(upload: Any, *, what: str = "omics CSV", limit_mb: float = DEFAULT_CSV_LIMIT_MB,
+                      slide_root: Path | None = None) -> tuple[Any, list[str]]:
     """Parse an uploaded omics CSV (TCGA or generic layout) for prediction.
 
     The layout is detected from the header (``case_id`` = TCGA, ``patient_id`` = generic).
@@ -30,6 +31,8 @@ def read_omics_upload(upload: Any, *, what: str = "omics CSV", limit_mb: float =
         upload: An object with ``.size`` and ``.getvalue()`` (``st.UploadedFile``).
         what: Name used in messages (never the client's file name).
         limit_mb: Size limit re-checked on the server.
+        slide_root: For the TCGA layout, resolve each ``slide_id`` inside this folder; a slide
+            that resolves outside it is refused.
 
     Returns:
         ``(cohort, warnings)``: the cohort and the data-quality warnings raised while reading.
@@ -48,7 +51,7 @@ def read_omics_upload(upload: Any, *, what: str = "omics CSV", limit_mb: float =
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DataQualityWarning)
         if "case_id" in header:
-            cohort = read_tcga(_NamedBytes(data, what), for_prediction=True)
+            cohort = read_tcga(_NamedBytes(data, what), for_prediction=True, slide_dir=slide_root)
         elif "patient_id" in header:
             cohort = read_generic(None, [_NamedBytes(data, what)], for_prediction=True)
         else:
@@ -57,4 +60,13 @@ def read_omics_upload(upload: Any, *, what: str = "omics CSV", limit_mb: float =
                 "(generic layout); download the template and keep its first column"
             )
     notes = [str(w.message) for w in caught if issubclass(w.category, DataQualityWarning)]
+    if slide_root is not None:
+        for pid, paths in cohort.slides.items():
+            for p in paths:
+                resolved = Path(p).resolve()
+                if slide_root.resolve() not in resolved.parents:
+                    raise InputValidationError(
+                        f"the slide of patient {pid!r} resolves outside the server slide folder; "
+                        "give slide ids of files inside it"
+                    )
     return cohort, notes

@@ -1,6 +1,7 @@
 """Server-side slide folder: list and open only files inside a configured root.
 
-The root comes from ``$PATHGPTOMIC_SLIDE_ROOT`` (unset = feature off). Every path is resolved
+The root comes from ``$PATHGPTOMIC_SLIDE_ROOT`` (unset: the demo cohort's images folder;
+set but empty: feature off). Every path is resolved
 (symlinks followed, ``..`` collapsed) and must stay inside the resolved root, so neither
 ``../`` traversal nor a symlink pointing outside the root can reach other files.
 No Streamlit import here: this module is plain Python and unit-tested.
@@ -21,12 +22,22 @@ SLIDE_SUFFIXES: tuple[str, ...] = (
 )
 
 
+#: Slide root used when ``$PATHGPTOMIC_SLIDE_ROOT`` is unset: the demo cohort's images.
+DEFAULT_SLIDE_ROOT = Path(__file__).resolve().parents[2] / "assets" / "demo_cohort" / "images"
+
+
 def slide_root() -> Path | None:
-    """The configured slide root (``$PATHGPTOMIC_SLIDE_ROOT``), or None when unset/not a folder."""
-    env = os.environ.get("PATHGPTOMIC_SLIDE_ROOT", "").strip()
-    if not env:
+    """The slide root: ``$PATHGPTOMIC_SLIDE_ROOT``, else the demo images folder; None if not a folder.
+
+    Set ``PATHGPTOMIC_SLIDE_ROOT=`` (empty) to switch the server slide folder off.
+    """
+    env = os.environ.get("PATHGPTOMIC_SLIDE_ROOT")
+    if env is None:
+        root = DEFAULT_SLIDE_ROOT
+    elif not env.strip():
         return None
-    root = Path(env).expanduser()
+    else:
+        root = Path(env.strip()).expanduser()
     return root.resolve() if root.is_dir() else None
 
 

@@ -119,3 +119,58 @@ def test_train_form_creates_a_job_row():
     finally:
         for j in jobs:
             store.cancel(j.id, grace=1.0)
+
+
+def test_upload_prediction_with_roi_and_refusal_of_non_images():
+    import pandas as pd
+
+    demo = REPO / "assets" / "demo_cohort"
+    row = pd.read_csv(demo / "cohort_tcga.csv").iloc[[5]].drop(columns=["survival_months", "censorship"])
+    omics = row.to_csv(index=False).encode()
+    image = (demo / "images" / f"{row['case_id'].iloc[0]}.png").read_bytes()
+    at = _page("predict")
+    at.segmented_control(key="predict.mode").set_value("Upload files").run()
+    at.file_uploader(key="predict.omics").upload("omics.csv", omics, "text/csv").run()
+    at.file_uploader(key="predict.slide").upload("roi.png", image, "image/png").run()
+    at.button(key="predict.run_upload").click().run()
+    _no_errors(at)
+    assert re.fullmatch(r"-?\d+\.\d{3}", next(m.value for m in at.metric if m.label.startswith("Risk score")))
+    at.file_uploader(key="predict.slide").upload("fake.png", omics, "image/png").run()  # a CSV named .png
+    at.button(key="predict.run_upload").click().run()
+    assert any("checked by content" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_batch_mode_downloads_predictions():
+    at = _page("predict")
+    at.segmented_control(key="predict.mode").set_value("Batch").run()
+    at.button(key="predict.batch_run").click().run()
+    _no_errors(at)
+    table = at.dataframe[0].value
+    assert len(table) == 10 and {"risk", "risk_group", "percentile"} <= set(table.columns)
+    assert at.download_button(key="predict.batch_download")
+
+
+def test_train_with_uploaded_cohort_validates_before_launch():
+    import pandas as pd
+
+    demo = pd.read_csv(REPO / "assets" / "demo_cohort" / "cohort_tcga.csv")
+    at = _page("train")
+    at.radio(key="train.cohort_choice").set_value("Upload a cohort CSV (TCGA layout)")
+    at.file_uploader(key="train.upload").upload("c.csv", demo.iloc[:5].to_csv(index=False).encode(), "text/csv")
+    at.button(key="FormSubmitter:train.form-Launch job").click().run()
+    assert any("at least 10 patients" in e.value for e in at.error), [e.value for e in at.error]
+    from pathgptomic.training.jobs import JobStore
+
+    store = JobStore(os.environ["PATHGPTOMIC_DATA_DIR"])
+    assert store.list() == []  # nothing launched
+    at.file_uploader(key="train.upload").upload("c.csv", demo.iloc[:40].to_csv(index=False).encode(), "text/csv")
+    at.button(key="FormSubmitter:train.form-Launch job").click().run()
+    _no_errors(at)
+    jobs = store.list()
+    try:
+        assert len(jobs) == 1
+        cohort_arg = Path(jobs[0].command[jobs[0].command.index("--cohort") + 1])
+        assert (cohort_arg / "cohort.csv").is_file() and (cohort_arg / "images").is_symlink()
+    finally:
+        for j in jobs:
+            store.cancel(j.id, grace=1.0)

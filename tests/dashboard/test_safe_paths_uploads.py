@@ -88,3 +88,29 @@ def test_csv_parsing_names_bad_column() -> None:
         read_csv_upload(FakeUpload(b"\x00\x01\x02"))
     with pytest.raises(InputValidationError, match="repeats"):
         read_csv_upload(FakeUpload(b"a,a\n1,2\n"))
+
+
+def test_slide_root_env(monkeypatch, tmp_path: Path) -> None:
+    from components.safe_paths import DEFAULT_SLIDE_ROOT, slide_root
+
+    monkeypatch.setenv("PATHGPTOMIC_SLIDE_ROOT", str(tmp_path))
+    assert slide_root() == tmp_path.resolve()
+    monkeypatch.setenv("PATHGPTOMIC_SLIDE_ROOT", "")
+    assert slide_root() is None  # switched off
+    monkeypatch.delenv("PATHGPTOMIC_SLIDE_ROOT")
+    assert slide_root() == (DEFAULT_SLIDE_ROOT.resolve() if DEFAULT_SLIDE_ROOT.is_dir() else None)
+
+
+def test_tcga_upload_slide_ids_cannot_leave_the_slide_root(tmp_path: Path) -> None:
+    from components.inputs import read_omics_upload
+
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "A.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    (tmp_path / "secret.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    ok = b"case_id,slide_id,EGFR_cnv,TP53_mut\nP1,A.png,1,0\n"
+    cohort, _ = read_omics_upload(FakeUpload(ok), slide_root=root)
+    assert cohort.slides["P1"] == [str(root / "A.png")]
+    bad = b"case_id,slide_id,EGFR_cnv,TP53_mut\nP1,../secret.png,1,0\n"
+    with pytest.raises(InputValidationError, match="outside the server slide folder"):
+        read_omics_upload(FakeUpload(bad), slide_root=root)
