@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from components import analysis as A
+from components import state as S
 from components.inputs import read_omics_upload
 from components.safe_paths import resolve_inside, slide_root
 from components.state import current_bundle, demo_cohort, selected_bundle_path
@@ -23,7 +24,7 @@ SOURCES = ["Bundle's out-of-fold predictions", "Demo cohort through this model",
 
 @st.cache_data(show_spinner="Predicting the cohort…", max_entries=16)
 def _predict_cohort(bundle_key: str, cohort_key: str, _bundle, _cohort) -> pd.DataFrame:
-    pred = _bundle.predict(_cohort)
+    pred = S.predict(_bundle, _cohort)
     pred.insert(1, "time", np.asarray(_cohort.time, dtype=float))
     pred.insert(2, "event", np.asarray(_cohort.event, dtype=int))
     return pred

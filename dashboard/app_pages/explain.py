@@ -10,8 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from components import analysis as A
+from components import state as S
 from components import figures as F
-from components.state import REPO_ROOT, attribution_lock, current_bundle, demo_cohort, selected_bundle_path
+from components.state import REPO_ROOT, current_bundle, demo_cohort, selected_bundle_path
 from components.ui import run_guarded
 
 MODES = ["One patient", "Cohort summary"]
@@ -29,10 +30,10 @@ def _explain_patient(bundle_key: str, patient_id: str, n_steps: int, _bundle, _c
         tile_attributions
 
     one = A.one_patient(_cohort, patient_id)
-    pred = _bundle.predict(one)
+    pred = S.predict(_bundle, one)
     out: dict = {"pred": pred}
-    inputs = _bundle.prepare_inputs(one)
-    with attribution_lock():
+    inputs = S.prepare_inputs(_bundle, one)
+    with S.model_lock():
         res = integrated_gradients(_bundle.model, inputs, n_steps=n_steps)
         if A.uses_images(_bundle):
             out["tiles"] = tile_attributions(_bundle.model, inputs, 0, n_steps=n_steps)
@@ -52,9 +53,9 @@ def _explain_cohort(bundle_key: str, n_patients: int, n_steps: int, _bundle, _co
         modality_shares
 
     sub = _cohort.subset(np.arange(min(n_patients, _cohort.n)))
-    pred = _bundle.predict(sub)
-    inputs = _bundle.prepare_inputs(sub)
-    with attribution_lock():
+    pred = S.predict(_bundle, sub)
+    inputs = S.prepare_inputs(_bundle, sub)
+    with S.model_lock():
         res = integrated_gradients(_bundle.model, inputs, n_steps=n_steps, attribute=("cnv_mut", "rna"),
                                    internal_batch_size=max(n_steps, 64))
     shares = modality_shares(pred["genomic_term"], pred["image_term"], pred["bias"], theta=pred["risk"],

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from components import analysis as A
+from components import state as S
 from components.inputs import read_omics_upload
 from components.safe_paths import list_slide_files, resolve_inside, slide_root
 from components.state import current_bundle, demo_cohort, selected_bundle_path
@@ -73,10 +74,10 @@ def _run(bundle, cohort, slide_path: str | None, label: str) -> dict:
             st.write("**1–2 · Slide and tiles** — skipped (genomics-only model)")
         st.write("**3 · Features** — image encoder and genomic inputs…")
         t0 = time.perf_counter()
-        bundle.prepare_inputs(cohort)
+        S.prepare_inputs(bundle, cohort)
         st.write(f"  done ({time.perf_counter() - t0:.2f} s)")
         st.write("**4 · Prediction** — risk score and its decomposition…")
-        pred = bundle.predict(cohort)
+        pred = S.predict(bundle, cohort)
         out["pred"] = pred
         cut, km = _group_context(bundle_key, _mtime(bundle_key + "/config.json"), bundle)
         out["group"] = str(A.groups_for(pred["risk"], cut)[0])
@@ -216,7 +217,7 @@ def _batch_mode(bundle) -> None:
                                        "use a genomics-only model or predict patients one by one with their slide")
     if st.button(f"Predict {sub.n} patients", type="primary", key="predict.batch_run"):
         with st.spinner(f"Predicting {sub.n} patients…"):
-            pred = bundle.predict(sub)
+            pred = S.predict(bundle, sub)
             pred.insert(4, "risk_group", A.groups_for(pred["risk"], A.cutoffs_for(bundle, "median")))
         st.session_state["predict.batch_result"] = pred
     pred = st.session_state.get("predict.batch_result")

@@ -86,6 +86,11 @@ def _launch_form() -> None:
                            help="scGPT options need a local scGPT checkpoint folder (no downloads)")
         scgpt_dir = c2.text_input("scGPT folder (optional)", key="train.scgpt_dir")
         mlp_a = c2.text_input("MLP-A weights (optional)", key="train.mlp_a")
+        encoder = c1.selectbox("Image encoder", ["test_resnet", "resnet18", "t2t_vit_14"], key="train.encoder",
+                               help="test_resnet: tiny and fast (the demo's); resnet18 / T2T-ViT: slower on CPU. "
+                                    "Weights are local only (frozen random init unless the server provides some)")
+        max_patches = c1.number_input("Max tiles per slide", 1, 512, 16, key="train.max_patches")
+        pooling = c1.selectbox("Tile pooling", ["mean", "attention"], key="train.pooling")
         folds = c3.number_input("Folds", min_value=2, max_value=15, value=3, key="train.folds")
         epochs = c3.number_input("Epochs", min_value=1, max_value=200, value=5, key="train.epochs")
         seed = c3.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, key="train.seed")
@@ -102,9 +107,12 @@ def _launch_form() -> None:
         cohort = "demo"
     cmd = J.build_cli_command(mode=mode, cohort=cohort, fusion=fusion, epochs=int(epochs), folds=int(folds),
                               seed=int(seed), rna_encoder=rna if rna != "snn" else None,
-                              scgpt_dir=scgpt_dir.strip() or None, mlp_a=mlp_a.strip() or None)
+                              scgpt_dir=scgpt_dir.strip() or None, mlp_a=mlp_a.strip() or None,
+                              extra=["--image-encoder", encoder, "--max-patches", str(int(max_patches)),
+                                     "--pooling", pooling, "--no-progress"])
     params = {"mode": mode, "cohort": "demo" if cohort == "demo" else "uploaded", "fusion": fusion, "rna": rna,
-              "folds": int(folds), "epochs": int(epochs), "seed": int(seed)}
+              "folds": int(folds), "epochs": int(epochs), "seed": int(seed), "encoder": encoder,
+              "max_patches": int(max_patches), "pooling": pooling}
     job = store.submit(cmd, name=name.strip() or f"{fusion}-{mode}-{int(epochs)}ep", params=params)
     st.session_state["train.selected"] = job.id
     st.toast(f"Job {job.id} {job.state}", icon=":material/rocket_launch:")

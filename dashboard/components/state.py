@@ -116,9 +116,23 @@ def start_warm_up() -> threading.Thread:
 
 
 @st.cache_resource(show_spinner=False)
-def attribution_lock() -> threading.Lock:
-    """Lock held around Captum calls on a shared model (hooks are not thread-safe)."""
-    return threading.Lock()
+def model_lock() -> threading.RLock:
+    """Lock held around every use of a shared (cached) model: Captum hooks, and the bundle's
+    feature scaling, which records per-call state (``last_imputed_``), are not thread-safe.
+    Predictions take ~0.1 s, so serialising them across sessions costs little."""
+    return threading.RLock()
+
+
+def predict(bundle: Any, cohort: Any) -> Any:
+    """``bundle.predict(cohort)`` under :func:`model_lock`."""
+    with model_lock():
+        return bundle.predict(cohort)
+
+
+def prepare_inputs(bundle: Any, cohort: Any) -> Any:
+    """``bundle.prepare_inputs(cohort)`` under :func:`model_lock`."""
+    with model_lock():
+        return bundle.prepare_inputs(cohort)
 
 
 @st.cache_resource(show_spinner="Loading the demo cohort…")

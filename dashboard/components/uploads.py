@@ -21,7 +21,7 @@ import pandas as pd
 from pathgptomic.errors import InputValidationError
 
 #: Default per-file limit in MB for slides/ROIs and for CSVs (server.maxUploadSize caps both).
-DEFAULT_SLIDE_LIMIT_MB = int(os.environ.get("PATHGPTOMIC_MAX_SLIDE_MB", "1024"))
+DEFAULT_SLIDE_LIMIT_MB = int(os.environ.get("PATHGPTOMIC_MAX_SLIDE_MB", "500"))
 DEFAULT_CSV_LIMIT_MB = int(os.environ.get("PATHGPTOMIC_MAX_CSV_MB", "50"))
 #: Most rows accepted in an uploaded CSV.
 MAX_CSV_ROWS = 20_000
