@@ -1,0 +1,133 @@
+"""Embedding procedure and rna_features (tiny checkpoints made here)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from pathgptomic.data.cohort import Cohort
+from pathgptomic.errors import CheckpointError, ConfigError, DataQualityWarning
+from pathgptomic.genomics import rna_features
+from pathgptomic.genomics.embed import embed_matrix, tokenize_sample
+from pathgptomic.genomics.scgpt import load_scgpt
+
+from conftest import TINY_GENES
+
+
+def _counts(n: int, g: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).negative_binomial(1, 0.4, (n, g)).astype(float)
+
+
+def test_tokenize_follows_official_steps():
+    vals = np.array([0.0, 3.0, np.nan, 1.0, 5.0, 2.0])
+    ids = np.array([10, 11, 12, -1, 14, 15])
+    t = tokenize_sample(vals, ids, cls_id=99, pad_value=-2, n_bins=51, max_length=100, value_mode="counts", seed=0)
+    assert t.genes.tolist() == [99, 11, 14, 15]  # zero, NaN and out-of-vocab dropped, <cls> first
+    assert t.values[0] == -2 and t.values[1:].min() >= 1 and t.values[1:].max() <= 50
+    assert t.values[2] == 50  # the largest value is in the top bin
+    r = tokenize_sample(vals, ids, cls_id=99, pad_value=-2, value_mode="ranks", seed=0)
+    assert r.genes.tolist() == [99, 10, 11, 14, 15]  # ranks: zero is a value like any other
+    # longer than max_length: <cls> kept + a random subset, reproducible in deterministic mode
+    big = np.arange(1, 301, dtype=float)
+    a = tokenize_sample(big, np.arange(300), cls_id=999, pad_value=-2, max_length=50, seed=1)
+    b = tokenize_sample(big, np.arange(300), cls_id=999, pad_value=-2, max_length=50, seed=1)
+    assert len(a) == 50 and a.genes[0] == 999 and len(set(a.genes.tolist())) == 50
+    assert np.array_equal(a.genes, b.genes) and np.array_equal(a.values, b.values)
+    # bins come from all 300 genes before sampling: gene k keeps the bin of value k+1
+    full = tokenize_sample(big, np.arange(300), cls_id=999, pad_value=-2, max_length=1000, seed=1)
+    lookup = dict(zip(full.genes.tolist(), full.values.tolist()))
+    assert all(lookup[g] == v for g, v in zip(a.genes[1:].tolist(), a.values[1:].tolist()))
+
+
+def test_deterministic_and_batch_independent(tiny_folder):
+    loaded = load_scgpt(tiny_folder())
+    x = _counts(7, len(TINY_GENES))
+    ids = np.arange(len(TINY_GENES))
+    a = embed_matrix(loaded, x, ids, batch_size=3, show_progress=False)
+    b = embed_matrix(loaded, x[::-1], ids, batch_size=7, show_progress=False)[::-1]
+    c = embed_matrix(loaded, x[2:3], ids, show_progress=False)
+    assert a.shape == (7, 16) and a.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-6)
+    np.testing.assert_allclose(a, b, atol=1e-6)
+    np.testing.assert_allclose(a[2:3], c, atol=1e-6)
+    # a different seed changes tie-breaking and therefore the embedding
+    d = embed_matrix(loaded, x, ids, seed=5, show_progress=False)
+    assert np.abs(a - d).max() > 1e-4
+    # counts are binned per sample: per-sample scaling does not change anything
+    e = embed_matrix(loaded, x * np.arange(1, 8)[:, None], ids, batch_size=3, show_progress=False)
+    np.testing.assert_allclose(a, e, atol=1e-6)
+
+
+def test_empty_sample_gets_nan_row_and_warning(tiny_folder):
+    loaded = load_scgpt(tiny_folder())
+    x = _counts(3, len(TINY_GENES))
+    x[1] = 0
+    with pytest.warns(DataQualityWarning, match="no expressed gene.*pB"):
+        e = embed_matrix(loaded, x, np.arange(len(TINY_GENES)), show_progress=False, sample_names=["pA", "pB", "pC"])
+    assert np.isnan(e[1]).all() and np.isfinite(e[[0, 2]]).all()
+
+
+def _cohort(n: int = 6, seed: int = 0) -> Cohort:
+    ids = np.array([f"P{i}" for i in range(n)])
+    rna = pd.DataFrame(np.random.default_rng(seed).normal(size=(n, len(TINY_GENES))), index=ids, columns=TINY_GENES + [])
+    rna["UNKNOWN1"] = 0.5
+    return Cohort(ids=ids, time=np.ones(n), event=np.ones(n, dtype=int), blocks={"rnaseq": rna}, source="tiny")
+
+
+def test_rna_features_scgpt_with_disk_cache(tiny_folder, tmp_path, monkeypatch):
+    folder = tiny_folder()
+    cohort = _cohort()
+    f = rna_features(cohort, scgpt_folder=folder, cache_dir=tmp_path / "cache", min_genes=10, show_progress=False)
+    assert f.matrix.shape == (6, 16) and f.matrix.dtype == np.float32
+    assert list(f.patient_ids) == list(cohort.ids)
+    assert f.checkpoint_hash == load_scgpt(folder).checkpoint_hash and f.mlp_a_hash is None
+    assert f.coverage.n_found == len(TINY_GENES) and f.coverage.missing == ("UNKNOWN1",)
+    assert f.value_mode == "ranks"
+    cached = list((tmp_path / "cache").glob("*.npz"))
+    assert len(cached) == 1 and not list((tmp_path / "cache").glob("*.tmp"))
+    # second call reads the cache (the encoder must not run)
+    import pathgptomic.genomics.features as features
+
+    def boom(*a, **k):
+        raise AssertionError("embedding recomputed despite the cache")
+
+    monkeypatch.setattr(features, "embed_matrix", boom)
+    g = rna_features(cohort, scgpt_folder=folder, cache_dir=tmp_path / "cache", min_genes=10, show_progress=False)
+    np.testing.assert_array_equal(f.matrix, g.matrix)
+    # a different input is a different key
+    with pytest.raises(AssertionError, match="recomputed"):
+        rna_features(_cohort(seed=1), scgpt_folder=folder, cache_dir=tmp_path / "cache", min_genes=10, show_progress=False)
+    # rows follow the cohort order even when the block is ordered differently
+    monkeypatch.undo()
+    shuffled = Cohort(ids=cohort.ids[::-1].copy(), time=cohort.time, event=cohort.event, blocks={"rnaseq": cohort.blocks["rnaseq"]})
+    h = rna_features(shuffled, scgpt_folder=folder, use_cache=False, min_genes=10, show_progress=False)
+    np.testing.assert_allclose(h.matrix, f.matrix[::-1], atol=1e-6)
+
+
+def test_rna_features_smooth_mode_checks_mlp_a(tiny_folder, tmp_path):
+    from pathgptomic.genomics.smoothing import SmoothingModel, SmoothingResult, save_mlp_a
+
+    folder = tiny_folder()
+    cohort = _cohort()
+    with pytest.raises(ConfigError, match="mode"):
+        rna_features(cohort, mode="snn", scgpt_folder=folder)
+    with pytest.raises(CheckpointError, match="needs an MLP-A"):
+        rna_features(cohort, mode="scgpt_smooth", scgpt_folder=folder, min_genes=10)
+    torch.manual_seed(0)
+    model = SmoothingModel(16, 3, hidden=8, n_layers=3, dropout=0.0).eval()
+    meta = {"format_version": 1, "in_dim": 16, "hidden": 8, "n_layers": 3, "dropout": 0.0, "cell_types": ["a", "b", "c"],
+            "scgpt_checkpoint_hash": "0" * 64}
+    res = SmoothingResult(model=model, baseline=model, cell_types=["a", "b", "c"], metrics={}, meta=meta)
+    wrong = save_mlp_a(res, tmp_path / "wrong.safetensors")
+    with pytest.raises(CheckpointError, match="trained on scGPT checkpoint 000000000000"):
+        rna_features(cohort, mode="scgpt_smooth", scgpt_folder=folder, mlp_a_path=wrong, min_genes=10, use_cache=False)
+    meta["scgpt_checkpoint_hash"] = load_scgpt(folder).checkpoint_hash
+    right = save_mlp_a(res, tmp_path / "right.safetensors")
+    f = rna_features(cohort, mode="scgpt_smooth", scgpt_folder=folder, mlp_a_path=right, min_genes=10, use_cache=False, show_progress=False)
+    raw = rna_features(cohort, scgpt_folder=folder, min_genes=10, use_cache=False, show_progress=False)
+    assert f.matrix.shape == (6, 8) and f.mlp_a_hash is not None and len(f.mlp_a_hash) == 64
+    with torch.no_grad():
+        expect = model.mlp_a(torch.from_numpy(raw.matrix)).numpy()
+    np.testing.assert_allclose(f.matrix, expect, atol=1e-6)
