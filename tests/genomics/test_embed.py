@@ -13,7 +13,7 @@ from pathgptomic.genomics import rna_features
 from pathgptomic.genomics.embed import embed_matrix, tokenize_sample
 from pathgptomic.genomics.scgpt import load_scgpt
 
-from conftest import TINY_GENES
+from scgpt_test_helpers import TINY_GENES
 
 
 def _counts(n: int, g: int, seed: int = 0) -> np.ndarray:

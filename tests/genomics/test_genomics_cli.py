@@ -10,7 +10,7 @@ import pytest
 
 from pathgptomic.genomics.cli import main, register
 
-from conftest import TINY_GENES
+from scgpt_test_helpers import TINY_GENES
 
 
 def test_register_adds_subcommands_with_help(capsys):
