@@ -231,7 +231,7 @@ def make_synthetic_cohort(
     n_rna: int = 200,
     n_cnv: int = 30,
     n_mut: int = 16,
-    genomic_sd: float = 1.0,
+    genomic_sd: float = 1.6,
     image_sd: float = 0.6,
     noise_sd: float = 0.3,
     censored_fraction: float = 0.35,
@@ -247,7 +247,9 @@ def make_synthetic_cohort(
         n_rna: RNA genes (<= 256 keeps the cohort independent of scanpy).
         n_cnv: CNV genes (<= 30).
         n_mut: Mutated genes (<= 16).
-        genomic_sd: Standard deviation of the genomic part ``g`` of the log-hazard.
+        genomic_sd: Standard deviation of the genomic part ``g`` of the log-hazard. The default
+            (1.6 against 0.6 for the image part) makes genomics the clearly stronger
+            modality, as in the paper (oracle C-index on the 200-patient demo: 0.77 vs 0.59).
         image_sd: Standard deviation of the image part ``q``.
         noise_sd: Standard deviation of the unexplained log-hazard noise.
         censored_fraction: Target share of censored patients.
