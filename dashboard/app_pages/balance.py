@@ -20,15 +20,16 @@ def _run_options() -> dict[str, str]:
     return opts
 
 
-def _tables(run_id: str) -> tuple[pd.DataFrame, pd.DataFrame, str, bool]:
-    """(history, epochs, label, is_live) of a run."""
+def _tables(run_id: str) -> tuple[pd.DataFrame, pd.DataFrame, str, str]:
+    """(history, epochs, label, fusion) of a run."""
     kind, ref = run_id.split(":", 1)
     if kind == "bundle":
         b = load_bundle(ref)
-        fusion = b.train_config.model.fusion if hasattr(b, "train_config") else ""
-        return b.history, b.epochs, f"{bundle_label(ref)} ({fusion})" if fusion else bundle_label(ref), False
+        fusion = str(b.train_config.model.fusion) if hasattr(b, "train_config") else ""
+        return b.history, b.epochs, f"{bundle_label(ref)} ({fusion})" if fusion else bundle_label(ref), fusion
     job = job_store().get(ref)
-    return J.read_history(job), J.read_epochs(job), f"job {job.id} ({job.params.get('fusion', '')})", job.is_active
+    fusion = str(job.params.get("fusion", ""))
+    return J.read_history(job), J.read_epochs(job), f"job {job.id} ({fusion})", fusion
 
 
 def _draw(run_ids: list[str], window: int, raw: bool) -> None:
@@ -40,13 +41,17 @@ def _draw(run_ids: list[str], window: int, raw: bool) -> None:
     if not histories:
         st.info("No per-step history recorded yet for the chosen run(s).")
         return
-    epochs = [t[1] for t in tables if not t[1].empty]
-    ep_labels = [t[2] for t in tables if not t[1].empty]
+    with_epochs = [t for t in tables if not t[1].empty]
+    epochs = [t[1] for t in with_epochs]
+    ep_labels = [t[2] for t in with_epochs]
     if epochs:
         if len(epochs) == 2:
-            fa, fb = (ep_labels[0].split("(")[-1].rstrip(")"), ep_labels[1].split("(")[-1].rstrip(")"))
-            names = ("without modulation", "with modulation") if (fa, fb) == ("concat", "gradmod") else ep_labels
-            reading = balance_reading(epochs[0], epochs[1], labels=names)
+            a, b = with_epochs
+            if (a[3], b[3]) == ("gradmod", "concat"):
+                a, b = b, a  # read "without → with modulation"
+            names = (("without modulation", "with modulation") if (a[3], b[3]) == ("concat", "gradmod")
+                     else (a[2], b[2]))
+            reading = balance_reading(a[1], b[1], labels=names)
         else:
             reading = balance_reading(epochs[0])
         st.markdown(f"**Reading:** {reading}.")

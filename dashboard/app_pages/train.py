@@ -118,6 +118,22 @@ def _launch_form() -> None:
     st.toast(f"Job {job.id} {job.state}", icon=":material/rocket_launch:")
 
 
+def _fold_text(progress: dict) -> str:
+    """``"2/5"`` while cross-validating (folds counted from 1), ``"final fit"`` after."""
+    fold, n = progress.get("fold"), progress.get("n_folds")
+    if not isinstance(fold, int) or not n:
+        return "–"
+    return "final fit" if fold < 0 else f"{min(fold + 1, n)}/{n}"
+
+
+def _epochs_text(progress: dict) -> str:
+    """Epochs finished over all fits (the CV folds plus the final fit) of the planned total."""
+    done, per_fit, n = progress.get("epoch"), progress.get("n_epochs"), progress.get("n_folds") or 0
+    if not isinstance(done, int) or not per_fit:
+        return "–"
+    return f"{done}/{(n + 1) * per_fit}"
+
+
 def _jobs_table(jobs: list[J.Job]) -> None:
     rows = []
     for j in jobs:
@@ -158,8 +174,8 @@ def _job_detail(job_id: str) -> None:
             if progress:
                 m = st.columns(3)
                 m[0].metric("Stage", str(progress.get("stage", "")))
-                m[1].metric("Fold", f"{progress.get('fold', '–')}/{progress.get('n_folds', '–')}")
-                m[2].metric("Epoch", f"{progress.get('epoch', '–')}/{progress.get('n_epochs', '–')}")
+                m[1].metric("Fold", _fold_text(progress))
+                m[2].metric("Epochs done (all fits)", _epochs_text(progress))
         elif j.state == J.QUEUED:
             st.info("Waiting for a free slot (one job at a time by default).")
         elif j.state == J.SUCCEEDED:

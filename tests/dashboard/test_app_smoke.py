@@ -174,3 +174,15 @@ def test_train_with_uploaded_cohort_validates_before_launch():
     finally:
         for j in jobs:
             store.cancel(j.id, grace=1.0)
+
+
+def test_balance_compares_two_runs_with_a_reading():
+    at = _page("balance")
+    _no_errors(at)
+    reading = next(m.value for m in at.markdown if m.value.startswith("**Reading:**"))
+    assert "C-index" in reading or "branch" in reading
+    run_b = at.selectbox(key="balance.b")
+    if len(run_b.options) > 1:  # a second bundle exists (e.g. models/demo-concat): side by side
+        assert run_b.value != "(none)"
+        spec = at.get("plotly_chart")[0].proto.spec
+        assert spec.count('"xaxis2"') >= 1  # a second column of panels
