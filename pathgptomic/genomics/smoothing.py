@@ -27,7 +27,8 @@ Validation on held-out cells (a stratified ``val_fraction``, never seen in train
 * mixing-proportion MAE on ``n_val_pairs`` mixed pairs of cells of different types:
   :math:`\\frac{1}{m}\\sum |\\hat\\lambda - \\lambda|` with
   :math:`\\hat\\lambda = \\hat p_{t_i} / (\\hat p_{t_i} + \\hat p_{t_j})`
-  (also reported: the raw :math:`|\\hat p_{t_i} - \\lambda|`),
+  (also reported: the raw :math:`|\\hat p_{t_i} - \\lambda|`, and for reference the MAE of the
+  constant guess :math:`\\hat\\lambda = 0.5`, about 0.25),
 
 for the mix-up model and for the same MLP trained the same number of steps on pure cells only.
 The MLP-A output (the 128-d hidden vector) is the smoothed genomic feature G2.
@@ -302,6 +303,7 @@ def train_mlp_a(
         "mixup": _evaluate(model, pure[val], y[val], vmix, vpairs, vlam),
         "no_mixup": _evaluate(baseline, pure[val], y[val], vmix, vpairs, vlam),
         "majority_class_accuracy": round(float(np.bincount(y[val]).max() / max(len(val), 1)), 4),
+        "constant_half_mix_mae": round(float(np.abs(0.5 - vlam).mean()), 4),
     }
     logger.info("MLP-A validation: %s", metrics)
     meta = {
