@@ -58,6 +58,8 @@ logger = logging.getLogger(__name__)
 
 MLP_A_FORMAT_VERSION = 1
 LOSSES = ("soft_ce", "mse")
+#: Fewest genes of the single-cell data that must be in the scGPT vocabulary.
+MIN_VOCAB_GENES = 50
 
 
 class MLPA(nn.Module):
@@ -269,8 +271,8 @@ def train_mlp_a(
     dev = resolve_device(device)
     rng = np.random.default_rng(config.seed)
     gene_ids, coverage = loaded.vocab.map_genes(list(cells.genes))
-    if coverage.n_found < 50:
-        raise InputValidationError(f"{cells.source}: {coverage}; at least 50 genes must be in the scGPT vocabulary")
+    if coverage.n_found < MIN_VOCAB_GENES:
+        raise InputValidationError(f"{cells.source}: {coverage}; at least {MIN_VOCAB_GENES} genes must be in the scGPT vocabulary")
     logger.info("MLP-A data %s: %s", cells.source, coverage)
     y = np.array([types.index(t) for t in cells.labels], dtype=np.int64)
     onehot = np.eye(len(types), dtype=np.float32)

@@ -52,11 +52,15 @@ def test_mixup_lowers_mixing_proportion_error_on_pbmc68k(tmp_path):
     from pathgptomic.genomics.datasets import load_cells
     from pathgptomic.genomics.smoothing import train_mlp_a
 
-    torch.set_num_threads(1)
-    cells = load_cells(None)
-    loaded = load_scgpt(REPO_DEMO_FOLDER)
-    cfg = SmoothingConfig(n_pairs=500, n_val_pairs=150, steps=500, seed=0)
-    result = train_mlp_a(loaded, cells, cfg, device="cpu", show_progress=False)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the stated numbers are for one CPU thread (deterministic)
+    try:
+        cells = load_cells(None)
+        loaded = load_scgpt(REPO_DEMO_FOLDER)
+        cfg = SmoothingConfig(n_pairs=500, n_val_pairs=150, steps=500, seed=0)
+        result = train_mlp_a(loaded, cells, cfg, device="cpu", show_progress=False)
+    finally:
+        torch.set_num_threads(threads)
     m = result.metrics
     assert m["mixup"]["n_val_pairs"] == 150 and m["mixup"]["n_val_cells"] > 100
     assert m["mixup"]["mix_mae"] <= m["no_mixup"]["mix_mae"] - MAE_MARGIN, m
@@ -77,3 +81,32 @@ def test_mlp_a_shape():
     linears = [m for m in model.mlp_a.modules() if isinstance(m, torch.nn.Linear)]
     assert [(l.in_features, l.out_features) for l in linears] == [(64, 128), (128, 128), (128, 128)]
     assert model.classifier.out_features == 10 and model(torch.zeros(2, 64)).shape == (2, 10)
+
+
+def test_mse_option_and_input_checks_on_synthetic_cells(tiny_folder, monkeypatch):
+    """Both losses train on a tiny encoder; a single cell type is refused."""
+    from scgpt_test_helpers import TINY_GENES
+
+    from pathgptomic.errors import InputValidationError
+    from pathgptomic.genomics.datasets import CellData
+    from pathgptomic.genomics.smoothing import train_mlp_a
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(["t0", "t1", "t2"], 20)
+    profile = rng.gamma(1.0, 1.0, (3, len(TINY_GENES)))
+    x = rng.poisson(profile[np.repeat(np.arange(3), 20)] * 3).astype(np.float32)
+    cells = CellData(x=x, genes=np.array(TINY_GENES), labels=labels, source="synthetic")
+    loaded = load_scgpt(tiny_folder())
+    cfg = SmoothingConfig(loss="mse", n_pairs=60, n_val_pairs=20, steps=30, hidden=16)
+    with pytest.raises(InputValidationError, match="at least 50 genes"):
+        train_mlp_a(loaded, cells, cfg, show_progress=False)
+    import pathgptomic.genomics.smoothing as smoothing
+
+    monkeypatch.setattr(smoothing, "MIN_VOCAB_GENES", 10)
+    res = train_mlp_a(loaded, cells, cfg, device="cpu", show_progress=False)
+    assert res.meta["config"]["loss"] == "mse" and res.cell_types == ["t0", "t1", "t2"]
+    assert set(res.metrics) == {"mixup", "no_mixup", "majority_class_accuracy", "constant_half_mix_mae"}
+    assert res.model.mlp_a(torch.zeros(1, 16)).shape == (1, 16)
+    one = CellData(x=x, genes=np.array(TINY_GENES), labels=np.array(["t0"] * 60), source="one type")
+    with pytest.raises(InputValidationError, match="at least 2 cell types"):
+        train_mlp_a(loaded, one, cfg, show_progress=False)
