@@ -63,7 +63,7 @@ MIN_VOCAB_GENES = 50
 
 
 class MLPA(nn.Module):
-    """MLP-A: fixed input standardisation, then ``n_layers`` × (``Linear`` → ReLU → Dropout).
+    r"""MLP-A: fixed input standardisation, then ``n_layers`` × (``Linear`` → ReLU → Dropout).
 
     .. math::
 
@@ -95,7 +95,7 @@ class MLPA(nn.Module):
         self.in_dim, self.hidden, self.n_layers = in_dim, hidden, n_layers
 
     def set_input_stats(self, embeddings: np.ndarray) -> None:
-        """Set :math:`\mu` = column means and :math:`s` = mean column standard deviation of ``embeddings`` ``(n, E)``."""
+        r"""Set :math:`\mu` = column means and :math:`s` = mean column standard deviation of ``embeddings`` ``(n, E)``."""
         e = np.asarray(embeddings, dtype=np.float64)
         scale = float(e.std(axis=0).mean()) or 1.0
         self.input_mean.copy_(torch.from_numpy(e.mean(axis=0)).float())
