@@ -205,6 +205,23 @@ def _reading(summary: pd.DataFrame) -> list[str]:
                     f"  Image branch alone (W^P·P): gradmod {_ms(sg['cindex_image_mean'], sg['cindex_image_sd'])} vs concat "
                     f"{_ms(sc['cindex_image_mean'], sc['cindex_image_sd'])} ({d:+.3f}{ti}): {verdict}."
                 )
+    if out:
+        out.append(
+            "- Caveat on gradmod here: the trainer uses Adam, whose update m̂/√v̂ is invariant to a constant rescaling "
+            "of a parameter's gradient (exactly so on the first step). A per-branch coefficient k that changes slowly "
+            "is therefore largely undone by Adam; OGM-GE applied it with SGD. Small gradmod-vs-concat differences are "
+            "expected under this optimiser and should not be read as evidence about the method with SGD."
+        )
+    for rna in RNA_ENCODERS:
+        c, g = f"concat_{rna}", f"genomic_{rna}"
+        if c in by.index and g in by.index and by.loc[c, "n_cells"] and by.loc[g, "n_cells"]:
+            d = -by.loc[g, "delta_vs_concat"]
+            p = by.loc[g, "p_vs_concat"]
+            out.append(
+                f"- Does the image modality add to the genomics ({RNA_LABELS[rna]} RNA encoder)? concat "
+                f"{_ms(by.loc[c, 'cindex_mean'], by.loc[c, 'cindex_sd'])} vs genomic only "
+                f"{_ms(by.loc[g, 'cindex_mean'], by.loc[g, 'cindex_sd'])}: Δ {d:+.3f} (paired Wilcoxon p = {_p(p)})."
+            )
     cox = by.loc["cox_pca"] if "cox_pca" in by.index else None
     gen = by.loc["genomic_snn"] if "genomic_snn" in by.index else None
     if cox is not None and gen is not None and cox["n_cells"] and gen["n_cells"]:
@@ -310,6 +327,10 @@ def _rho_png(hists: dict[str, pd.DataFrame], path: Path, rna_label: str) -> None
                      label=f"{name}: k^P")
     axes[0].axhline(1.0, color="#888888", ls=":")
     axes[0].set_yscale("log")
+    from matplotlib.ticker import FormatStrFormatter
+
+    axes[0].yaxis.set_major_formatter(FormatStrFormatter("%.3g"))
+    axes[0].yaxis.set_minor_formatter(FormatStrFormatter("%.3g"))
     axes[0].set_xlabel("training step")
     axes[0].set_ylabel("ρ^G = s^G / s^P (log)")
     axes[0].set_title(f"branch dominance, {rna_label} (mean over cells, 10-step smoothing)", fontsize=9)
@@ -376,7 +397,8 @@ def write_report(run: Any, cohort: Any, settings: Any, *, command: str = "") -> 
     synthetic = cohort.true_risk is not None and not semi
     kind = "semi-synthetic (real TCGA genomics and outcomes + synthetic images)" if semi else (
         "synthetic" if synthetic else "real")
-    title = f"# Benchmark report — {'semi-synthetic ' if semi else ''}{cohort.source}"
+    prefix = "semi-synthetic " if semi and not str(cohort.source).lower().startswith("semi-synthetic") else ""
+    title = f"# Benchmark report — {prefix}{cohort.source}"
     lines = [title, ""]
     if semi:
         sm = cohort.meta.get("semi_synthetic_info", {})
