@@ -95,6 +95,15 @@ def _server_side_prediction(repeats: int) -> float:
     return statistics.median(times)
 
 
+def _import_times() -> dict[str, float]:
+    """Fresh-process import times of torch, timm and pathgptomic (what the first page pays)."""
+    code = ("import time; t = time.perf_counter(); import torch; a = time.perf_counter() - t; import timm; "
+            "b = time.perf_counter() - t; import pathgptomic; c = time.perf_counter() - t; print(a, b, c)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    a, b, c = (float(v) for v in out.stdout.split())
+    return {"import_torch": a, "import_timm": b - a, "import_pathgptomic": c}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -185,6 +194,7 @@ def main() -> int:
     results["predict_inproc_first"] = first
     results["predict_inproc_warm"] = warm
     results["predict_server_side"] = _server_side_prediction(args.repeats)
+    results.update(_import_times())
 
     cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
                 if l.startswith("model name")), platform.processor())
@@ -213,6 +223,12 @@ Browser: Debian Chromium headless through Playwright; times are wall-clock until
 | Modality balance page | | {r['page_balance']:.2f} s |
 | Train page | | {r['page_train']:.2f} s |
 | app process peak RSS (VmHWM) after all pages | < 2.7 GB (Community Cloud) | {r['peak_rss_mb']:.0f} MB (now {r['rss_mb']:.0f} MB) |
+| fresh-process `import torch` / then `import timm` / `import pathgptomic` in total | | {r['import_torch']:.2f} s / {r['import_timm']:.2f} s / {r['import_pathgptomic']:.2f} s |
+
+The first page pays `import pathgptomic`, whose `__init__` imports `pathgptomic.nn` and with it
+torch and timm (to register T2T-ViT); on this loaded machine that import dominates the
+ready time. Registering T2T-ViT lazily (where encoders are created) would take timm off the
+first page; the model itself needs only torch.
 """
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(md)
