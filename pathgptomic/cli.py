@@ -91,6 +91,9 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--balance-start", type=int, default=0, help="first epoch with gradient modulation")
     p.add_argument("--balance-end", type=int, default=None, help="epoch where modulation stops (exclusive)")
     p.add_argument("--ge-noise", action="store_true", help="OGM-GE generalisation-enhancement noise")
+    p.add_argument("--optimizer", default="adam", choices=["adam", "sgd"], help="Adam (default) or SGD with momentum 0.9")
+    p.add_argument("--no-step-size-modulation", action="store_true",
+                   help="with Adam, scale only the gradients (Adam's normalisation then cancels most of the modulation)")
     p.add_argument("--cache-dir", default=None, help="feature cache folder (default ~/.cache/pathgptomic)")
     p.add_argument("--live-dir", default=None, help="write progress.json / history.csv / epochs.csv here while training")
     p.add_argument("--name", default=None, help="display name of the bundle")
@@ -118,6 +121,7 @@ def config_from_args(args: argparse.Namespace):
                               end_epoch=args.balance_end, ge_noise=args.ge_noise),
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, seed=args.seed,
         device=args.device, early_stopping=args.early_stopping, patience=args.patience, ties=args.ties,
+        optimizer=args.optimizer, modulate_step_size=not args.no_step_size_modulation,
     )
 
 

@@ -9,7 +9,16 @@ One optimisation step (``fusion="gradmod"``)::
     optimizer.step()                                   # Adam; the head (W, b) is never scaled
 
 For ``concat`` the same ρ values are computed and logged but nothing is scaled, so the two
-runs can be compared step by step. Early stopping, when on, watches an inner validation
+runs can be compared step by step.
+
+**Adam and gradient scaling.** Adam divides each update by a running RMS of the gradient,
+so a constant factor on a branch's gradients cancels exactly and a slowly varying k^m is
+largely cancelled (on the demo cohort, α = 1: mean |Δθ| against concat 0.12 with gradient
+scaling alone, 0.18 with step-size scaling; α = 3: 0.27 vs 0.44). With
+``optimizer="adam"`` and ``modulate_step_size=True`` (default) the trainer therefore also
+scales that branch's learning rate for the step by the same k^m, which is what a gradient
+scale does under SGD; with ``optimizer="sgd"`` the gradient scaling alone is exact and the
+learning rate is left alone. Early stopping, when on, watches an inner validation
 split carved from the training fold — never the evaluation fold, whose C-index is the
 honest estimate. The per-epoch C-index on the evaluation fold is *logged for monitoring
 only* and never used to pick anything.
@@ -66,6 +75,9 @@ class TrainConfig:
         patience: Epochs without inner-validation improvement before stopping.
         val_fraction: Size of the inner validation split.
         ties: Cox ties method, ``"breslow"`` or ``"efron"``.
+        optimizer: ``"adam"`` (default) or ``"sgd"`` (momentum 0.9, as OGM-GE).
+        modulate_step_size: With Adam, also scale each branch's learning rate by its
+            coefficient for the step (see the module docstring); ignored for SGD.
         cpu_threads: Torch intra-op threads while training on the CPU. The fusion model
             is small and latency-bound: one thread is ~15× faster than two on a loaded
             2-core machine (measured), so the default is 1.
@@ -84,6 +96,8 @@ class TrainConfig:
     patience: int = 10
     val_fraction: float = 0.15
     ties: str = "breslow"
+    optimizer: str = "adam"
+    modulate_step_size: bool = True
     cpu_threads: int = 1
 
     def __post_init__(self) -> None:
@@ -97,6 +111,8 @@ class TrainConfig:
             raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay}")
         if not 0.05 <= self.val_fraction <= 0.5:
             raise ConfigError(f"val_fraction must lie in [0.05, 0.5], got {self.val_fraction}")
+        if self.optimizer not in ("adam", "sgd"):
+            raise ConfigError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
         if self.cpu_threads < 1:
             raise ConfigError(f"cpu_threads must be >= 1, got {self.cpu_threads}")
         if self.ties not in ("breslow", "efron"):
@@ -280,7 +296,17 @@ def _train_model(
     model = PathGPTomic(
         cfg.model, inputs.cnv_mut.shape[1], inputs.rna.shape[1], feats.image_dim if cfg.model.uses_images else 0
     ).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    groups = [
+        {"params": model.genomic_parameters(), "branch": "genomic"},
+        {"params": model.image_parameters(), "branch": "image"},
+        {"params": [p for p in model.head_parameters() if p.requires_grad], "branch": "head"},
+    ]
+    groups = [g for g in groups if g["params"]]
+    if cfg.optimizer == "sgd":
+        optimizer = torch.optim.SGD(groups, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
+    else:
+        optimizer = torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scale_lr = cfg.optimizer == "adam" and cfg.modulate_step_size
     balance = cfg.balance if cfg.model.fusion == "gradmod" else BalanceConfig(**{**asdict(cfg.balance), "enabled": False})
     use_terms = cfg.model.fusion in ("concat", "gradmod")
     modulator = GradientModulator(model.genomic_parameters(), model.image_parameters(), balance) if use_terms else None
@@ -313,6 +339,10 @@ def _train_model(
             else:
                 stats = {k: float("nan") for k in ("rho_g", "rho_p", "grad_norm_g", "grad_norm_p")}
                 stats.update(coef_g=1.0, coef_p=1.0, modulated=False)
+            if scale_lr:
+                coef = {"genomic": _f(stats.get("coef_g", 1.0)), "image": _f(stats.get("coef_p", 1.0))}
+                for group in optimizer.param_groups:
+                    group["lr"] = cfg.lr * coef.get(group["branch"], 1.0)
             optimizer.step()
             row = {"fold": fold, "epoch": epoch, "step": step, "loss": float(loss.detach()),
                    "n_events": int(e_fit[idx].sum().item()), **{k: _f(stats.get(k)) for k in HISTORY_COLUMNS[5:]}}

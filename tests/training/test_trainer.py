@@ -221,3 +221,50 @@ def test_missing_values_are_imputed_per_fold_and_counted(demo_dir: Path, cache_d
     assert ((res.folds["n_imputed_train"] + res.folds["n_imputed_test"]) == 5).all()
     assert (res.folds["n_imputed_test"] > 0).any()
     assert np.isfinite(res.predictions["risk"]).all()
+
+
+def test_step_size_modulation_survives_adam(demo_dir: Path, cache_dir: Path, monkeypatch) -> None:
+    """One Adam step with k^G = 0.5: scaling only the gradient leaves the update unchanged
+    (Adam's first step is lr·g/|g|); scaling the branch step size halves it. The head moves
+    the same in both."""
+    import pathgptomic.training.trainer as trainer_mod
+    from pathgptomic.data import read_cohort
+
+    class FixedModulator:
+        def __init__(self, genomic, image, config):
+            self.genomic, self.image = genomic, image
+
+        def step(self, *args, **kwargs):
+            for p in self.genomic:
+                if p.grad is not None:
+                    p.grad.mul_(0.5)
+            return {"rho_g": 2.0, "rho_p": 0.5, "coef_g": 0.5, "coef_p": 1.0, "grad_norm_g": 1.0,
+                    "grad_norm_p": 1.0, "modulated": True}
+
+    monkeypatch.setattr(trainer_mod, "GradientModulator", FixedModulator)
+    cohort = read_cohort(demo_dir)
+    feats = trainer_mod.compute_cohort_features(cohort, _cfg("gradmod", cache_dir).features, need_images=True,
+                                                show_progress=False)
+    init = {}
+    moved = {}
+    for name, step in (("grad_only", False), ("step", True)):
+        cfg = _cfg("gradmod", cache_dir, modulate_step_size=step)
+        cfg.epochs, cfg.batch_size = 1, cohort.n
+        cfg.model.dropout = cfg.model.snn_dropout = 0.0
+        torch.manual_seed(0)
+        init_model = trainer_mod.PathGPTomic(cfg.model, feats.cnv_mut.shape[1], feats.rna.shape[1], feats.image_dim)
+        init[name] = {k: v.clone() for k, v in init_model.state_dict().items()}
+        tm = trainer_mod.train_model(feats, cohort.time, cohort.event, np.arange(cohort.n), cfg)
+        moved[name] = {k: (v - init[name][k]).abs().max().item() for k, v in tm.model.state_dict().items()}
+    g_key = next(k for k in moved["step"] if k.startswith("genomic_branch") and k.endswith("weight"))
+    assert moved["grad_only"][g_key] == pytest.approx(5e-4, rel=1e-2)  # Adam: |first update| = lr
+    assert moved["step"][g_key] == pytest.approx(0.5 * 5e-4, rel=1e-2)
+    assert moved["step"]["bias"] == pytest.approx(moved["grad_only"]["bias"], rel=1e-6)
+
+
+def test_sgd_optimizer_runs(demo_dir: Path, cache_dir: Path) -> None:
+    from pathgptomic.data import read_cohort
+
+    res = cross_validate(read_cohort(demo_dir), _cfg("gradmod", cache_dir, optimizer="sgd"), n_folds=2,
+                         final_fit=False, show_progress=False)
+    assert np.isfinite(res.predictions["risk"]).all()
