@@ -1,0 +1,55 @@
+"""Pure helpers of the dashboard pages (no Streamlit run)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "dashboard"))
+
+from components import analysis as A  # noqa: E402
+from components.figures import smooth, tile_heatmap_figure  # noqa: E402
+
+from pathgptomic.errors import InputValidationError  # noqa: E402
+
+
+def test_parse_custom_cutoffs():
+    assert A.parse_custom_cutoffs("0.5, -1; 0.5") == [-1.0, 0.5]
+    for bad in ("", "a, 1", "inf"):
+        with pytest.raises(InputValidationError):
+            A.parse_custom_cutoffs(bad)
+
+
+def test_decomposition_sums_to_theta():
+    row = pd.Series({"genomic_term": 1.25, "image_term": -0.5, "bias": 0.05, "risk": 0.8})
+    dec = A.decomposition(row)
+    assert list(dec["term"])[-1].startswith("θ")
+    assert dec["value"].iloc[:3].sum() == pytest.approx(dec["value"].iloc[3])
+
+
+def test_template_blocks_strip_suffixes():
+    bundle = SimpleNamespace(feature_names={"cnv_mut": ["EGFR_cnv", "TP53_mut", "age"], "rna": ["PTEN_rnaseq"]})
+    assert A.template_feature_blocks(bundle) == {"cnv": ["EGFR"], "mut": ["TP53"], "rnaseq": ["PTEN"]}
+
+
+def test_reference_predictions_prefer_out_of_fold():
+    pred = pd.DataFrame({"patient_id": ["a", "a", "b"], "risk": [1.0, 2.0, 3.0], "split": ["oof", "train", "train"]})
+    assert list(A.reference_predictions(SimpleNamespace(predictions=pred))["risk"]) == [1.0]
+    train_only = pred[pred["split"] == "train"]
+    assert list(A.reference_predictions(SimpleNamespace(predictions=train_only))["risk"]) == [2.0, 3.0]
+
+
+def test_smooth_and_tile_heatmap_grid():
+    s = pd.Series([0.0, 10.0, 0.0, 10.0])
+    assert smooth(s, 1).tolist() == s.tolist()
+    assert smooth(s, 3).iloc[1] == pytest.approx(10 / 3)
+    tiles = pd.DataFrame({"tile": [0, 1, 2], "x": [0, 224, 0], "y": [0, 0, 224], "ig": [0.5, -0.25, 1.0]})
+    fig = tile_heatmap_figure(np.zeros((112, 112, 3), np.uint8), (4.0, 4.0), 224, tiles)
+    z = np.asarray(fig.data[-1].z, dtype=float)
+    assert z.shape == (2, 2) and z[0, 0] == 0.5 and z[0, 1] == -0.25 and z[1, 0] == 1.0 and np.isnan(z[1, 1])
+    assert fig.data[-1].dx == 56.0  # one tile = 224 level-0 px = 56 thumbnail px
