@@ -59,7 +59,7 @@ def test_tiny_benchmark_reports_every_row(full_run: Path) -> None:
         assert sorted(part["fold"]) == [0, 1]
         assert set(part["status"]) <= {"ok", "not available"}
         na = part[part["status"] == "not available"]
-        assert na["reason"].fillna("").str.len().gt(10).all(), "a row that cannot run must say why"
+        assert na["reason"].fillna("").astype(str).str.len().gt(10).all(), "a row that cannot run must say why"
     # the rows that need nothing optional ran and gave C-indices in [0, 1]
     must_run = ["cox_pca", "cox_pca_clinical", "genomic_snn", "image", "kronecker_snn", "concat_snn", "gradmod_snn"]
     ok = results[results["config"].isin(must_run)]
@@ -141,7 +141,7 @@ def test_rows_without_images_are_not_available(tiny_cohort: Path, cache_dir: Pat
     for key in ("image", "kronecker_snn"):
         part = res[res["config"] == key]
         assert (part["status"] == "not available").all()
-        assert part["reason"].str.contains("no images").all()
+        assert part["reason"].astype(str).str.contains("no images").all()
         assert part["cindex"].isna().all(), "no number may be invented for a row that did not run"
     assert (res.loc[res["config"].isin(["cox_pca", "genomic_snn"]), "status"] == "ok").all()
     report = (out / "report.md").read_text()
