@@ -33,13 +33,24 @@ single-cell counts scGPT was pre-trained on; the embeddings are still determinis
 of each sample's expression ranks. NaN values (not measured) are left out of that sample's
 sequence. A sample with more than ``max_length - 1`` kept genes is represented by a
 (deterministically seeded) random subset of them, as in the official embedding.
+
+Gene set (``rna_features`` default, ``max_length=None``): every sample is embedded with the
+**same** genes — all mapped genes, or, for panels larger than :data:`MAX_BULK_GENES`, one fixed
+seeded subset (:func:`select_genes`) — and the sequence is long enough that nothing is sampled
+per sample. Why: the official per-sample random subset (when a sample has more than
+``max_length - 1`` genes) gives each patient a different random part of the panel; with
+z-scores every gene is "expressed", so on TCGA-GBMLGG (1,544 genes, ``max_length`` 1,200) each
+patient would see a random 78 % of the genes, and that sampling noise swamped the signal
+(demo model, 10 PCs + penalised Cox over the 5 shared splits: C-index 0.48 with per-sample
+sampling, 0.73 with the fixed gene set). The official behaviour stays available by passing an
+integer ``max_length``.
 """
 
 from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -58,6 +69,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_MIN_GENES = 100
 #: Below this fraction of mapped genes a DataQualityWarning is issued.
 WARN_FRACTION = 0.5
+#: Most genes a bulk sample is embedded with by default (sequence length 2048 with ``<cls>``).
+MAX_BULK_GENES = 2047
 
 
 @dataclass(frozen=True)
@@ -205,3 +218,28 @@ def map_expression(
         value_mode=mode,
         coverage=coverage,
     )
+
+
+def select_genes(mapped: MappedExpression, max_genes: int = MAX_BULK_GENES, seed: int = 0) -> MappedExpression:
+    """Keep at most ``max_genes`` genes, the same for every sample.
+
+    The subset depends only on the set of mapped gene symbols and ``seed`` (a seeded
+    permutation of the sorted symbols), so a new cohort with the same columns, in any order,
+    gets the same genes.
+
+    Args:
+        mapped: Mapped expression, ``(n, g)``.
+        max_genes: Most genes to keep.
+        seed: Seed of the subset.
+
+    Returns:
+        ``mapped`` itself when ``g <= max_genes``, else a copy restricted to the subset
+        (columns in the original order; ``coverage`` unchanged).
+    """
+    if len(mapped.genes) <= max_genes:
+        return mapped
+    order = sorted(range(len(mapped.genes)), key=lambda j: mapped.genes[j])
+    chosen = {order[k] for k in np.random.default_rng(seed).permutation(len(order))[:max_genes]}
+    keep = [j for j in range(len(mapped.genes)) if j in chosen]
+    logger.info("using a fixed subset of %d of %d mapped genes (seed %d)", len(keep), len(mapped.genes), seed)
+    return replace(mapped, genes=tuple(mapped.genes[j] for j in keep), gene_ids=mapped.gene_ids[keep], values=mapped.values[:, keep])

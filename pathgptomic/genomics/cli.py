@@ -69,8 +69,11 @@ def _add_embed(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mlp-a", default=None, help="MLP-A file (default: <scgpt-dir>/mlp_a.safetensors)")
     p.add_argument("--value-mode", choices=["auto", "counts", "ranks"], default="auto",
                    help="counts: zeros = not expressed (official); ranks: every finite value, binned by within-sample rank (z-scores)")
-    p.add_argument("--max-length", type=int, default=1200)
+    p.add_argument("--max-length", type=int, default=None,
+                   help="default: every sample embedded with the same genes (all mapped, at most 2047), no per-sample sampling; "
+                   "an integer (official: 1200) = scGPT sequence length with a random gene subset per longer sample")
     p.add_argument("--min-genes", type=int, default=100)
+    p.add_argument("--no-autocast", action="store_true", help="fp32 on CUDA (recommended for the demo model)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--cache-dir", default=None)
     p.add_argument("--no-cache", action="store_true")
@@ -115,6 +118,7 @@ def cmd_embed_rna(args: argparse.Namespace) -> int:
         mode=args.mode, scgpt_folder=args.scgpt_dir, mlp_a_path=args.mlp_a, cache_dir=args.cache_dir, device=args.device,
         show_progress=not args.no_progress, seed=args.seed, value_mode=args.value_mode, max_length=args.max_length,
         min_genes=args.min_genes, batch_size=args.batch_size, use_cache=not args.no_cache,
+        use_autocast=False if args.no_autocast else None,
     )
     if args.cohort:
         feats = rna_features(_load_cohort(args.cohort), **common)

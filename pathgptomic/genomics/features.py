@@ -28,8 +28,15 @@ import pandas as pd
 import torch
 
 from pathgptomic.errors import CheckpointError, ConfigError
-from pathgptomic.genomics.bulk import DEFAULT_MIN_GENES, MappedExpression, expression_from_cohort, map_expression
-from pathgptomic.genomics.embed import embed_matrix
+from pathgptomic.genomics.bulk import (
+    DEFAULT_MIN_GENES,
+    MAX_BULK_GENES,
+    MappedExpression,
+    expression_from_cohort,
+    map_expression,
+    select_genes,
+)
+from pathgptomic.genomics.embed import embed_matrix, resolve_device
 from pathgptomic.genomics.scgpt import LoadedScGPT, load_scgpt
 from pathgptomic.genomics.smoothing import LoadedMLPA, load_mlp_a
 from pathgptomic.genomics.vocab import GeneCoverage
@@ -128,16 +135,32 @@ def embed_mapped(
     use_cache: bool = True,
     device: str | torch.device | None = None,
     seed: int = 0,
-    max_length: int = 1200,
+    max_length: int | None = None,
     batch_size: int = 64,
+    use_autocast: bool | None = None,
     show_progress: bool = True,
 ) -> np.ndarray:
     """Embeddings of mapped bulk expression, from the disk cache when present.
 
+    Args:
+        max_length: ``None`` = one fixed gene set for every sample (see
+            :mod:`pathgptomic.genomics.bulk`): at most :data:`MAX_BULK_GENES` genes, sequence
+            long enough that nothing is sampled per sample; an integer = the official
+            per-sample random subset when a sample has more than ``max_length - 1`` genes.
+        use_autocast: fp16 autocast on CUDA (``None`` = on for CUDA); part of the cache key.
+
     Returns:
         float32, shape ``(n, E)``, L2-normalised rows (NaN rows for empty samples).
     """
-    settings = {"value_mode": mapped.value_mode, "max_length": max_length, "n_bins": 51, "seed": seed, "deterministic": True}
+    if max_length is None:
+        mapped = select_genes(mapped, MAX_BULK_GENES, seed)
+        max_length = len(mapped.genes) + 1
+    dev = resolve_device(device)
+    amp = dev.type == "cuda" and (use_autocast is None or bool(use_autocast))
+    settings = {
+        "value_mode": mapped.value_mode, "max_length": max_length, "n_bins": 51, "seed": seed, "deterministic": True,
+        "precision": "fp16-autocast" if amp else "fp32",
+    }
     path = None
     if use_cache:
         path = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
@@ -160,7 +183,8 @@ def embed_mapped(
         seed=seed,
         deterministic=True,
         batch_size=batch_size,
-        device=device,
+        device=dev,
+        use_autocast=amp,
         show_progress=show_progress,
         sample_names=[str(s) for s in mapped.sample_ids],
     )
@@ -180,10 +204,11 @@ def rna_features(
     show_progress: bool = True,
     seed: int = 0,
     value_mode: str = "auto",
-    max_length: int = 1200,
+    max_length: int | None = None,
     min_genes: int = DEFAULT_MIN_GENES,
     batch_size: int = 64,
     use_cache: bool = True,
+    use_autocast: bool | None = None,
 ) -> RnaFeatures:
     """Frozen scGPT (+ MLP-A) features of the cohort's ``rnaseq`` block (the G2 input).
 
@@ -199,10 +224,17 @@ def rna_features(
         show_progress: Show a tqdm bar.
         seed: Seed of the deterministic binning/gene sampling.
         value_mode: ``"auto"``, ``"counts"`` or ``"ranks"`` (see :mod:`pathgptomic.genomics.bulk`).
-        max_length: scGPT sequence length including ``<cls>``.
+        max_length: ``None`` (default) = every sample embedded with the same genes (all
+            mapped genes, or a fixed seeded subset of :data:`MAX_BULK_GENES` for larger
+            panels) and no per-sample gene sampling; an integer = scGPT sequence length
+            including ``<cls>`` with the official per-sample random gene subset for longer
+            samples (``1200`` is the official value).
         min_genes: Refuse inputs with fewer genes in the vocabulary.
         batch_size: Samples per forward pass.
         use_cache: Read/write the on-disk embedding cache.
+        use_autocast: fp16 autocast on CUDA; ``None`` = on for CUDA. The small demo model's
+            embeddings differ between patients only slightly (cosine similarity ≈ 0.99999 on
+            TCGA-GBMLGG), so pass ``False`` (fp32) with it on a GPU.
 
     Returns:
         The features with checkpoint/MLP-A hashes and the gene coverage; rows in
@@ -223,7 +255,7 @@ def rna_features(
     feats = expression_features(
         df, mode=mode, scgpt_folder=scgpt_folder, mlp_a_path=mlp_a_path, cache_dir=cache_dir, device=device,
         show_progress=show_progress, seed=seed, value_mode=value_mode, max_length=max_length, min_genes=min_genes,
-        batch_size=batch_size, use_cache=use_cache, source=source,
+        batch_size=batch_size, use_cache=use_cache, use_autocast=use_autocast, source=source,
     )
     return replace(feats, patient_ids=np.asarray(cohort.ids))
 
@@ -239,10 +271,11 @@ def expression_features(
     show_progress: bool = True,
     seed: int = 0,
     value_mode: str = "auto",
-    max_length: int = 1200,
+    max_length: int | None = None,
     min_genes: int = DEFAULT_MIN_GENES,
     batch_size: int = 64,
     use_cache: bool = True,
+    use_autocast: bool | None = None,
     source: str = "expression input",
 ) -> RnaFeatures:
     """Like :func:`rna_features` for a samples × genes DataFrame (index = sample ids)."""
@@ -262,7 +295,7 @@ def expression_features(
     mapped = map_expression(expression, loaded.vocab, value_mode=value_mode, min_genes=min_genes, source=source)
     emb = embed_mapped(
         loaded, mapped, cache_dir=cache_dir, use_cache=use_cache, device=device, seed=seed, max_length=max_length,
-        batch_size=batch_size, show_progress=show_progress,
+        batch_size=batch_size, use_autocast=use_autocast, show_progress=show_progress,
     )
     matrix = mlp.transform(emb) if mlp is not None else emb
     return RnaFeatures(

@@ -91,3 +91,22 @@ def test_real_tcga_gbmlgg_columns_map_to_demo_vocabulary(tcga_csv, repo_root):
     pbmc = build_vocab(load_cells(None).genes.tolist())
     with pytest.raises(InputValidationError, match=r"only 111 of 1544 genes"):
         map_expression(rna, pbmc, min_genes=200)
+
+
+def test_select_genes_fixed_subset_independent_of_column_order():
+    from pathgptomic.genomics.bulk import select_genes
+
+    vocab = _vocab(300)
+    cols = [f"G{i}" for i in range(250)]
+    df = pd.DataFrame(np.random.default_rng(0).random((3, 250)), columns=cols)
+    m = map_expression(df, vocab)
+    assert select_genes(m, 300) is m
+    a = select_genes(m, 100, seed=3)
+    assert len(a.genes) == 100 and a.values.shape == (3, 100) and a.coverage == m.coverage
+    shuffled = df[list(np.random.default_rng(1).permutation(cols))]
+    b = select_genes(map_expression(shuffled, vocab), 100, seed=3)
+    assert sorted(a.genes) == sorted(b.genes)
+    # values stay attached to their genes
+    j = a.genes.index(b.genes[0])
+    np.testing.assert_array_equal(a.values[:, j], b.values[:, 0])
+    assert sorted(select_genes(m, 100, seed=4).genes) != sorted(a.genes)

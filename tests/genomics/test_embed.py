@@ -131,3 +131,18 @@ def test_rna_features_smooth_mode_checks_mlp_a(tiny_folder, tmp_path):
     with torch.no_grad():
         expect = model.mlp_a(torch.from_numpy(raw.matrix)).numpy()
     np.testing.assert_allclose(f.matrix, expect, atol=1e-6)
+
+
+def test_rna_features_default_uses_the_same_genes_for_every_patient(tiny_folder):
+    """Default: no per-sample gene sampling (each patient's embedding ignores the others' genes);
+    an integer max_length gives the official per-sample random subset."""
+    folder = tiny_folder()
+    cohort = _cohort(n=4)
+    full = rna_features(cohort, scgpt_folder=folder, use_cache=False, min_genes=10, show_progress=False)
+    loaded = load_scgpt(folder)
+    ids, _ = loaded.vocab.map_genes(TINY_GENES)
+    rna = cohort.blocks["rnaseq"][TINY_GENES].to_numpy()
+    expect = embed_matrix(loaded, rna, ids, value_mode="ranks", max_length=len(TINY_GENES) + 1, show_progress=False)
+    np.testing.assert_allclose(full.matrix, expect, atol=1e-6)
+    official = rna_features(cohort, scgpt_folder=folder, use_cache=False, min_genes=10, max_length=20, show_progress=False)
+    assert np.abs(official.matrix - full.matrix).max() > 1e-3
