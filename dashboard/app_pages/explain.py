@@ -13,6 +13,7 @@ from components import analysis as A
 from components import state as S
 from components import figures as F
 from components.state import REPO_ROOT, current_bundle, demo_cohort, selected_bundle_path
+from components.slide_view import file_mtime, tiling_summary
 from components.ui import run_guarded
 
 MODES = ["One patient", "Cohort summary"]
@@ -112,11 +113,8 @@ def _patient_view(bundle, cohort, bundle_key: str) -> None:
                     "red raises the risk, blue lowers it)")
         slides = cohort.slides.get(pid, [])
         if slides:
-            from pathgptomic.slides import open_slide, tile_slide
-
-            with open_slide(slides[0]) as slide:
-                tiling = tile_slide(slide, A.tiling_config(bundle))
-            st.plotly_chart(F.tile_heatmap_figure(tiling.thumbnail, tiling.mask_downsample, tiling.step,
+            tiling = tiling_summary(slides[0], file_mtime(slides[0]), bundle_key, bundle)
+            st.plotly_chart(F.tile_heatmap_figure(tiling["thumbnail"], tiling["downsample"], tiling["step"],
                                                   out["tiles"]), width="stretch", key="explain.tiles")
         if out["tiles"]["attention"].notna().any():
             st.caption("MIL attention weights are in the table below.")

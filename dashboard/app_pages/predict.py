@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -13,6 +11,7 @@ from components import analysis as A
 from components import state as S
 from components.inputs import read_omics_upload
 from components.safe_paths import list_slide_files, resolve_inside, slide_root
+from components.slide_view import file_mtime, tiling_summary
 from components.state import current_bundle, demo_cohort, selected_bundle_path
 from components.ui import run_guarded
 from components.uploads import DEFAULT_SLIDE_LIMIT_MB, check_size, private_temp_file, sniff_image_type, \
@@ -23,32 +22,11 @@ MODES = ["Demo patient", "Upload files", "Batch"]
 RESULT_KEY = "predict.result"
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _tiling_preview(path: str, mtime: float, _bundle, bundle_key: str):
-    """Tissue mask + tile grid of one slide (cached per slide file and bundle)."""
-    from pathgptomic.slides import open_slide, tile_slide
-    from pathgptomic.slides.tiling import render_preview
-
-    with open_slide(path) as slide:
-        result = tile_slide(slide, A.tiling_config(_bundle))
-    return {"image": np.asarray(render_preview(result)), "n_tiles": result.n, "n_tissue": result.n_tissue,
-            "mpp": result.mpp, "mpp_assumed": result.mpp_assumed, "dimensions": result.dimensions}
-
-
 @st.cache_data(show_spinner=False, max_entries=32)
 def _group_context(bundle_key: str, mtime: float, _bundle) -> tuple[list[float], object]:
     """Median cut-off on the training risks and the KM table of the bundle's patients by group."""
     cut = A.cutoffs_for(_bundle, "median")
     return cut, A.group_km(_bundle, cut)
-
-
-def _mtime(path: str) -> float:
-    try:
-        import os
-
-        return os.stat(path).st_mtime
-    except OSError:
-        return 0.0
 
 
 def _run(bundle, cohort, slide_path: str | None, label: str) -> dict:
@@ -62,7 +40,7 @@ def _run(bundle, cohort, slide_path: str | None, label: str) -> dict:
             t0 = time.perf_counter()
             st.write("**1 · Slide** — opening and checking the file…")
             st.write("**2 · Tiles** — tissue mask and tile grid…")
-            prev = _tiling_preview(slide_path, _mtime(slide_path), bundle, bundle_key)
+            prev = tiling_summary(slide_path, file_mtime(slide_path), bundle_key, bundle)
             if prev["n_tiles"] == 0:
                 raise InputValidationError("no tissue tile found on the slide; check that it is an H&E image")
             out["preview"] = prev
@@ -79,7 +57,7 @@ def _run(bundle, cohort, slide_path: str | None, label: str) -> dict:
         st.write("**4 · Prediction** — risk score and its decomposition…")
         pred = S.predict(bundle, cohort)
         out["pred"] = pred
-        cut, km = _group_context(bundle_key, _mtime(bundle_key + "/config.json"), bundle)
+        cut, km = _group_context(bundle_key, file_mtime(bundle_key + "/config.json"), bundle)
         out["group"] = str(A.groups_for(pred["risk"], cut)[0])
         out["group_km"] = km[km["group"] == out["group"]]
         out["curves"] = A.survival_curves(bundle, pred)
@@ -122,9 +100,9 @@ def _show_result(res: dict, bundle) -> None:
                      column_config={"value": st.column_config.NumberColumn(format="%.4f")})
         if "preview" in res:
             p = res["preview"]
-            st.image(p["image"], caption=f"Tissue mask (green) and {p['n_tiles']} tiles (blue); "
+            st.image(p["preview"], caption=f"Tissue mask (green) and {p['n_tiles']} tiles (blue); "
                                          f"{p['dimensions'][0]}×{p['dimensions'][1]} px at {p['mpp']:.2f} µm/px",
-                     width=min(420, p["image"].shape[1]))
+                     width=min(420, p["preview"].shape[1]))
 
 
 def _demo_mode(bundle) -> None:
