@@ -57,8 +57,8 @@ def attribution_bar_figure(table: pd.DataFrame, *, value: str = "attribution") -
         table: Rows with ``feature``, ``block`` and ``value`` columns.
         value: Column to draw.
     """
-    t = table.copy()
-    t = t.iloc[::-1]  # largest at the top
+    t = table.assign(_mag=table[value].abs()).sort_values(["block", "_mag"], ascending=[True, False])
+    t = t.iloc[::-1]  # first block and largest magnitude at the top
     colours = np.where(t[value] >= 0, "#d62728", "#1f77b4")
     labels = [f"{f} · {b}" for f, b in zip(t["feature"], t["block"])]
     fig = go.Figure(go.Bar(x=t[value], y=labels, orientation="h", marker_color=colours,

@@ -53,3 +53,13 @@ def test_smooth_and_tile_heatmap_grid():
     z = np.asarray(fig.data[-1].z, dtype=float)
     assert z.shape == (2, 2) and z[0, 0] == 0.5 and z[0, 1] == -0.25 and z[1, 0] == 1.0 and np.isnan(z[1, 1])
     assert fig.data[-1].dx == 56.0  # one tile = 224 level-0 px = 56 thumbnail px
+
+
+def test_attribution_bars_are_grouped_by_block():
+    from components.figures import attribution_bar_figure
+
+    table = pd.DataFrame({"feature": ["a_rnaseq", "b_cnv", "c_rnaseq", "d_cnv"], "block": ["rna", "cnv", "rna", "cnv"],
+                          "attribution": [0.9, -0.8, 0.1, 0.2]})
+    fig = attribution_bar_figure(table)
+    labels = list(fig.data[0].y)[::-1]  # top to bottom
+    assert labels == ["b_cnv · cnv", "d_cnv · cnv", "a_rnaseq · rna", "c_rnaseq · rna"]
