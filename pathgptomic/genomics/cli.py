@@ -74,7 +74,7 @@ def _add_embed(sub: argparse._SubParsersAction) -> None:
                    "an integer (official: 1200) = scGPT sequence length with a random gene subset per longer sample")
     p.add_argument("--min-genes", type=int, default=100)
     p.add_argument("--no-autocast", action="store_true", help="fp32 on CUDA (recommended for the demo model)")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=None, help="default: 64 on CUDA, 8 on CPU")
     p.add_argument("--cache-dir", default=None)
     p.add_argument("--no-cache", action="store_true")
     p.add_argument("--seed", type=int, default=0)

@@ -136,7 +136,7 @@ def embed_mapped(
     device: str | torch.device | None = None,
     seed: int = 0,
     max_length: int | None = None,
-    batch_size: int = 64,
+    batch_size: int | None = None,
     use_autocast: bool | None = None,
     show_progress: bool = True,
 ) -> np.ndarray:
@@ -157,6 +157,8 @@ def embed_mapped(
         max_length = len(mapped.genes) + 1
     dev = resolve_device(device)
     amp = dev.type == "cuda" and (use_autocast is None or bool(use_autocast))
+    if batch_size is None:
+        batch_size = 64 if dev.type == "cuda" else 8  # CPU: no speed gain from large batches, much more memory
     settings = {
         "value_mode": mapped.value_mode, "max_length": max_length, "n_bins": 51, "seed": seed, "deterministic": True,
         "precision": "fp16-autocast" if amp else "fp32",
@@ -206,7 +208,7 @@ def rna_features(
     value_mode: str = "auto",
     max_length: int | None = None,
     min_genes: int = DEFAULT_MIN_GENES,
-    batch_size: int = 64,
+    batch_size: int | None = None,
     use_cache: bool = True,
     use_autocast: bool | None = None,
 ) -> RnaFeatures:
@@ -230,7 +232,7 @@ def rna_features(
             including ``<cls>`` with the official per-sample random gene subset for longer
             samples (``1200`` is the official value).
         min_genes: Refuse inputs with fewer genes in the vocabulary.
-        batch_size: Samples per forward pass.
+        batch_size: Samples per forward pass; ``None`` = 64 on CUDA (official), 8 on CPU.
         use_cache: Read/write the on-disk embedding cache.
         use_autocast: fp16 autocast on CUDA; ``None`` = on for CUDA. The small demo model's
             embeddings differ between patients only slightly (cosine similarity ≈ 0.99999 on
@@ -273,7 +275,7 @@ def expression_features(
     value_mode: str = "auto",
     max_length: int | None = None,
     min_genes: int = DEFAULT_MIN_GENES,
-    batch_size: int = 64,
+    batch_size: int | None = None,
     use_cache: bool = True,
     use_autocast: bool | None = None,
     source: str = "expression input",
