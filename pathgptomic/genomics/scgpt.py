@@ -114,6 +114,11 @@ class ScGPTConfig:
                 f"{source}: input_emb_style {style!r} is not supported (only 'continuous' and 'category'; "
                 "the 'scaling' style is not used by any released checkpoint)"
             )
+        if style == "category" and not (isinstance(args.get("pad_value"), int) and args["pad_value"] >= 0):
+            raise CheckpointError(
+                f"{source}: input_emb_style 'category' needs a non-negative integer pad_value (the official convention is "
+                f"pad_value = n_bins), got {args.get('pad_value')!r}"
+            )
         known = {"embsize", "nheads", "d_hid", "nlayers", "dropout", "pad_token", "pad_value", "input_emb_style", "n_bins", "max_seq_len"}
         return cls(
             embsize=int(args["embsize"]),

@@ -125,3 +125,9 @@ def test_category_value_encoder_loads(tiny_folder):
     g = torch.tensor([[loaded.cls_id, 1, 2]])
     out = loaded.model(g, torch.tensor([[51, 3, 50]]))
     assert out.shape == (1, 3, 16) and np.isfinite(out.detach().numpy()).all()
+    bad = tiny_folder("cat_bad", heads=False, args={"input_emb_style": "category", "pad_value": 51})
+    args = json.loads((bad / "args.json").read_text())
+    args["pad_value"] = -2
+    (bad / "args.json").write_text(json.dumps(args))
+    with pytest.raises(CheckpointError, match="non-negative integer pad_value"):
+        load_scgpt(bad)
