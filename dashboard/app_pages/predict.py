@@ -61,6 +61,7 @@ def _run(bundle, cohort, slide_path: str | None, label: str) -> dict:
         out["group"] = str(A.groups_for(pred["risk"], cut)[0])
         out["group_km"] = km[km["group"] == out["group"]]
         out["curves"] = A.survival_curves(bundle, pred)
+        out["notes"].extend(f"Gene coverage — {n}" for n in A.input_coverage(bundle, cohort))
         n_imp = pred["n_imputed"].iloc[0]
         if pd.notna(n_imp) and n_imp > 0:
             out["notes"].append(f"{int(n_imp)} genomic input value(s) were missing and were imputed with the "

@@ -138,3 +138,26 @@ def template_feature_blocks(bundle: Any) -> dict[str, list[str]]:
                 out.setdefault(block, []).append(name[: -len(suffix)])
                 break
     return out
+
+
+def input_coverage(bundle: Any, cohort: Any) -> list[str]:
+    """Warnings for model genes missing (absent or empty) in a cohort's genomic blocks.
+
+    Args:
+        bundle: The model bundle (its ``feature_names`` define the expected genes).
+        cohort: The input cohort (usually one patient).
+
+    Returns:
+        One sentence per block with missing genes, e.g. ``"cnv: 28 of 30 model genes present;
+        missing (imputed with the training median): EGFR, MET"``; empty when all are present.
+    """
+    notes = []
+    for block, genes in template_feature_blocks(bundle).items():
+        table = cohort.blocks.get(block)
+        present = set() if table is None else {str(c) for c in table.columns if table[c].notna().all()}
+        missing = [g for g in genes if g not in present]
+        if missing:
+            shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+            notes.append(f"{block}: {len(genes) - len(missing)} of {len(genes)} model genes present; "
+                         f"missing (imputed with the training median): {shown}")
+    return notes

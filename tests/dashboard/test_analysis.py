@@ -63,3 +63,11 @@ def test_attribution_bars_are_grouped_by_block():
     fig = attribution_bar_figure(table)
     labels = list(fig.data[0].y)[::-1]  # top to bottom
     assert labels == ["b_cnv · cnv", "d_cnv · cnv", "a_rnaseq · rna", "c_rnaseq · rna"]
+
+
+def test_input_coverage_names_missing_genes():
+    bundle = SimpleNamespace(feature_names={"cnv_mut": ["EGFR_cnv", "MET_cnv", "TP53_mut"], "rna": []})
+    cohort = SimpleNamespace(blocks={"cnv": pd.DataFrame({"EGFR": [1.0], "MET": [np.nan]}),
+                                     "mut": pd.DataFrame({"TP53": [0.0]})})
+    notes = A.input_coverage(bundle, cohort)
+    assert notes == ["cnv: 1 of 2 model genes present; missing (imputed with the training median): MET"]
