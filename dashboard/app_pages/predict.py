@@ -13,7 +13,7 @@ from components.inputs import read_omics_upload
 from components.safe_paths import list_slide_files, resolve_inside, slide_root
 from components.slide_view import file_mtime, tiling_summary
 from components.state import current_bundle, demo_cohort, selected_bundle_path
-from components.ui import run_guarded
+from components.ui import ordinal, run_guarded
 from components.uploads import DEFAULT_SLIDE_LIMIT_MB, check_size, private_temp_file, sniff_image_type, \
     validate_slide_file
 from pathgptomic.errors import InputValidationError
@@ -75,7 +75,8 @@ def _show_result(res: dict, bundle) -> None:
     st.subheader(f"Result — {res['label']}")
     m = st.columns(4)
     m[0].metric("Risk score θ", f"{pred['risk']:.3f}", help="Higher = higher risk (log relative hazard)")
-    m[1].metric("Percentile (training cohort)", f"{pred['percentile']:.0f}th")
+    m[1].metric("Percentile (training cohort)", ordinal(round(float(pred["percentile"]))),
+                help="Share of the model's training patients with a lower risk score")
     m[2].metric("Risk group (median cut-off)", res["group"].capitalize())
     if "truth" in res:
         m[3].metric(f"Observed follow-up (demo, {res['truth'][1]})", res["truth"][0])

@@ -36,6 +36,13 @@ def fmt_p(p: float) -> str:
     return "< 0.0001" if p < 1e-4 else f"{p:.4f}"
 
 
+def ordinal(n: int) -> str:
+    """``1`` → ``"1st"``, ``12`` → ``"12th"``, ``23`` → ``"23rd"``."""
+    n = int(n)
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def fmt_ci(value: float, lower: float, upper: float, digits: int = 3) -> str:
     """``value (lower–upper)``."""
     return f"{value:.{digits}f} ({lower:.{digits}f}–{upper:.{digits}f})"

@@ -71,3 +71,10 @@ def test_input_coverage_names_missing_genes():
                                      "mut": pd.DataFrame({"TP53": [0.0]})})
     notes = A.input_coverage(bundle, cohort)
     assert notes == ["cnv: 1 of 2 model genes present; missing (imputed with the training median): MET"]
+
+
+def test_ordinal():
+    from components.ui import ordinal
+
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 51, 100, 101)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "51st", "100th", "101st"]
