@@ -180,6 +180,13 @@ def main(argv: list[str] | None = None) -> int:
            f"it **falls short** of the same-run Cox baseline by {cox_main - g['cindex_mean']:.3f} "
            f"(and of the 0.827 reference by {ref - g['cindex_mean']:.3f})."),
     ]
+    for key, label in (("genomic_scgpt", "frozen scGPT RNA features"), ("genomic_scgpt_smooth", "scGPT + MLP-A features")):
+        r = s.loc[key]
+        if r["n_cells"]:
+            d = r["cindex_mean"] - cox_main
+            lines.append(f"- The same deep branch with {label} instead of the RNA SNN: {r['cindex_mean']:.3f} ± "
+                         f"{r['cindex_sd']:.3f} ({'+' if d >= 0 else '−'}{abs(d):.3f} vs the same-run Cox; demo-size "
+                         "scGPT checkpoint, see models/scgpt-demo).")
     if inner_scores:
         lines.append(
             f"- What was tried: {len(VARIANTS)} variants fixed in advance ({'; '.join(VARIANTS)}), one chosen per outer "
