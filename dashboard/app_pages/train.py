@@ -10,7 +10,7 @@ import streamlit as st
 
 from components import figures
 from components.safe_paths import slide_root
-from components.state import bundle_label, job_store
+from components.state import MODELS_DIR, bundle_label, job_store
 from components.ui import run_guarded
 from components.uploads import read_csv_upload
 from pathgptomic.errors import InputValidationError
@@ -18,6 +18,32 @@ from pathgptomic.training import jobs as J
 
 STATE_ICONS = {J.QUEUED: ":material/schedule:", J.RUNNING: ":material/autorenew:", J.SUCCEEDED: ":material/check_circle:",
                J.FAILED: ":material/error:", J.CANCELLED: ":material/cancel:"}
+
+
+DEFAULT = "(default)"
+
+
+def _scgpt_folders() -> list[str]:
+    """scGPT checkpoint folders shipped under ``models/`` (args.json + vocab.json)."""
+    if not MODELS_DIR.is_dir():
+        return []
+    return [str(p) for p in sorted(MODELS_DIR.iterdir())
+            if p.is_dir() and (p / "args.json").is_file() and (p / "vocab.json").is_file()]
+
+
+def _short(path: str) -> str:
+    """``models/<folder>[/<file>]`` for display."""
+    if path == DEFAULT:
+        return path
+    try:
+        return Path(path).relative_to(MODELS_DIR.parent).as_posix()
+    except ValueError:
+        return Path(path).name
+
+
+def _mlp_a_files(folders: list[str]) -> list[str]:
+    """MLP-A weight files (``mlp_a*.safetensors``) inside the scGPT folders."""
+    return [str(f) for d in folders for f in sorted(Path(d).glob("mlp_a*.safetensors"))]
 
 
 def _save_uploaded_cohort(upload, fusion: str) -> str:
@@ -84,8 +110,12 @@ def _launch_form() -> None:
                               help="gradmod = concat with modality-balanced gradients (the paper's method)")
         rna = c2.selectbox("RNA encoder", list(J.RNA_ENCODERS), key="train.rna",
                            help="scGPT options need a local scGPT checkpoint folder (no downloads)")
-        scgpt_dir = c2.text_input("scGPT folder (optional)", key="train.scgpt_dir")
-        mlp_a = c2.text_input("MLP-A weights (optional)", key="train.mlp_a")
+        ckpts = _scgpt_folders()
+        scgpt_dir = c2.selectbox("scGPT checkpoint", [DEFAULT] + ckpts, key="train.scgpt_dir", format_func=_short,
+                                 help="Folders under models/ holding an scGPT checkpoint (args.json + vocab.json). "
+                                      "Only server-side checkpoints are offered; nothing is downloaded or uploaded.")
+        mlp_a = c2.selectbox("MLP-A weights (scgpt_smooth)", [DEFAULT] + _mlp_a_files(ckpts), key="train.mlp_a",
+                             format_func=_short)
         encoder = c1.selectbox("Image encoder", ["test_resnet", "resnet18", "t2t_vit_14"], key="train.encoder",
                                help="test_resnet: tiny and fast (the demo's); resnet18 / T2T-ViT: slower on CPU. "
                                     "Weights are local only (frozen random init unless the server provides some)")
@@ -107,7 +137,8 @@ def _launch_form() -> None:
         cohort = "demo"
     cmd = J.build_cli_command(mode=mode, cohort=cohort, fusion=fusion, epochs=int(epochs), folds=int(folds),
                               seed=int(seed), rna_encoder=rna if rna != "snn" else None,
-                              scgpt_dir=scgpt_dir.strip() or None, mlp_a=mlp_a.strip() or None,
+                              scgpt_dir=None if scgpt_dir == DEFAULT else scgpt_dir,
+                              mlp_a=None if mlp_a == DEFAULT else mlp_a,
                               extra=["--image-encoder", encoder, "--max-patches", str(int(max_patches)),
                                      "--pooling", pooling, "--no-progress"])
     params = {"mode": mode, "cohort": "demo" if cohort == "demo" else "uploaded", "fusion": fusion, "rna": rna,
