@@ -9,7 +9,7 @@ from typing import Any
 
 from pathgptomic.errors import DataQualityWarning, InputValidationError
 
-from components.uploads import DEFAULT_CSV_LIMIT_MB, check_size
+from components.uploads import DEFAULT_CSV_LIMIT_MB, MAX_CSV_ROWS, check_size
 
 
 class _NamedBytes(io.BytesIO):
@@ -46,6 +46,8 @@ def read_omics_upload(upload: Any, *, what: str = "omics CSV", limit_mb: float =
     data = upload.getvalue()
     if b"\x00" in data[:8192]:
         raise InputValidationError(f"the {what} is binary, not a CSV text file")
+    if data.count(b"\n") > MAX_CSV_ROWS + 1:
+        raise InputValidationError(f"the {what} has more than {MAX_CSV_ROWS} rows; split it into smaller files")
     first = data.split(b"\n", 1)[0].decode("utf-8", errors="replace")
     header = [h.strip().strip('"') for h in first.split(",")]
     with warnings.catch_warnings(record=True) as caught:

@@ -114,3 +114,14 @@ def test_tcga_upload_slide_ids_cannot_leave_the_slide_root(tmp_path: Path) -> No
     bad = b"case_id,slide_id,EGFR_cnv,TP53_mut\nP1,../secret.png,1,0\n"
     with pytest.raises(InputValidationError, match="outside the server slide folder"):
         read_omics_upload(FakeUpload(bad), slide_root=root)
+
+
+def test_omics_upload_limits_rows_and_refuses_binary(monkeypatch) -> None:
+    import components.inputs as I
+
+    monkeypatch.setattr(I, "MAX_CSV_ROWS", 3)
+    rows = b"patient_id,EGFR_cnv\n" + b"".join(b"P%d,1\n" % i for i in range(5))
+    with pytest.raises(InputValidationError, match="more than 3 rows"):
+        I.read_omics_upload(FakeUpload(rows))
+    with pytest.raises(InputValidationError, match="binary"):
+        I.read_omics_upload(FakeUpload(b"\x80\x04\x95pickle\x00\x00"))
