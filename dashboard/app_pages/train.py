@@ -10,7 +10,7 @@ import streamlit as st
 
 from components import figures
 from components.safe_paths import slide_root
-from components.state import MODELS_DIR, bundle_label, job_store
+from components.state import MODELS_DIR, available_bundles, bundle_label, job_store
 from components.ui import run_guarded
 from components.uploads import read_csv_upload
 from pathgptomic.errors import InputValidationError
@@ -190,7 +190,7 @@ def _job_detail(job_id: str) -> None:
         j = store.get(job_id)
         if j.state != st.session_state.get("train.last_state") and not j.is_active:
             st.session_state["train.last_state"] = j.state
-            st.cache_data.clear()  # the model picker must see the new bundle
+            available_bundles.clear()  # the model picker must see the new bundle
             st.rerun()
         head = st.columns([3, 1])
         head[0].markdown(f"**{j.name}** · `{j.id}` · {STATE_ICONS.get(j.state, '')} **{j.state}**")
