@@ -185,3 +185,24 @@ def test_balance_compares_two_runs_with_a_reading():
         assert run_b.value != "(none)"
         spec = at.get("plotly_chart")[0].proto.spec
         assert spec.count('"xaxis2"') >= 1  # a second column of panels
+
+
+def test_finished_job_bundle_appears_in_the_model_picker():
+    from pathgptomic.training import jobs as J
+
+    store = J.JobStore(os.environ["PATHGPTOMIC_DATA_DIR"])
+    cmd = J.build_cli_command(mode="train", fusion="genomic", epochs=1, extra=["--no-progress"])
+    job = store.submit(cmd, name="picker")
+    import time
+
+    deadline = time.time() + 240
+    while store.get(job.id).is_active and time.time() < deadline:
+        time.sleep(0.5)
+    done = store.get(job.id)
+    assert done.state == J.SUCCEEDED, J.tail_log(done)
+    at = _page("balance")
+    options = at.sidebar.selectbox(key="sidebar.bundle").options
+    assert f"job {job.id}" in options, options
+    at.sidebar.selectbox(key="sidebar.bundle").set_value(str(done.bundle_path)).run()
+    at.switch_page("app_pages/cohort.py").run()
+    _no_errors(at)
