@@ -206,3 +206,21 @@ def test_finished_job_bundle_appears_in_the_model_picker():
     at.sidebar.selectbox(key="sidebar.bundle").set_value(str(done.bundle_path)).run()
     at.switch_page("app_pages/cohort.py").run()
     _no_errors(at)
+
+
+def test_predict_with_a_slide_from_the_server_folder(monkeypatch):
+    import pandas as pd
+
+    demo = REPO / "assets" / "demo_cohort"
+    monkeypatch.setenv("PATHGPTOMIC_SLIDE_ROOT", str(demo))  # the folder browser lists images/<id>.png
+    row = pd.read_csv(demo / "cohort_tcga.csv").iloc[[7]].drop(columns=["survival_months", "censorship"])
+    at = _page("predict")
+    at.segmented_control(key="predict.mode").set_value("Upload files").run()
+    at.file_uploader(key="predict.omics").upload("omics.csv", row.to_csv(index=False).encode(), "text/csv")
+    at.radio(key="predict.slide_src").set_value("Server slide folder").run()
+    choices = at.selectbox(key="predict.server_slide").options
+    assert choices and all(c.startswith("images/") for c in choices)
+    at.selectbox(key="predict.server_slide").set_value(f"images/{row['case_id'].iloc[0]}.png")
+    at.button(key="predict.run_upload").click().run()
+    _no_errors(at)
+    assert any(m.label.startswith("Risk score") for m in at.metric)
