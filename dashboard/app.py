@@ -37,8 +37,10 @@ PAGES = {
     ],
 }
 
-start_warm_up()
 page = st.navigation(PAGES)
 sidebar_model_picker()
 st.caption(f":material/warning: **{NOTICE}** Path-GPTomic estimates relative survival risk from H&E and genomics.")
 page.run()
+# After the page is drawn: import the lazily-imported heavy modules in the background, once per
+# server process, so the first prediction / Kaplan–Meier does not pay for them.
+start_warm_up()

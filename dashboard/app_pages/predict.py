@@ -107,12 +107,16 @@ def _show_result(res: dict, bundle) -> None:
                      width=min(420, p["preview"].shape[1]))
 
 
-def _demo_mode(bundle) -> None:
+def _demo_mode() -> None:
+    """Demo patient picker; the model is loaded only when Predict is pressed (fast first page)."""
     cohort = demo_cohort()
     ids = [str(i) for i in cohort.ids]
     c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
     pid = c1.selectbox("Demo patient", ids, key="predict.patient")
     if c2.button("Predict", type="primary", key="predict.run", icon=":material/play_arrow:", width="stretch"):
+        bundle = current_bundle()
+        if bundle is None:
+            return
         one = A.one_patient(cohort, pid)
         slides = one.slides.get(pid, [])
         res = _run(bundle, one, slides[0] if slides else None, pid)
@@ -209,20 +213,26 @@ def _batch_mode(bundle) -> None:
 
 def main() -> None:
     st.title("Predict")
-    bundle = current_bundle()
-    if bundle is None:
+    if selected_bundle_path() is None:
+        current_bundle()  # says why there is no model
         return
     mode = st.segmented_control("Input", MODES, default=MODES[0], key="predict.mode") or MODES[0]
     if mode == "Demo patient":
-        _demo_mode(bundle)
-    elif mode == "Upload files":
-        _upload_mode(bundle)
+        _demo_mode()
     else:
-        _batch_mode(bundle)
-        return
+        bundle = current_bundle()
+        if bundle is None:
+            return
+        if mode == "Upload files":
+            _upload_mode(bundle)
+        else:
+            _batch_mode(bundle)
+            return
     res = st.session_state.get(RESULT_KEY)
     if res is not None and res.get("bundle") == selected_bundle_path():
-        _show_result(res, bundle)
+        bundle = current_bundle()
+        if bundle is not None:
+            _show_result(res, bundle)
 
 
 run_guarded(main)

@@ -23,9 +23,7 @@ NOTICE = "Research use only — not for diagnosis."
 
 def _is_model_bundle(path: Path) -> bool:
     """A trained Path-GPTomic bundle (not e.g. an scGPT checkpoint folder that has a config.json)."""
-    return (path / "config.json").is_file() and (
-        (path / "weights.safetensors").is_file() or (path / "model.pt").is_file()
-    )
+    return (path / "config.json").is_file() and (path / "weights.safetensors").is_file()
 
 
 @st.cache_resource(show_spinner=False)
@@ -36,17 +34,31 @@ def job_store() -> Any:
     return JobStore()
 
 
+def scan_bundles(root: Path) -> list[Path]:
+    """Bundle folders directly in, or one level below, ``root``.
+
+    The same rule as :func:`pathgptomic.training.bundle.list_bundles` (a folder with
+    ``config.json`` and ``weights.safetensors``; ``tests/dashboard`` checks they agree), without
+    importing that module: it loads torch and the model code, which the first page does not
+    need (the background warm-up imports it right after).
+    """
+    if not root.is_dir():
+        return []
+    found: list[Path] = []
+    level1 = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    for c in [root, *level1]:
+        if _is_model_bundle(c):
+            found.append(c)
+        elif c is not root:
+            found += [d for d in sorted(c.iterdir()) if d.is_dir() and not d.name.startswith(".")
+                      and _is_model_bundle(d)]
+    return found
+
+
 @st.cache_data(ttl=5, show_spinner=False)
 def available_bundles() -> list[str]:
-    """Every bundle in ``models/`` and every finished job's bundle, as path strings."""
-    paths: list[Path] = []
-    try:
-        from pathgptomic.training.bundle import list_bundles
-
-        paths.extend(list_bundles(MODELS_DIR))
-    except ImportError:
-        if MODELS_DIR.is_dir():
-            paths.extend(p for p in sorted(MODELS_DIR.iterdir()) if p.is_dir())
+    """Every bundle in ``models/`` and every finished job's bundle, as path strings (demo first)."""
+    paths: list[Path] = list(scan_bundles(MODELS_DIR))
     try:
         paths.extend(job_store().bundles())
     except PathGPTomicError:
@@ -55,7 +67,6 @@ def available_bundles() -> list[str]:
     for p in paths:
         if _is_model_bundle(Path(p)) and str(p) not in out:
             out.append(str(p))
-    # The demo bundle first: it is the default.
     out.sort(key=lambda s: (Path(s).name != "demo", not s.startswith(str(MODELS_DIR)), s))
     return out
 
@@ -94,7 +105,7 @@ def load_bundle(path: str) -> Any:
 #: Modules the pages import lazily; importing them in the background hides their one-off cost.
 _WARM_MODULES = ("scipy.ndimage", "skimage.morphology", "skimage.filters", "lifelines", "lifelines.statistics",
                  "sksurv.metrics", "pathgptomic.evaluation", "pathgptomic.plots", "pathgptomic.slides",
-                 "pathgptomic.training.bundle", "pathgptomic.data")
+                 "torch", "pathgptomic.training.bundle", "pathgptomic.explain")
 
 
 def _import_modules(names: tuple[str, ...]) -> None:

@@ -78,3 +78,18 @@ def test_ordinal():
 
     assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 51, 100, 101)] == [
         "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "51st", "100th", "101st"]
+
+
+def test_bundle_scan_agrees_with_list_bundles(tmp_path):
+    from components.state import MODELS_DIR, scan_bundles
+
+    from pathgptomic.training.bundle import list_bundles
+
+    for name in ("a", "nested/b", "notabundle"):
+        (tmp_path / name).mkdir(parents=True)
+    for name in ("a", "nested/b"):
+        (tmp_path / name / "config.json").write_text("{}")
+        (tmp_path / name / "weights.safetensors").write_bytes(b"")
+    (tmp_path / "notabundle" / "config.json").write_text("{}")
+    for root in (tmp_path, MODELS_DIR):
+        assert scan_bundles(root) == list_bundles(root)

@@ -5,11 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,15 +13,10 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "dashboard"))
+
+from components.dev_server import CHROMIUM_ARGS, free_port, start_app, stop_app, wait_healthy  # noqa: E402
 CHROMIUM = os.environ.get("PATHGPTOMIC_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -41,37 +32,18 @@ def app_url(tmp_path_factory):
     models = Path(os.environ.get("PATHGPTOMIC_MODELS_DIR", REPO / "models"))
     if not any(models.glob("*/config.json")):
         pytest.skip(f"no model bundle in {models} (the demo bundle models/demo is built by the README command)")
-    port = _free_port()
+    port = free_port()
     data_dir = tmp_path_factory.mktemp("data")
     log = open(data_dir / "streamlit.log", "wb")
-    env = dict(os.environ, PATHGPTOMIC_DATA_DIR=str(data_dir))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    proc = start_app(port, data_dir, log)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read().decode().strip() == "ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                log.flush()
-                pytest.fail("streamlit did not become healthy:\n" + (data_dir / "streamlit.log").read_text()[-3000:])
-            time.sleep(0.3)
+        if not wait_healthy(url, proc):
+            log.flush()
+            pytest.fail("streamlit did not become healthy:\n" + (data_dir / "streamlit.log").read_text()[-3000:])
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_app(proc)
         log.close()
 
 
@@ -85,7 +57,7 @@ def test_demo_prediction_in_a_real_browser(chromium, app_url, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        browser = p.chromium.launch(executable_path=chromium, args=list(CHROMIUM_ARGS), headless=True)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(app_url, wait_until="domcontentloaded")
