@@ -213,6 +213,10 @@ def _batch_mode(bundle) -> None:
 
 def main() -> None:
     st.title("Predict")
+    st.caption("Pick a demo patient (or upload one patient's omics CSV and slide) and press **Predict**: you get the "
+               "risk score θ, its percentile among the model's training patients, the risk group, a predicted "
+               "survival curve and the exact split of θ into genomic and image parts. The model is the one "
+               "picked in the sidebar.")
     if selected_bundle_path() is None:
         current_bundle()  # says why there is no model
         return
