@@ -20,6 +20,9 @@ RUN pip install -r requirements.txt \
     && useradd --create-home --uid 1000 app && mkdir -p /data && chown -R app /data /app
 USER app
 
+# Job store, trained bundles and feature cache live in /data (mount a volume to keep them).
+# Slides too big to upload: mount them read-only and set PATHGPTOMIC_SLIDE_ROOT=/slides.
+VOLUME ["/data"]
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD curl --fail http://localhost:8501/_stcore/health || exit 1
