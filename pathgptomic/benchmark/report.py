@@ -207,10 +207,11 @@ def _reading(summary: pd.DataFrame) -> list[str]:
                 )
     if out:
         out.append(
-            "- Caveat on gradmod here: the trainer uses Adam, whose update m̂/√v̂ is invariant to a constant rescaling "
-            "of a parameter's gradient (exactly so on the first step). A per-branch coefficient k that changes slowly "
-            "is therefore largely undone by Adam; OGM-GE applied it with SGD. Small gradmod-vs-concat differences are "
-            "expected under this optimiser and should not be read as evidence about the method with SGD."
+            "- How gradmod acts here: the trainer uses Adam, whose update m̂/√v̂ is invariant to a constant rescaling "
+            "of a parameter's gradient, so besides scaling each branch's gradients by k (the paper's rule) it also "
+            "scales that branch's learning rate by k for the step (`TrainConfig.modulate_step_size`, the SGD-equivalent "
+            "slow-down). With α = 1 the coefficients stay close to 1 on these cohorts (see the ρ/k curves), so large "
+            "gradmod-vs-concat differences are not expected."
         )
     for rna in RNA_ENCODERS:
         c, g = f"concat_{rna}", f"genomic_{rna}"
