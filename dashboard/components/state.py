@@ -186,6 +186,28 @@ def current_bundle() -> Any | None:
     return None
 
 
+def bundle_summary(path: str) -> str:
+    """One line naming the bundle's fusion mode and encoders, read from ``config.json`` only.
+
+    States the scGPT checkpoint (short SHA-256) when the RNA input went through scGPT.
+    """
+    import json
+
+    try:
+        cfg = json.loads((Path(path) / "config.json").read_text())
+        tc = cfg["train_config"]
+    except (OSError, ValueError, KeyError):
+        return "config.json unreadable"
+    parts = [f"fusion `{tc['model']['fusion']}`", f"RNA `{tc['features']['rna_encoder']}`"]
+    info = cfg.get("feature_info", {})
+    if info.get("scgpt_checkpoint_hash"):
+        parts.append(f"scGPT `{str(info['scgpt_checkpoint_hash'])[:12]}`")
+    encoder = (cfg.get("image_encoder") or {}).get("name")
+    if encoder:
+        parts.append(f"image `{encoder}`")
+    return " · ".join(parts)
+
+
 def sidebar_model_picker() -> None:
     """Sidebar: the model picker (shared by all pages) and the research-use notice."""
     bundles = available_bundles()
@@ -197,6 +219,7 @@ def sidebar_model_picker() -> None:
             choice = st.selectbox("Model bundle", bundles, index=index, format_func=bundle_label,
                                   key="sidebar.bundle", help="Bundles in models/ and finished training jobs")
             st.session_state[BUNDLE_KEY] = choice
+            st.caption(bundle_summary(choice))
         else:
             st.session_state[BUNDLE_KEY] = None
             st.caption("No model bundle yet.")
