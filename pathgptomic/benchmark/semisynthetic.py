@@ -22,7 +22,6 @@ this module writes says "semi-synthetic". Same arguments, same bytes.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -37,6 +36,7 @@ from tqdm.auto import tqdm
 
 from pathgptomic.data.cohort import Cohort
 from pathgptomic.errors import ConfigError, DataQualityWarning, InputValidationError
+from pathgptomic.hashing import file_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -44,14 +44,6 @@ logger = logging.getLogger(__name__)
 MARKER = "cohort_info.json"
 FORMAT_VERSION = 1
 _CSV = {"index": False, "lineterminator": "\n"}
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def image_latents(values: np.ndarray, *, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -170,7 +162,7 @@ def build_semisynthetic_cohort(
         "semi_synthetic": True,
         "format_version": FORMAT_VERSION,
         "source_file": src.name,
-        "source_sha256": _sha256(src),
+        "source_sha256": file_sha256(src),
         "covariate": covariate,
         "noise": float(noise),
         "seed": int(seed),

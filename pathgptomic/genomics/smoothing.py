@@ -36,7 +36,6 @@ The MLP-A output (the 128-d hidden vector) is the smoothed genomic feature G2.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -53,6 +52,7 @@ from pathgptomic.errors import CheckpointError, InputValidationError
 from pathgptomic.genomics.datasets import CellData
 from pathgptomic.genomics.embed import embed_matrix, resolve_device
 from pathgptomic.genomics.scgpt import LoadedScGPT
+from pathgptomic.hashing import file_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -326,15 +326,6 @@ def train_mlp_a(
         "output": "MLP-A hidden vector (the 'scgpt_smooth' genomic feature G2)",
     }
     return SmoothingResult(model=model, baseline=baseline, cell_types=types, metrics=metrics, meta=meta)
-
-
-def file_sha256(path: str | Path) -> str:
-    """sha256 (hex) of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def metadata_path(weights: str | Path) -> Path:

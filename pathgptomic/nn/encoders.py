@@ -16,7 +16,6 @@ A local model that is not in timm can be added with :func:`register_image_encode
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from pathgptomic.errors import CheckpointError, ConfigError
+from pathgptomic.hashing import file_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -70,15 +70,6 @@ def list_image_encoders(pattern: str = "") -> list[str]:
 
 def _ensure_t2t_registered() -> None:
     import pathgptomic.nn.t2t_vit  # noqa: F401  (registers t2t_vit_* in timm)
-
-
-def file_sha256(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
-    """SHA-256 of a file's bytes (hex)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 class PatchTransform:

@@ -38,9 +38,10 @@ import torch
 from pathgptomic import __version__
 from pathgptomic.data.cohort import Cohort
 from pathgptomic.errors import BundleError, InputValidationError
+from pathgptomic.hashing import file_sha256
 from pathgptomic.nn.fusion import ModelInputs, PathGPTomic
 from pathgptomic.training.features import CohortFeatures, FeatureScaling, compute_cohort_features
-from pathgptomic.training.trainer import CVResult, TrainConfig, predict_inputs
+from pathgptomic.training.trainer import CVResult, TrainConfig, labelled_predictions, predict_inputs
 
 logger = logging.getLogger(__name__)
 
@@ -60,17 +61,6 @@ def _json_default(obj: Any) -> Any:
 
 def _write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2, default=_json_default, allow_nan=True))
-
-
-def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file's content."""
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def save_bundle(
@@ -129,18 +119,15 @@ def save_bundle(
         else:
             encoder_hash = None
 
-        train_inputs = final.scaling.transform(feats)
-        train_pred = predict_inputs(final.model, train_inputs)
-        train_pred.insert(0, "patient_id", np.asarray(cohort.ids))
-        train_pred.insert(1, "time", np.asarray(cohort.time, dtype=float))
-        train_pred.insert(2, "event", np.asarray(cohort.event, dtype=int))
-        train_pred["fold"] = -1
-        train_pred["split"] = "train"
+        train_pred = result.predictions[result.predictions["split"] == "train"]
+        if train_pred.empty:  # cross_validate keeps only out-of-fold rows; fit() already has these
+            train_pred = labelled_predictions(predict_inputs(final.model, final.scaling.transform(feats)), cohort.ids,
+                                              cohort.time, cohort.event, fold=-1, split="train")
         oof = result.predictions[result.predictions["split"] == "oof"]
         predictions = pd.concat([oof, train_pred], ignore_index=True)
         predictions.to_csv(tmp / "predictions.csv", index=False)
 
-        baseline = BreslowBaseline().fit(train_pred["risk"].to_numpy(), cohort.time, cohort.event)
+        baseline = BreslowBaseline().fit(train_pred["risk"].to_numpy(), train_pred["time"].to_numpy(), train_pred["event"].to_numpy())
         baseline.to_frame().to_csv(tmp / "baseline_hazard.csv", index=False)
         result.history.to_csv(tmp / "history.csv", index=False)
         result.epochs.to_csv(tmp / "epochs.csv", index=False)

@@ -206,6 +206,23 @@ def predict_inputs(model: PathGPTomic, inputs: ModelInputs, device: torch.device
     )
 
 
+def labelled_predictions(
+    pred: pd.DataFrame, ids: np.ndarray, time: np.ndarray, event: np.ndarray, *, fold: int, split: str
+) -> pd.DataFrame:
+    """Prefix :func:`predict_inputs` rows with ``patient_id, time, event``; append ``fold, split``.
+
+    ``split`` is ``"oof"`` (out-of-fold: the patient's fold model never saw them) or
+    ``"train"`` (in-sample risks of a model fitted on these patients).
+    """
+    pred = pred.copy()
+    pred.insert(0, "patient_id", np.asarray(ids))
+    pred.insert(1, "time", np.asarray(time, dtype=float))
+    pred.insert(2, "event", np.asarray(event, dtype=int))
+    pred["fold"] = fold
+    pred["split"] = split
+    return pred
+
+
 def _branch_cindices(pred: pd.DataFrame, cfg: ModelConfig, time: np.ndarray, event: np.ndarray) -> dict[str, float]:
     c = {"cindex": _cindex(pred["risk"].to_numpy(), time, event)}
     c["cindex_genomic"] = _cindex(pred["genomic_term"].to_numpy(), time, event) if cfg.uses_genomics else float("nan")
@@ -482,12 +499,7 @@ def cross_validate(
         c = _branch_cindices(pred, cfg.model, time[te], event[te])
         rows.append({"fold": k, "n_train": len(tr), "n_test": len(te), **c, "best_epoch": tm.best_epoch,
                      "train_seconds": tm.train_seconds, "n_imputed_train": tm.n_imputed, "n_imputed_test": test_imputed})
-        pred.insert(0, "patient_id", np.asarray(cohort.ids)[te])
-        pred.insert(1, "time", time[te])
-        pred.insert(2, "event", event[te])
-        pred["fold"] = k
-        pred["split"] = "oof"
-        preds.append(pred)
+        preds.append(labelled_predictions(pred, np.asarray(cohort.ids)[te], time[te], event[te], fold=k, split="oof"))
         hist.append(tm.history)
         eps.append(tm.epochs)
     fold_df = pd.DataFrame(rows)
@@ -526,12 +538,8 @@ def fit(
         )
     final = train_model(features, time, event, np.arange(cohort.n), cfg, fold=-1, callback=callback,
                         show_progress=show_progress)
-    pred = predict_inputs(final.model, final.scaling.transform(features))
-    pred.insert(0, "patient_id", np.asarray(cohort.ids))
-    pred.insert(1, "time", time)
-    pred.insert(2, "event", event)
-    pred["fold"] = -1
-    pred["split"] = "train"
+    pred = labelled_predictions(predict_inputs(final.model, final.scaling.transform(features)), np.asarray(cohort.ids),
+                                time, event, fold=-1, split="train")
     empty = pd.DataFrame(columns=["fold", "n_train", "n_test", "cindex", "cindex_genomic", "cindex_image",
                                   "best_epoch", "train_seconds"])
     return CVResult(pred, empty, {"n_folds": 0}, final.history, final.epochs, final, features, cfg)
