@@ -46,14 +46,18 @@ def demo_cohort_path() -> Path:
     return target
 
 
-def load_cohort_arg(value: str):
-    """``demo`` or a path (TCGA CSV or generic folder) → Cohort."""
+def load_cohort_arg(value: str, *, for_prediction: bool = False):
+    """``demo`` or a path (TCGA CSV or generic folder) → Cohort.
+
+    With ``for_prediction`` the patients are read as new patients to score (no outcome
+    columns needed, one patient accepted, nothing dropped for being constant in the file).
+    """
     from pathgptomic.data import read_cohort
 
     path = demo_cohort_path() if value == "demo" else Path(value)
     if value != "demo" and not path.exists():
         raise PathGPTomicError(f"cohort {path} does not exist; pass a TCGA-layout CSV, a generic-layout folder or 'demo'")
-    return read_cohort(path)
+    return read_cohort(path, for_prediction=for_prediction)
 
 
 # ----------------------------------------------------------------------------- train / cv
@@ -91,6 +95,8 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--balance-start", type=int, default=0, help="first epoch with gradient modulation")
     p.add_argument("--balance-end", type=int, default=None, help="epoch where modulation stops (exclusive)")
     p.add_argument("--ge-noise", action="store_true", help="OGM-GE generalisation-enhancement noise")
+    p.add_argument("--log-balance", action="store_true",
+                   help="with --fusion concat, also compute and log ρ^G/ρ^P every step (costs ~18%% of an epoch)")
     p.add_argument("--optimizer", default="adam", choices=["adam", "sgd"], help="Adam (default) or SGD with momentum 0.9")
     p.add_argument("--no-step-size-modulation", action="store_true",
                    help="with Adam, scale only the gradients (Adam's normalisation then cancels most of the modulation)")
@@ -122,10 +128,14 @@ def config_from_args(args: argparse.Namespace):
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, seed=args.seed,
         device=args.device, early_stopping=args.early_stopping, patience=args.patience, ties=args.ties,
         optimizer=args.optimizer, modulate_step_size=not args.no_step_size_modulation,
+        log_balance=getattr(args, "log_balance", False),
     )
 
 
 def _print_summary(result, title: str) -> None:
+    from pathgptomic.training.model_card import inputs_statement
+
+    print(f"\ninputs: {inputs_statement(result.config.to_dict())}".replace("**", ""))
     folds = result.folds
     if len(folds):
         table = folds[["fold", "n_train", "n_test", "cindex", "cindex_genomic", "cindex_image", "best_epoch"]].copy()
@@ -184,20 +194,47 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_times(text: str) -> list[float]:
+    from pathgptomic.errors import InputValidationError
+
+    try:
+        times = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise InputValidationError(f"--times must be comma-separated numbers of months, got {text!r}") from None
+    if not times or any(not np.isfinite(t) or t <= 0 for t in times):
+        raise InputValidationError(f"--times must be positive numbers of months, got {text!r}")
+    return times
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
+    import warnings
+
+    from pathgptomic.data.export import csv_text
+    from pathgptomic.errors import PathGPTomicWarning
     from pathgptomic.training.bundle import load_bundle
 
+    times = _parse_times(args.times)
     bundle = load_bundle(args.bundle)
-    cohort = load_cohort_arg(args.cohort)
-    pred = bundle.predict(cohort, show_progress=not args.no_progress)
-    pred.insert(1, "time", cohort.time)
-    pred.insert(2, "event", cohort.event)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PathGPTomicWarning)
+        cohort = load_cohort_arg(args.cohort, for_prediction=True)
+        pred = bundle.predict(cohort, times=times, min_coverage=args.min_coverage, show_progress=not args.no_progress)
+    for msg in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, PathGPTomicWarning)):
+        print(f"warning: {msg}", file=sys.stderr)
+    if cohort.meta.get("has_outcomes", True):
+        pred.insert(1, "time", cohort.time)
+        pred.insert(2, "event", cohort.event)
+    refused = int((pred["status"] != "ok").sum())
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        pred.to_csv(args.out, index=False)
-        print(f"{len(pred)} predictions written to {args.out}")
+        Path(args.out).write_text(csv_text(pred))
+        print(f"{len(pred) - refused} predictions written to {args.out}"
+              + (f"; {refused} patient(s) refused for insufficient data (see the 'reason' column)" if refused else ""))
     else:
-        print(pred.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        shown = ["patient_id", "status", "risk", "risk_low", "risk_high", "percentile", "risk_group"]
+        shown += [c for c in pred.columns if c.startswith("survival_") and not c.endswith(("_low", "_high"))]
+        shown += ["median_survival", "n_imputed", "reason"]
+        print(pred[shown].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     return 0
 
 
@@ -214,8 +251,9 @@ def _read_predictions(path: str) -> pd.DataFrame:
             f"{path}: missing column(s) {missing}; a predictions file needs time, event and risk "
             "(as written by 'pathgptomic predict' or a bundle's predictions.csv)"
         )
+    scored = df["status"].astype(str) == "ok" if "status" in df.columns else pd.Series(True, index=df.index)
     for col in ("time", "event", "risk"):
-        bad = pd.to_numeric(df[col], errors="coerce").isna()
+        bad = pd.to_numeric(df[col], errors="coerce").isna() & scored
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0]) + 2
             raise InputValidationError(f"{path}: row {row}, column '{col}': value {df[col].iloc[row - 2]!r} is not a number")
@@ -223,36 +261,12 @@ def _read_predictions(path: str) -> pd.DataFrame:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from pathgptomic.evaluation import (
-        assign_risk_groups, bootstrap_cindex, hazard_ratio, logrank, risk_cutoffs,
-    )
+    from pathgptomic.evaluation import evaluate_predictions, format_report
 
     df = _read_predictions(args.predictions)
-    if "split" in df.columns and (df["split"] == "oof").any():
-        train = df[df["split"] == "train"]
-        df = df[df["split"] == "oof"]
-        ref = train["risk"].to_numpy() if len(train) else df["risk"].to_numpy()
-    else:
-        ref = _read_predictions(args.train_predictions)["risk"].to_numpy() if args.train_predictions else df["risk"].to_numpy()
-    risk, time, event = df["risk"].to_numpy(float), df["time"].to_numpy(float), df["event"].to_numpy(int)
     scheme = [float(x) for x in args.cutoffs.split(",")] if args.cutoffs else args.groups
-    ci = bootstrap_cindex(risk, time, event, n_boot=args.n_boot, seed=args.seed)
-    cut = risk_cutoffs(ref, scheme)
-    groups = assign_risk_groups(risk, cut)
-    p = logrank(time, event, groups)
-    report = {"n": int(len(df)), "events": int(event.sum()), "cindex": ci.c, "cindex_95ci": [ci.lower, ci.upper],
-              "cutoffs": list(map(float, np.atleast_1d(cut))), "logrank_p": p,
-              "group_sizes": pd.Series(groups).value_counts().to_dict()}
-    try:
-        hr, lo, hi = hazard_ratio(time, event, groups)
-        report["hazard_ratio_high_vs_low"] = [hr, lo, hi]
-    except Exception as exc:  # noqa: BLE001 - HR is optional when a group is empty
-        report["hazard_ratio_high_vs_low"] = f"not available: {exc}"
-    print(f"patients {report['n']}, events {report['events']}")
-    print(f"C-index {ci.c:.3f} (95% bootstrap CI {ci.lower:.3f}–{ci.upper:.3f})")
-    print(f"risk groups ({args.groups if not args.cutoffs else 'custom'}): {report['group_sizes']}; log-rank p = {p:.3g}")
-    if isinstance(report["hazard_ratio_high_vs_low"], list):
-        print("hazard ratio high vs low: {:.2f} (95% CI {:.2f}–{:.2f})".format(*report["hazard_ratio_high_vs_low"]))
+    report = evaluate_predictions(df, groups=scheme, n_boot=args.n_boot, seed=args.seed)
+    print(format_report(report))
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=2, default=str))
     return 0
@@ -293,17 +307,26 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--command-line", default="", help=argparse.SUPPRESS)
         p.set_defaults(func=lambda a, _cv=cv: _run_training(a, crossval=_cv))
 
-    p = sub.add_parser("predict", help="bundle + cohort → risks CSV", description="Predict risks for a cohort with a model bundle.")
+    p = sub.add_parser("predict", help="bundle + new patients → risk, survival and band CSV",
+                       description="Score new patients with a model bundle: calibrated risk (log hazard ratio vs the "
+                       "average training patient) with its band over fold models, survival probabilities, median "
+                       "survival, percentile, risk group, coverage per block; outcome columns are optional.")
     p.add_argument("--bundle", required=True)
     p.add_argument("--cohort", required=True, help="'demo', a TCGA-layout CSV or a generic-layout folder")
     p.add_argument("--out", default=None, help="CSV to write (default: print)")
+    p.add_argument("--times", default="12,36,60",
+                   help="times (months) for the survival_<t> columns, comma separated (default 12,36,60)")
+    p.add_argument("--min-coverage", type=float, default=0.5,
+                   help="minimum fraction of a needed block's features measured; below it a patient gets "
+                        "'insufficient data' instead of a risk (default 0.5)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser("evaluate", help="predictions → C-index, risk groups, log-rank",
-                       description="Evaluate a predictions CSV (columns time, event, risk; optional split).")
+    p = sub.add_parser("evaluate", help="predictions → C-index (pooled and per fold), risk groups, calibration",
+                       description="Evaluate a predictions CSV (columns time, event, risk; optional patient_id, fold, "
+                       "split, survival_<t>): C-index pooled and per fold, risk groups cut on these risks with "
+                       "median survival and hazard ratios, calibration when the table allows it.")
     p.add_argument("--predictions", required=True)
-    p.add_argument("--train-predictions", default=None, help="risks of training patients for the group cut-offs")
     p.add_argument("--groups", choices=["median", "tertiles"], default="median")
     p.add_argument("--cutoffs", default=None, help="custom risk cut-offs, comma separated")
     p.add_argument("--n-boot", type=int, default=1000)

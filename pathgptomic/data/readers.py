@@ -76,6 +76,16 @@ def _strip_suffix(columns: Sequence[str], suffix: str) -> list[str]:
     return [c[: -len(suffix)] for c in columns]
 
 
+def block_of_column(column: str) -> str | None:
+    """Genomic block of a ``<GENE>_<suffix>`` column, matching the suffix in any letter case.
+
+    ``TP53_mut``, ``TP53_MUT`` and ``TP53_Mut`` all belong to ``"mut"``; a bare suffix
+    (``_cnv``) or a column without one belongs to no block (None).
+    """
+    low = column.lower()
+    return next((b for b, s in BLOCK_SUFFIXES.items() if low.endswith(s) and len(column) > len(s)), None)
+
+
 def _resolve_slide(slide_dir: Path, slide_id: str) -> Path | None:
     direct = slide_dir / slide_id
     if direct.is_file():
@@ -150,14 +160,17 @@ def read_tcga(
     row_ids = check_ids(df[TCGA_ID], file=name, column=TCGA_ID)
 
     block_cols: dict[str, list[str]] = {}
+    column_block = {c: block_of_column(c) for c in df.columns}
     for b in blocks:
         suffix = BLOCK_SUFFIXES[b]
-        cols = [c for c in df.columns if c.endswith(suffix) and len(c) > len(suffix)]
+        cols = [c for c in df.columns if column_block[c] == b]
         if not for_prediction:
             check_block_nonempty(cols, block=b, file=name, expected=f"columns named <GENE>{suffix}")
         block_cols[b] = cols
     clin_present = [c for c in clinical if c in df.columns]
     feature_cols = [c for cols in block_cols.values() for c in cols] + clin_present
+    structural = {TCGA_ID, TCGA_SLIDE, TCGA_TIME, TCGA_CENSORSHIP}
+    ignored = [c for c in df.columns if c not in structural and c not in set(feature_cols)]
     check_has_features(feature_cols, file=name)
     feats = coerce_numeric(df, feature_cols, file=name, ids=row_ids, kind="feature")
     for c in clinical:
@@ -209,6 +222,7 @@ def read_tcga(
             "n_rows": int(len(df)),
             "slide_ids": slide_ids,
             "dropped_columns": dropped,
+            "ignored_columns": ignored,
             "has_outcomes": bool(has_outcomes),
         },
     )
@@ -249,8 +263,13 @@ def _block_of_stem(stem: str) -> str | None:
     return None
 
 
-def _read_omics(source: CsvSource) -> tuple[dict[str, pd.DataFrame], str]:
-    """One omics CSV -> per-block patient-level tables (suffixes stripped)."""
+def _read_omics(source: CsvSource, *, for_prediction: bool = False) -> tuple[dict[str, pd.DataFrame], str, list[str]]:
+    """One omics CSV -> per-block patient-level tables (suffixes stripped), file name, ignored columns.
+
+    A column with no block suffix in a file whose name names no block is an error when
+    reading a training cohort; for prediction it is ignored and returned (the model
+    reports every column it does not use).
+    """
     name = source_name(source)
     df = read_csv_checked(source, id_columns=(GENERIC_ID,), what="omics CSV")
     check_required_columns(df, [GENERIC_ID], file=name, layout="generic omics")
@@ -260,25 +279,32 @@ def _read_omics(source: CsvSource) -> tuple[dict[str, pd.DataFrame], str]:
     stem_block = _block_of_stem(Path(name).name.split(".")[0])
     by_block: dict[str, list[str]] = {}
     unassigned: list[str] = []
+    suffixed: set[str] = set()
     for c in cols:
-        block = next((b for b, s in BLOCK_SUFFIXES.items() if c.endswith(s) and len(c) > len(s)), None)
+        block = block_of_column(c)
         if block is None:
             block = stem_block
+        else:
+            suffixed.add(c)
         if block is None:
             unassigned.append(c)
         else:
             by_block.setdefault(block, []).append(c)
-    check_block_assignment(unassigned, file=name)
+    if not for_prediction:
+        check_block_assignment(unassigned, file=name)
+    cols = [c for c in cols if c not in set(unassigned)]
+    if not cols:
+        return {}, name, unassigned
     feats = coerce_numeric(df, cols, file=name, ids=ids, kind="feature")
     patient = collapse_feature_rows(feats, ids, file=name)
     out = {}
     for block, bcols in by_block.items():
         blk = patient.loc[:, bcols]
         suffix = BLOCK_SUFFIXES[block]
-        blk.columns = [c[: -len(suffix)] if c.endswith(suffix) else c for c in bcols]
+        blk.columns = [c[: -len(suffix)] if c in suffixed else c for c in bcols]
         check_unique_genes(list(blk.columns), block=block, file=name)
         out[block] = blk
-    return out, name
+    return out, name, unassigned
 
 
 def read_generic(
@@ -320,7 +346,9 @@ def read_generic(
         omics_list = [omics_csvs]
     else:
         omics_list = list(omics_csvs)
-    omics_tables = [_read_omics(src) for src in omics_list]
+    read = [_read_omics(src, for_prediction=for_prediction) for src in omics_list]
+    omics_tables = [(tabs, oname) for tabs, oname, _ in read if tabs]
+    ignored = [f"{Path(oname).name}: {c}" for _, oname, cols in read for c in cols]
 
     cov = None
     cname = "omics files"
@@ -329,6 +357,11 @@ def read_generic(
         if not for_prediction:
             raise InputValidationError("no clinical CSV given. Fix: provide clinical.csv with patient_id, time, event.")
         if not omics_tables:
+            if ignored:
+                raise InputValidationError(
+                    f"no genomic columns found: {', '.join(ignored[:5])} have no block suffix. Fix: name the "
+                    "columns <GENE>_cnv, <GENE>_mut or <GENE>_rnaseq (download the model's omics template)."
+                )
             raise InputValidationError("neither a clinical CSV nor omics CSVs were given. Fix: provide at least one file.")
         ids = pd.unique(np.concatenate([t.index.to_numpy(dtype=object) for tabs, _ in omics_tables for t in tabs.values()])).astype(str)
         time, event = _no_outcomes(len(ids))
@@ -350,6 +383,9 @@ def read_generic(
         time, event = _patient_outcomes(row_ids, ids, t_rows, ev_rows) if has_outcomes else _no_outcomes(len(ids))
         if cov_cols:
             cov = cov_pat
+        if for_prediction:
+            ignored += [f"{Path(cname).name}: {c}" for c in df.columns if c in (GENERIC_TIME, GENERIC_EVENT)
+                        and not has_outcomes]
 
     blocks: dict[str, pd.DataFrame] = {}
     index = pd.Index(ids, name="patient_id")
@@ -411,6 +447,7 @@ def read_generic(
             "file": cname,
             "omics_files": [n for _, n in omics_tables],
             "dropped_columns": dropped,
+            "ignored_columns": ignored,
             "has_outcomes": bool(has_outcomes),
         },
     )
@@ -479,18 +516,28 @@ def _attach_info(cohort: Cohort, folder: Path) -> Cohort:
     return replace(cohort, meta=meta, source=source)
 
 
-def read_cohort(path: str | os.PathLike) -> Cohort:
+def read_cohort(path: str | os.PathLike, *, for_prediction: bool = False) -> Cohort:
     """Read a cohort, detecting its layout.
 
-    * a file: a TCGA-layout CSV(.gz) (has ``case_id``), or a generic clinical CSV alone;
+    * a file: a TCGA-layout CSV(.gz) (has ``case_id``), or a generic clinical CSV alone
+      (or, with ``for_prediction``, a generic omics CSV keyed by ``patient_id``);
     * a folder with ``clinical.csv``: generic layout, every other ``*.csv``/``*.csv.gz``
       (except ``slides.csv``, ``manifest.csv``, ``true_risk.csv``, ``splits*``) is an
-      omics file, ``slides.csv`` (or ``manifest.csv``) the slide manifest;
+      omics file, ``slides.csv`` (or ``manifest.csv``) the slide manifest; with
+      ``for_prediction`` the folder may hold omics files without ``clinical.csv``;
     * a folder with one TCGA-layout CSV: read with ``slide_dir`` = its ``images/`` (or
       ``slides/``) subfolder when present.
 
     A ``true_risk.csv`` beside the files (synthetic demo cohorts) fills ``true_risk`` and
     ``meta["truth"]``.
+
+    Args:
+        path: File or folder.
+        for_prediction: Read new patients to score with a trained model: outcome columns
+            optional, one patient accepted, no minimum number of events, and no column
+            dropped for being constant or empty within the file (so a patient's inputs
+            do not depend on who else is in the file). See :func:`read_tcga` and
+            :func:`read_generic`.
 
     Raises:
         InputValidationError: Path missing, or a folder with no recognisable cohort.
@@ -501,29 +548,33 @@ def read_cohort(path: str | os.PathLike) -> Cohort:
     if p.is_file():
         cols = _header(p)
         if TCGA_ID in cols:
-            return read_tcga(p)
+            return read_tcga(p, for_prediction=for_prediction)
         if p.name == "clinical.csv":
-            return read_cohort(p.parent)
+            return read_cohort(p.parent, for_prediction=for_prediction)
         if GENERIC_ID in cols:
-            return read_generic(p, [])
+            if for_prediction and GENERIC_TIME not in cols and GENERIC_EVENT not in cols and len(cols) > 1:
+                return read_generic(None, [p], for_prediction=True)
+            return read_generic(p, [], for_prediction=for_prediction)
         raise InputValidationError(
             f"{p}: not a recognised cohort file (needs a 'case_id' column for the TCGA layout or "
             "'patient_id', 'time', 'event' for the generic layout). Fix: see the templates."
         )
     files = sorted(f for f in p.iterdir() if f.is_file() and (f.name.endswith(".csv") or f.name.endswith(".csv.gz")))
+    omics = [f for f in files if f.name not in RESERVED_FILES and not f.name.startswith("splits")]
+    manifest = next((p / m for m in ("slides.csv", "manifest.csv") if (p / m).is_file()), None)
     if (p / "clinical.csv").is_file():
-        omics = [f for f in files if f.name not in RESERVED_FILES and not f.name.startswith("splits")]
-        manifest = next((p / m for m in ("slides.csv", "manifest.csv") if (p / m).is_file()), None)
-        cohort = read_generic(p / "clinical.csv", omics, manifest)
+        cohort = read_generic(p / "clinical.csv", omics, manifest, for_prediction=for_prediction)
         return _attach_info(_attach_truth(cohort, p), p)
-    tcga = [f for f in files if f.name not in RESERVED_FILES and TCGA_ID in _header(f)]
+    tcga = [f for f in omics if TCGA_ID in _header(f)]
     if len(tcga) == 1:
         slide_dir = next((p / d for d in ("images", "slides") if (p / d).is_dir()), None)
-        return _attach_info(_attach_truth(read_tcga(tcga[0], slide_dir=slide_dir), p), p)
+        return _attach_info(_attach_truth(read_tcga(tcga[0], slide_dir=slide_dir, for_prediction=for_prediction), p), p)
     if len(tcga) > 1:
         raise InputValidationError(
             f"{p}: holds several TCGA-layout CSVs ({[f.name for f in tcga]}). Fix: give the path of one file."
         )
+    if for_prediction and omics and all(GENERIC_ID in _header(f) for f in omics):
+        return read_generic(None, omics, manifest, for_prediction=True)
     raise InputValidationError(
         f"{p}: holds neither clinical.csv (generic layout) nor a CSV with a 'case_id' column (TCGA layout). "
         "Fix: see the templates (write_templates)."

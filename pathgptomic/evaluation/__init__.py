@@ -4,10 +4,18 @@ Every function returns data (floats, arrays, DataFrames); plotting lives in ``pa
 Risk sign: higher = higher risk (shorter survival), everywhere.
 """
 
+from pathgptomic.evaluation.calibration import (
+    DEFAULT_TIMES,
+    RiskCalibration,
+    calibration_report,
+    cross_fitted_survival,
+    median_survival_time,
+)
 from pathgptomic.evaluation.curves import BreslowBaseline
 from pathgptomic.evaluation.groups import (
     assign_risk_groups,
     at_risk_table,
+    format_p,
     group_order,
     hazard_ratio,
     kaplan_meier,
@@ -23,9 +31,19 @@ from pathgptomic.evaluation.metrics import (
     integrated_brier,
     time_dependent_auc,
 )
+from pathgptomic.evaluation.report import CINDEX_CONVENTION, evaluate_predictions, format_report
 
 __all__ = [
+    "CINDEX_CONVENTION",
+    "DEFAULT_TIMES",
     "BreslowBaseline",
+    "RiskCalibration",
+    "calibration_report",
+    "cross_fitted_survival",
+    "evaluate_predictions",
+    "format_p",
+    "format_report",
+    "median_survival_time",
     "CIndexResult",
     "TimeDependentAUC",
     "assign_risk_groups",

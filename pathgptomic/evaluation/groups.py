@@ -71,7 +71,7 @@ def risk_cutoffs(train_risk: Any, scheme: str | Sequence[float] = "median") -> n
         raise ConfigError(f"explicit risk cut-offs must be numbers, got {scheme!r}.") from None
     if cuts.size not in (1, 2) or not np.isfinite(cuts).all() or (cuts.size == 2 and cuts[1] <= cuts[0]):
         raise ConfigError(
-            f"explicit risk cut-offs must be one or two finite, strictly increasing numbers, got {list(cuts)}."
+            f"explicit risk cut-offs must be one or two finite, strictly increasing numbers, got {[float(c) for c in cuts]}."
         )
     return cuts
 
@@ -100,7 +100,7 @@ def assign_risk_groups(risk: Any, cutoffs: Any) -> np.ndarray:
         raise InputValidationError(f"argument 'risk' (shape {r.shape}) contains NaN or infinite values.")
     cuts = np.asarray(cutoffs, dtype=float).ravel()
     if cuts.size not in _NAMES or (cuts.size == 2 and cuts[1] <= cuts[0]) or not np.isfinite(cuts).all():
-        raise ConfigError(f"cutoffs must be one or two finite increasing values, got {list(cuts)}.")
+        raise ConfigError(f"cutoffs must be one or two finite increasing values, got {[float(c) for c in cuts]}.")
     names = np.array(_NAMES[cuts.size])
     return names[np.searchsorted(cuts, r, side="left")]
 
@@ -198,6 +198,13 @@ def at_risk_table(time: Any, event: Any, groups: Any, times: Any) -> pd.DataFram
                 "censored": int(((tg <= tick) & ~eg).sum()),
             })
     return pd.DataFrame(rows, columns=["group", "time", "at_risk", "events", "censored"])
+
+
+def format_p(p: float) -> str:
+    """A p-value for display: ``"< 0.0001"`` below 10⁻⁴, else four decimals; ``"n/a"`` for NaN."""
+    if p != p:  # noqa: PLR0124 - NaN check without importing math
+        return "n/a"
+    return "< 0.0001" if p < 1e-4 else f"{p:.4f}"
 
 
 def logrank(time: Any, event: Any, groups: Any) -> float:

@@ -81,6 +81,10 @@ class TrainConfig:
         cpu_threads: Torch intra-op threads while training on the CPU. The fusion model
             is small and latency-bound: one thread is ~15× faster than two on a loaded
             2-core machine (measured), so the default is 1.
+        log_balance: Compute and log ρ^G, ρ^P and the branch gradient norms at every
+            step even when nothing is modulated (``concat``), for side-by-side
+            comparison with ``gradmod``. Off by default: the computation costs ~18 % of
+            a concat epoch. ``gradmod`` always computes them (it needs them).
     """
 
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -99,6 +103,7 @@ class TrainConfig:
     optimizer: str = "adam"
     modulate_step_size: bool = True
     cpu_threads: int = 1
+    log_balance: bool = False
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -178,8 +183,10 @@ def _cindex(risk: np.ndarray, time: np.ndarray, event: np.ndarray) -> float:
     from pathgptomic.evaluation import concordance_index
 
     risk = np.asarray(risk, dtype=float)
-    if not np.all(np.isfinite(risk)) or np.ptp(risk) == 0 or event.sum() == 0:
+    if not np.all(np.isfinite(risk)) or event.sum() == 0:
         return float("nan")
+    if np.ptp(risk) == 0:  # a constant score orders nothing: every comparable pair is a tie
+        return 0.5
     return float(concordance_index(risk, time, event))
 
 
@@ -325,7 +332,7 @@ def _train_model(
         optimizer = torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     scale_lr = cfg.optimizer == "adam" and cfg.modulate_step_size
     balance = cfg.balance if cfg.model.fusion == "gradmod" else BalanceConfig(**{**asdict(cfg.balance), "enabled": False})
-    use_terms = cfg.model.fusion in ("concat", "gradmod")
+    use_terms = cfg.model.fusion == "gradmod" or (cfg.model.fusion == "concat" and cfg.log_balance)
     modulator = GradientModulator(model.genomic_parameters(), model.image_parameters(), balance) if use_terms else None
     generator = torch.Generator().manual_seed(cfg.seed + 1000 * fold)
     autocast = device.type == "cuda"
@@ -425,6 +432,11 @@ class CVResult:
         final: The model fitted on all patients (``None`` when ``final_fit=False``).
         features: The cohort's fold-independent features.
         config: The configuration used.
+        fold_models: The model of each fold, in fold order (empty for :func:`fit`).
+        centres: Mean risk θ of each fold model over *all* the cohort's patients, shape
+            ``(n_folds,)``: the location that puts the fold models on one scale
+            (:mod:`pathgptomic.evaluation.calibration`). No outcome enters it.
+        final_centre: The same mean for the final model (NaN without one).
     """
 
     predictions: pd.DataFrame
@@ -435,15 +447,30 @@ class CVResult:
     final: TrainedModel | None
     features: CohortFeatures
     config: TrainConfig
+    fold_models: list[TrainedModel] = field(default_factory=list)
+    centres: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    final_centre: float = float("nan")
+
+
+def risk_centre(trained: TrainedModel, features: CohortFeatures) -> float:
+    """Mean risk θ of ``trained`` over every patient of ``features`` (no outcome used)."""
+    return float(predict_inputs(trained.model, trained.scaling.transform(features))["risk"].mean())
 
 
 def summarize_folds(folds: pd.DataFrame) -> dict[str, float]:
-    """Mean and sample sd (ddof=1) of every C-index column over folds."""
+    """Mean and sample sd (ddof=1) of every C-index column over folds.
+
+    A fold whose C-index is undefined (no event among its test patients) cannot enter
+    the mean; it is not dropped silently: ``n_folds_defined_<col>`` then says over how
+    many folds the mean was taken. (A constant risk is defined: 0.5.)
+    """
     out: dict[str, float] = {"n_folds": int(len(folds))}
     for col in ("cindex", "cindex_genomic", "cindex_image"):
         vals = folds[col].astype(float)
         out[f"{col}_mean"] = float(vals.mean()) if vals.notna().any() else float("nan")
         out[f"{col}_sd"] = float(vals.std(ddof=1)) if vals.notna().sum() > 1 else float("nan")
+        if vals.notna().any() and vals.isna().any():
+            out[f"n_folds_defined_{col}"] = int(vals.notna().sum())
     return out
 
 
@@ -487,7 +514,7 @@ def cross_validate(
             cohort, cfg.features, need_images=cfg.model.uses_images, pixels=cfg.model.image_finetune,
             device=cfg.device, show_progress=show_progress,
         )
-    rows, preds, hist, eps = [], [], [], []
+    rows, preds, hist, eps, models, centres = [], [], [], [], [], []
     for k, (tr, te) in enumerate(tqdm(folds, desc="folds", disable=not show_progress)):
         if callback:
             callback("fold", {"fold": k, "n_folds": len(folds)})
@@ -502,6 +529,9 @@ def cross_validate(
         preds.append(labelled_predictions(pred, np.asarray(cohort.ids)[te], time[te], event[te], fold=k, split="oof"))
         hist.append(tm.history)
         eps.append(tm.epochs)
+        models.append(tm)
+        centres.append(risk_centre(tm, features))
+        rows[-1]["risk_centre"] = centres[-1]
     fold_df = pd.DataFrame(rows)
     final = None
     if final_fit:
@@ -514,6 +544,8 @@ def cross_validate(
     return CVResult(
         pd.concat(preds, ignore_index=True), fold_df, summarize_folds(fold_df),
         pd.concat(hist, ignore_index=True), pd.concat(eps, ignore_index=True), final, features, cfg,
+        fold_models=models, centres=np.asarray(centres, dtype=float),
+        final_centre=risk_centre(final, features) if final is not None else float("nan"),
     )
 
 
@@ -542,4 +574,5 @@ def fit(
                                 time, event, fold=-1, split="train")
     empty = pd.DataFrame(columns=["fold", "n_train", "n_test", "cindex", "cindex_genomic", "cindex_image",
                                   "best_epoch", "train_seconds"])
-    return CVResult(pred, empty, {"n_folds": 0}, final.history, final.epochs, final, features, cfg)
+    return CVResult(pred, empty, {"n_folds": 0}, final.history, final.epochs, final, features, cfg,
+                    final_centre=float(pred["risk"].mean()))

@@ -62,9 +62,15 @@ def test_cv_logs_balance_and_branch_cindices(demo_dir: Path, cache_dir: Path) ->
 def test_concat_logs_rho_but_never_scales(demo_dir: Path, cache_dir: Path) -> None:
     from pathgptomic.data import read_cohort
 
-    res = cross_validate(read_cohort(demo_dir), _cfg("concat", cache_dir), n_folds=2, final_fit=False, show_progress=False)
+    cohort = read_cohort(demo_dir)
+    res = cross_validate(cohort, _cfg("concat", cache_dir, log_balance=True), n_folds=2, final_fit=False,
+                         show_progress=False)
     assert res.history["rho_g"].notna().any()
     assert (res.history["coef_g"] == 1).all() and (res.history["coef_p"] == 1).all()
+    # without log_balance, concat skips the balance computation (ρ not logged) and trains identically
+    plain = cross_validate(cohort, _cfg("concat", cache_dir), n_folds=2, final_fit=False, show_progress=False)
+    assert plain.history["rho_g"].isna().all()
+    np.testing.assert_allclose(plain.predictions["risk"], res.predictions["risk"], rtol=1e-5, atol=1e-6)
 
 
 def test_same_seed_same_result(demo_dir: Path, cache_dir: Path) -> None:
@@ -112,7 +118,8 @@ def test_cli_cv_writes_loadable_bundle_that_reproduces_predictions(demo_dir: Pat
     pred = bundle.predict(cohort)
     stored = bundle.predictions[bundle.predictions["split"] == "train"].set_index("patient_id").loc[pred["patient_id"]]
     np.testing.assert_allclose(pred["risk"].to_numpy(), stored["risk"].to_numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(pred["risk"], pred["genomic_term"] + pred["image_term"] + pred["bias"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(pred["theta"], pred["genomic_term"] + pred["image_term"] + pred["bias"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(pred["risk"], bundle.calibration.slope * (pred["theta"] - bundle.final_centre), rtol=1e-6)
     assert pred["percentile"].between(0, 100).all()
     assert list_bundles(tmp_path) == [out]
 
@@ -140,7 +147,7 @@ def test_bundle_refuses_unknown_format_and_existing_folder(demo_dir: Path, cache
 
 def test_interrupted_save_leaves_no_bundle(demo_dir: Path, cache_dir: Path, tmp_path: Path, monkeypatch) -> None:
     from pathgptomic.data import read_cohort
-    import pathgptomic.training.bundle as bundle_mod
+    import pathgptomic.training.bundle_save as bundle_mod
 
     cohort = read_cohort(demo_dir)
     res = cross_validate(cohort, _cfg("genomic", cache_dir), n_folds=2, show_progress=False)
