@@ -15,10 +15,15 @@ _HERE = Path(__file__).resolve().parent
 if str(_HERE) not in sys.path:  # pages import ``components.*``
     sys.path.insert(0, str(_HERE))
 
-from components.state import NOTICE, sidebar_model_picker, start_warm_up  # noqa: E402
+from components.settings import require_access, train_page_enabled
+from components.state import NOTICE, REPO_ROOT, sidebar_model_picker, start_warm_up
 
-st.set_page_config(page_title="Path-GPTomic", page_icon=":material/biotech:", layout="wide",
+#: The page icon, shipped with the app (a ``:material/...:`` favicon is fetched from a font CDN).
+ICON = REPO_ROOT / "assets" / "icon.png"
+
+st.set_page_config(page_title="Path-GPTomic", page_icon=str(ICON), layout="wide",
                    initial_sidebar_state="expanded")
+require_access()  # password / OIDC login when configured; stops the run until granted
 
 PAGES = {
     "Patient": [
@@ -31,11 +36,10 @@ PAGES = {
         st.Page(_HERE / "app_pages" / "balance.py", title="Modality balance", icon=":material/balance:",
                 url_path="balance"),
     ],
-    "Model": [
-        st.Page(_HERE / "app_pages" / "train.py", title="Train", icon=":material/model_training:",
-                url_path="train"),
-    ],
 }
+if train_page_enabled():  # off for the public demo (PATHGPTOMIC_PUBLIC=1): hidden and unreachable
+    PAGES["Model"] = [st.Page(_HERE / "app_pages" / "train.py", title="Train", icon=":material/model_training:",
+                              url_path="train")]
 
 page = st.navigation(PAGES)
 sidebar_model_picker()

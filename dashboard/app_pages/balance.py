@@ -84,7 +84,8 @@ def main() -> None:
 
     @st.fragment(run_every=3.0 if live else None)
     def panel() -> None:
-        _draw(run_ids, int(window), bool(raw))
+        # Guarded inside: Streamlit handles a fragment's exception itself (a redacted error box).
+        run_guarded(lambda: _draw(run_ids, int(window), bool(raw)))
 
     panel()
 

@@ -16,6 +16,7 @@ from components.safe_paths import resolve_inside, slide_root
 from components.state import current_bundle, demo_cohort, selected_bundle_path
 from components.ui import fmt_p, run_guarded
 from components.uploads import read_csv_upload
+from pathgptomic.data.export import csv_text
 from pathgptomic.errors import InputValidationError
 
 SOURCES = ["Bundle's out-of-fold predictions", "Demo cohort through this model", "Upload a cohort"]
@@ -164,7 +165,7 @@ def main() -> None:
     table = pred.copy()
     table["risk_group"] = res["groups"]
     d = st.columns(3)
-    d[0].download_button("Predictions (CSV)", table.to_csv(index=False), file_name="cohort_predictions.csv",
+    d[0].download_button("Predictions (CSV)", csv_text(table), file_name="cohort_predictions.csv",
                          mime="text/csv", key="cohort.dl_csv", icon=":material/download:", on_click="ignore")
     from pathgptomic.plots import km_matplotlib
 

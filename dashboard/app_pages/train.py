@@ -1,18 +1,26 @@
-"""Train: launch a cross-validation/training job, watch it live, cancel it."""
+"""Train: launch a cross-validation/training job, watch it live, cancel it.
+
+Deployment limits (``components.settings``): the page can be switched off, launches per session
+are rate-limited and queued + running jobs are capped for the whole deployment. An uploaded
+cohort is stored privately (0600 in a 0700 folder) and removed when its job ends.
+"""
 
 from __future__ import annotations
 
-import uuid
+import os
+import shutil
+import time
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
-
 from components import figures
+from components import settings as S
 from components.safe_paths import slide_root
 from components.state import MODELS_DIR, available_bundles, bundle_label, job_store
-from components.ui import run_guarded
-from components.uploads import read_csv_upload
+from components.ui import plain, run_guarded, scrub_paths, show_error, show_warning
+from components.uploads import DEFAULT_CSV_LIMIT_MB, read_csv_upload
+
 from pathgptomic.errors import InputValidationError
 from pathgptomic.training import jobs as J
 
@@ -46,22 +54,27 @@ def _mlp_a_files(folders: list[str]) -> list[str]:
     return [str(f) for d in folders for f in sorted(Path(d).glob("mlp_a*.safetensors"))]
 
 
-def _save_uploaded_cohort(upload, fusion: str) -> str:
+def _write_private(path: Path, text: str) -> None:
+    """Create ``path`` (must not exist) readable by the server user only (0600)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        fh.write(text)
+
+
+def _save_uploaded_cohort(upload, fusion: str) -> Path:
     """Validate an uploaded TCGA-layout cohort CSV and store it privately for the job.
 
-    The CSV goes to ``<data dir>/uploads/cohort-<random>/cohort.csv`` next to an ``images`` link to
-    the server slide folder, so the job resolves ``slide_id`` values there (and nowhere else).
+    The CSV goes to ``<data dir>/uploads/cohort-<random>/cohort.csv`` (0600 in a 0700 folder) next
+    to an ``images`` link to the server slide folder, so the job resolves ``slide_id`` values there
+    (and nowhere else). The job store removes the folder when the job ends.
     """
-    import shutil
-
     df = read_csv_upload(upload, what="cohort CSV")
     if "case_id" not in df.columns:
         raise InputValidationError("the training cohort must be in the TCGA layout (first column case_id); "
                                    "download a template on the Predict page")
-    folder = job_store().data_dir / "uploads" / f"cohort-{uuid.uuid4().hex[:12]}"
-    folder.mkdir(parents=True)
+    folder = job_store().private_upload_dir("cohort")
     try:
-        df.to_csv(folder / "cohort.csv", index=False)
+        _write_private(folder / "cohort.csv", df.to_csv(index=False))
         root = slide_root()
         if root is not None:
             (folder / "images").symlink_to(root, target_is_directory=True)
@@ -73,7 +86,7 @@ def _save_uploaded_cohort(upload, fusion: str) -> str:
             warnings.simplefilter("always")
             cohort = read_cohort(folder)
         for w in caught:
-            st.warning(str(w.message).replace(str(folder / "cohort.csv"), "uploaded cohort"))
+            show_warning(str(w.message).replace(str(folder / "cohort.csv"), "uploaded cohort"))
         for pid, paths in cohort.slides.items():
             if any(root is None or root not in Path(p).resolve().parents for p in paths):
                 raise InputValidationError(f"the slide of patient {pid!r} is outside the server slide folder")
@@ -90,7 +103,7 @@ def _save_uploaded_cohort(upload, fusion: str) -> str:
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    return str(folder)
+    return folder
 
 
 def _launch_form() -> None:
@@ -100,8 +113,9 @@ def _launch_form() -> None:
         c1, c2, c3 = st.columns(3)
         cohort_choice = c1.radio("Cohort", ["Demo cohort", "Upload a cohort CSV (TCGA layout)"],
                                  key="train.cohort_choice")
-        upload = c1.file_uploader("Cohort CSV", type=["csv"], key="train.upload",
-                                  help="Only used when 'Upload' is chosen. Slides are not uploaded here.")
+        upload = c1.file_uploader("Cohort CSV", type=["csv"], key="train.upload", max_upload_size=DEFAULT_CSV_LIMIT_MB,
+                                  help="Only used when 'Upload' is chosen. Slides are not uploaded here. "
+                                       "Kept privately on the server and deleted when the job ends.")
         mode = c2.selectbox("Mode", ["cv", "train"], key="train.mode",
                             format_func=lambda m: {"cv": "Cross-validation + final model",
                                                    "train": "Train on all patients"}[m])
@@ -124,17 +138,21 @@ def _launch_form() -> None:
         folds = c3.number_input("Folds", min_value=2, max_value=15, value=3, key="train.folds")
         epochs = c3.number_input("Epochs", min_value=1, max_value=200, value=5, key="train.epochs")
         seed = c3.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, key="train.seed")
-        name = c3.text_input("Job name", value="", key="train.name", placeholder="e.g. gradmod-5ep")
+        name = c3.text_input("Job name", value="", key="train.name", placeholder="e.g. gradmod-5ep",
+                             max_chars=J.MAX_NAME_CHARS)
         submitted = st.form_submit_button("Launch job", type="primary", icon=":material/play_arrow:")
     if not submitted:
         return
+    now = time.time()
+    S.check_launch_rate(now)
     if cohort_choice.startswith("Upload"):
         if upload is None:
             st.error("Choose a cohort CSV to upload, or pick the demo cohort.")
             return
-        cohort = _save_uploaded_cohort(upload, fusion)
+        folder = _save_uploaded_cohort(upload, fusion)
+        cohort, cleanup = str(folder), [folder]
     else:
-        cohort = "demo"
+        cohort, cleanup = "demo", []
     cmd = J.build_cli_command(mode=mode, cohort=cohort, fusion=fusion, epochs=int(epochs), folds=int(folds),
                               seed=int(seed), rna_encoder=rna if rna != "snn" else None,
                               scgpt_dir=None if scgpt_dir == DEFAULT else scgpt_dir,
@@ -144,7 +162,14 @@ def _launch_form() -> None:
     params = {"mode": mode, "cohort": "demo" if cohort == "demo" else "uploaded", "fusion": fusion, "rna": rna,
               "folds": int(folds), "epochs": int(epochs), "seed": int(seed), "encoder": encoder,
               "max_patches": int(max_patches), "pooling": pooling}
-    job = store.submit(cmd, name=name.strip() or f"{fusion}-{mode}-{int(epochs)}ep", params=params)
+    try:
+        job = store.submit(cmd, name=name.strip() or f"{fusion}-{mode}-{int(epochs)}ep", params=params,
+                           max_active=S.max_active_jobs(), cleanup=cleanup)
+    except BaseException:
+        for folder in cleanup:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    S.record_launch(now)
     st.session_state["train.selected"] = job.id
     st.toast(f"Job {job.id} {job.state}", icon=":material/rocket_launch:")
 
@@ -187,13 +212,18 @@ def _job_detail(job_id: str) -> None:
 
     @st.fragment(run_every=run_every)
     def live() -> None:
+        # Guarded inside: Streamlit handles a fragment's exception itself (a redacted error box).
+        run_guarded(_live_body)
+
+    def _live_body() -> None:
         j = store.get(job_id)
         if j.state != st.session_state.get("train.last_state") and not j.is_active:
             st.session_state["train.last_state"] = j.state
             available_bundles.clear()  # the model picker must see the new bundle
             st.rerun()
         head = st.columns([3, 1])
-        head[0].markdown(f"**{j.name}** · `{j.id}` · {STATE_ICONS.get(j.state, '')} **{j.state}**")
+        head[0].markdown(f"`{j.id}` · {STATE_ICONS.get(j.state, '')} **{j.state}**")
+        head[0].text(f"Name: {j.name}")  # user text: shown as text, never as Markdown
         if j.is_active and head[1].button("Cancel job", key=f"train.cancel.{j.id}", icon=":material/cancel:"):
             store.cancel(j.id)
             st.rerun()
@@ -211,20 +241,25 @@ def _job_detail(job_id: str) -> None:
             st.info("Waiting for a free slot (one job at a time by default).")
         elif j.state == J.SUCCEEDED:
             st.success(f"Finished in {j.duration or 0:.0f} s. Its bundle is in the sidebar model picker as "
-                       f"**{bundle_label(str(j.bundle_path))}**.")
+                       f"**{plain(bundle_label(str(j.bundle_path)))}**.")
         elif j.state in (J.FAILED, J.CANCELLED):
-            st.error(j.error or j.state)
+            show_error(j.error or j.state)
+        if j.note:
+            st.info(plain(j.note), icon=":material/info:")
         history = J.read_history(j)
         if not history.empty:
             st.plotly_chart(figures.live_training_figure(history), width="stretch", key=f"train.curves.{j.id}")
         with st.expander("Log (last 40 lines)", expanded=j.state == J.FAILED):
-            st.code(J.tail_log(j) or "(empty)", language="text")
+            st.code(scrub_paths(J.tail_log(j)) or "(empty)", language="text")  # no server paths
 
     live()
 
 
 def main() -> None:
     st.title("Train a model")
+    if not S.train_page_enabled():
+        st.info("Training is switched off on this deployment (PATHGPTOMIC_PUBLIC / PATHGPTOMIC_TRAIN_PAGE).")
+        return
     st.caption("Each job runs as its own process (it survives page reloads and app restarts). "
                "A finished job's bundle appears in the sidebar model picker.")
     _launch_form()

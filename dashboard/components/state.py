@@ -9,6 +9,7 @@ from typing import Any
 
 import streamlit as st
 
+from components.ui import show_error
 from pathgptomic.errors import PathGPTomicError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -158,7 +159,7 @@ def demo_cohort() -> Any:
     folder = DEMO_COHORT_DIR
     if not folder.exists():
         raise PathGPTomicError(
-            f"the demo cohort {folder} is missing; build it with the command in README.md"
+            f"the demo cohort {folder.name} is missing on the server; build it with the command in README.md"
         )
     return read_cohort(folder)
 
@@ -169,20 +170,21 @@ def selected_bundle_path() -> str | None:
 
 
 def current_bundle() -> Any | None:
-    """The picked bundle, or None (an ``st.info`` or ``st.error`` says why)."""
+    """The picked bundle, or None (an ``st.info`` or ``st.error`` says why, without server paths)."""
     path = selected_bundle_path()
     if not path:
-        st.info(
-            "No model bundle found. Train one on the **Train** page, or build the demo bundle "
-            "with the command in README.md (it lands in `models/demo/`)."
-        )
+        from components.settings import train_page_enabled
+
+        train = "Train one on the **Train** page, or build" if train_page_enabled() else "Build"
+        st.info(f"No model bundle found. {train} the demo bundle with the command in README.md "
+                "(it lands in `models/demo/`).")
         return None
     try:
         return load_bundle(path)
     except PathGPTomicError as exc:
-        st.error(f"Cannot load the model bundle {bundle_label(path)}: {exc}")
+        show_error(f"Cannot load the model bundle {bundle_label(path)}: {exc}")
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
-        st.error(f"Cannot load the model bundle {bundle_label(path)}: {type(exc).__name__}: {exc}")
+        show_error(f"Cannot load the model bundle {bundle_label(path)}: {type(exc).__name__}: {exc}")
     return None
 
 

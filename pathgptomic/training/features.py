@@ -348,7 +348,14 @@ def seeded_encoder_weights(settings: FeatureSettings) -> Path:
 
     A frozen random-init encoder is a legitimate (if weak) feature extractor; writing its
     weights to a file makes the features reproducible and lets a bundle ship them.
+
+    Jobs may race to create the same file: each writes its own uniquely named temp file in the
+    same folder and renames it over the target atomically (``os.replace``), so a reader sees
+    either no file or a complete one (both writers produce identical bytes). A failed write
+    leaves no temp file behind.
     """
+    import tempfile
+
     import timm
     from safetensors.torch import save_file
 
@@ -360,9 +367,15 @@ def seeded_encoder_weights(settings: FeatureSettings) -> Path:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(settings.image_encoder_seed)
             model = timm.create_model(settings.image_encoder, pretrained=False, num_classes=0)
-        tmp = path.with_suffix(".tmp")
-        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp))
-        tmp.replace(path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        try:
+            save_file({k: v.contiguous() for k, v in model.state_dict().items()}, tmp)
+            os.chmod(tmp, 0o644)  # random weights, not secret: readable like any cache file
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     return path
 
 

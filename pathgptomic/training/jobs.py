@@ -8,6 +8,7 @@ directory: ``$PATHGPTOMIC_DATA_DIR`` when set, else ``~/.pathgptomic``. Layout::
     <data_dir>/jobs/<job_id>/live/     progress.json, history.csv, epochs.csv (``--live-dir``)
     <data_dir>/jobs/<job_id>/bundle/   the model bundle the job writes (``--out``)
     <data_dir>/jobs/<job_id>/exit.json exit status written by the job's supervisor
+    <data_dir>/uploads/<folder>/       private inputs of a job (0700/0600), removed when it ends
 
 Every job runs as its own OS process group: a small supervisor
 (``sys.executable <this file> supervise``, standard library only, so it starts in
@@ -15,8 +16,19 @@ milliseconds without importing torch) started with ``start_new_session=True`` ru
 ``[sys.executable, "-m", "pathgptomic", "cv", ...]``) in the same group, waits for it, and records
 the exit status. Cancelling kills that process group only. Every read reconciles the table with
 reality: a job marked running whose supervisor is gone (or whose pid now belongs to another
-process) becomes ``failed`` with its log kept, so no job stays "running" forever. Queued jobs
-start when a slot frees (``max_concurrent``, default 1 or ``$PATHGPTOMIC_MAX_JOBS``).
+process) is settled, so no job stays "running" forever and nothing is lost silently:
+
+* its processes still run (the supervisor alone died): it stays ``running`` (cancel still kills
+  its group) and is settled when they end;
+* it left a complete bundle that loads: ``succeeded``, with the note "adopted after the
+  supervisor died" in the table and the log;
+* it left a bundle that does not load: the bundle is deleted and the job is ``failed``, saying so;
+* otherwise ``failed`` with its log kept.
+
+Queued jobs start when a slot frees (``max_concurrent``, default 1 or ``$PATHGPTOMIC_MAX_JOBS``);
+``submit(max_active=...)`` caps queued + running jobs atomically. Private job inputs (an uploaded
+cohort) live under ``<data_dir>/uploads`` and are removed when their job ends; a folder no job
+references is removed after :data:`UPLOAD_GRACE_S` seconds.
 
 States: ``queued`` → ``running`` → ``succeeded`` | ``failed`` | ``cancelled``.
 """
@@ -25,6 +37,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -59,6 +72,29 @@ def _outcome_values(command: list[str], job_dir: Path, exit_code: int) -> tuple[
     return FAILED, exit_code, error, None
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    """True when ``path`` resolves strictly inside ``folder``."""
+    try:
+        inner, outer = Path(path).resolve(), Path(folder).resolve()
+    except OSError:
+        return False
+    return inner != outer and inner.is_relative_to(outer)
+
+
+def _remove_inputs(data_dir: Path, paths: list[str]) -> None:
+    """Delete a finished job's private inputs (only folders inside ``<data_dir>/uploads``)."""
+    for p in paths:
+        if _inside(Path(p), data_dir / "uploads"):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _remove_stale_temp(job_dir: Path) -> None:
+    """Delete hidden ``.bundle.*`` folders that a bundle save killed half-way leaves in ``job_dir``."""
+    for tmp in job_dir.glob(".bundle.*"):
+        if tmp.is_dir() and not tmp.is_symlink():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def _record_exit(job_dir: Path, code: int) -> None:
     tmp = job_dir / "exit.json.tmp"
     tmp.write_text(json.dumps({"exit_code": code, "time": time.time()}))
@@ -70,13 +106,13 @@ def _supervise(data_dir: Path, job_id: str, max_concurrent: int) -> int:
     db = data_dir / "jobs.sqlite3"
     con = sqlite3.connect(db, timeout=30.0, isolation_level=None)
     try:
-        row = con.execute("SELECT command, job_dir FROM jobs WHERE id=?", (job_id,)).fetchone()
+        row = con.execute("SELECT command, job_dir, cleanup FROM jobs WHERE id=?", (job_id,)).fetchone()
     finally:
         con.close()
     if row is None:
         print(f"[pathgptomic job {job_id}] no such job in {db}", flush=True)
         return 1
-    command, job_dir = json.loads(row[0]), Path(row[1])
+    command, job_dir, cleanup = json.loads(row[0]), Path(row[1]), json.loads(row[2] or "[]")
     stamp = lambda: time.strftime("%Y-%m-%d %H:%M:%S")  # noqa: E731
     print(f"[pathgptomic job {job_id}] {stamp()} running: " + " ".join(command), flush=True)
     try:
@@ -106,6 +142,8 @@ def _supervise(data_dir: Path, job_id: str, max_concurrent: int) -> int:
         queued = con.execute("SELECT COUNT(*) FROM jobs WHERE state=?", (QUEUED,)).fetchone()[0]
     finally:
         con.close()
+    _remove_inputs(data_dir, cleanup)
+    _remove_stale_temp(job_dir)
     if queued:  # hand the slot on: the store (which imports the package) starts the next job
         subprocess.Popen(
             [sys.executable, "-m", "pathgptomic.training.jobs", "start-queued", "--data-dir", str(data_dir),
@@ -124,6 +162,7 @@ if __name__ == "__main__" and len(sys.argv) == 5 and sys.argv[1] == "supervise":
 
 import argparse  # noqa: E402
 import logging  # noqa: E402
+import unicodedata  # noqa: E402
 import uuid  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 from typing import Sequence  # noqa: E402
@@ -136,6 +175,13 @@ logger = logging.getLogger(__name__)
 
 STATES: tuple[str, ...] = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
 FINAL_STATES: frozenset[str] = frozenset({SUCCEEDED, FAILED, CANCELLED})
+
+#: Longest job name kept (longer names are cut with "…").
+MAX_NAME_CHARS = 100
+#: Seconds an upload folder that no job references is kept (covers validation before submit).
+UPLOAD_GRACE_S = 15 * 60
+#: Note of a job whose supervisor died and whose complete bundle the store adopted.
+ADOPTED_NOTE = "adopted after the supervisor died"
 
 #: Fusion modes and RNA encoders the CLI accepts (see the lead's CLI contract).
 FUSIONS: tuple[str, ...] = ("concat", "kronecker", "gradmod", "genomic", "image")
@@ -156,9 +202,27 @@ CREATE TABLE IF NOT EXISTS jobs (
     bundle_path TEXT,
     created REAL NOT NULL,
     started REAL,
-    finished REAL
+    finished REAL,
+    note TEXT,
+    cleanup TEXT
 )
 """
+#: Columns added after the first release (added to older databases on open).
+_ADDED_COLUMNS: tuple[str, ...] = ("note", "cleanup")
+
+
+class QueueFullError(JobError):
+    """The deployment's limit on queued + running jobs is reached."""
+
+
+def clean_job_name(name: str) -> str:
+    """A job name fit for storage and display: one line, no control characters, at most
+    :data:`MAX_NAME_CHARS` characters. Markup (HTML, Markdown) is kept as text: pages render names
+    as text, never as Markdown.
+    """
+    text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in str(name))
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_NAME_CHARS else text[:MAX_NAME_CHARS - 1] + "…"
 
 
 def default_data_dir() -> Path:
@@ -183,6 +247,7 @@ class Job:
         error: Why the job failed or was cancelled (None on success).
         bundle_path: The finished model bundle (succeeded jobs only).
         created, started, finished: Unix timestamps (None when not reached).
+        note: What the store did on its own (e.g. :data:`ADOPTED_NOTE`), else None.
     """
 
     id: str
@@ -198,6 +263,7 @@ class Job:
     created: float
     started: float | None
     finished: float | None
+    note: str | None = None
 
     @property
     def log_path(self) -> Path:
@@ -326,6 +392,39 @@ def _pid_alive(pid: int, start: str | None) -> bool:
     return True
 
 
+def _group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes of the process group ``pgid``."""
+    if not Path("/proc/self/stat").exists():
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return []
+        return [pgid]
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
+            members.append(int(entry.name))
+    return members
+
+
+def _orphans_alive(pid: int | None) -> bool:
+    """True when the supervisor ``pid`` is gone but processes of its group still run.
+
+    A pid is not reused while it still names a process group, so when no process ``pid`` runs,
+    live members of group ``pid`` are the job's own (its training went on without the supervisor).
+    """
+    if not pid or pid <= 0 or _proc_state(pid) not in (None, "Z", "X"):
+        return False
+    return bool(_group_members(pid))
+
+
 #: Popen handles of supervisors this process started (polled to reap zombies).
 _CHILDREN: dict[str, subprocess.Popen] = {}
 
@@ -368,6 +467,20 @@ class JobStore:
         with self._connect() as con:
             con.execute("PRAGMA journal_mode=WAL")
             con.execute(_SCHEMA)
+            self._add_missing_columns(con)
+
+    @staticmethod
+    def _add_missing_columns(con: sqlite3.Connection) -> None:
+        """Bring a database from an older release up to :data:`_SCHEMA` (adds nullable columns)."""
+        for col in _ADDED_COLUMNS:
+            have = {r[1] for r in con.execute("PRAGMA table_info(jobs)").fetchall()}
+            if col in have:
+                continue
+            try:
+                con.execute(f"ALTER TABLE jobs ADD COLUMN {col} TEXT")
+            except sqlite3.OperationalError as exc:  # another process added it first
+                if "duplicate column" not in str(exc):
+                    raise
 
     # -- connections ---------------------------------------------------------------------------
 
@@ -384,46 +497,118 @@ class JobStore:
             command=json.loads(row["command"]), job_dir=Path(row["job_dir"]), pid=row["pid"],
             exit_code=row["exit_code"], error=row["error"],
             bundle_path=Path(row["bundle_path"]) if row["bundle_path"] else None,
-            created=row["created"], started=row["started"], finished=row["finished"],
+            created=row["created"], started=row["started"], finished=row["finished"], note=row["note"],
         )
 
     # -- public API ----------------------------------------------------------------------------
 
     def submit(self, command: Sequence[str], *, name: str = "", params: dict[str, Any] | None = None,
-               add_output_args: bool = True, start: bool = True) -> Job:
+               add_output_args: bool = True, start: bool = True, max_active: int | None = None,
+               cleanup: Sequence[str | Path] = ()) -> Job:
         """Queue a job and start it when a slot is free.
 
         Args:
             command: Argument list of the job process, e.g. from :func:`build_cli_command`.
-            name: Human-readable name.
+            name: Human-readable name (cleaned by :func:`clean_job_name`; empty: the job id).
             params: JSON-safe parameters to store with the job (shown in the UI).
             add_output_args: Append ``--out <job>/bundle --live-dir <job>/live``.
             start: Try to start queued jobs right away.
+            max_active: Refuse the job when this many jobs are already queued or running (checked
+                and inserted in one transaction, so concurrent sessions cannot overshoot it).
+            cleanup: Private input folders (inside ``<data_dir>/uploads``, e.g. from
+                :meth:`private_upload_dir`) to delete when the job ends.
 
         Returns:
             The job as stored (state ``queued`` or ``running``).
 
         Raises:
-            JobError: The command is empty.
+            JobError: The command is empty, or a cleanup folder lies outside ``<data_dir>/uploads``.
+            QueueFullError: ``max_active`` jobs are already queued or running.
         """
         if not command:
             raise JobError("cannot submit a job with an empty command")
+        outside = [str(c) for c in cleanup if not _inside(Path(c), self.uploads_dir)]
+        if outside:
+            raise JobError(f"job inputs to remove must lie inside {self.uploads_dir}; got {outside}")
+        self._reconcile_running()
         job_id = uuid.uuid4().hex[:12]
         job_dir = self.data_dir / "jobs" / job_id
-        (job_dir / "live").mkdir(parents=True, exist_ok=True)
         cmd = [str(c) for c in command]
         if add_output_args:
             cmd += ["--out", str(job_dir / "bundle"), "--live-dir", str(job_dir / "live")]
         with self._connect() as con:
-            con.execute(
-                "INSERT INTO jobs (id, name, state, params, command, job_dir, created) VALUES (?,?,?,?,?,?,?)",
-                (job_id, name or job_id, QUEUED, json.dumps(params or {}), json.dumps(cmd), str(job_dir),
-                 time.time()),
-            )
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                n_active = con.execute("SELECT COUNT(*) FROM jobs WHERE state IN (?,?)",
+                                       (QUEUED, RUNNING)).fetchone()[0]
+                if max_active is not None and n_active >= max_active:
+                    raise QueueFullError(
+                        f"{n_active} jobs are queued or running, the limit of this deployment ({max_active}); "
+                        "wait for one to finish or cancel one"
+                    )
+                (job_dir / "live").mkdir(parents=True, exist_ok=True)
+                con.execute(
+                    "INSERT INTO jobs (id, name, state, params, command, job_dir, created, cleanup) "
+                    "VALUES (?,?,?,?,?,?,?,?)",
+                    (job_id, clean_job_name(name) or job_id, QUEUED, json.dumps(params or {}), json.dumps(cmd),
+                     str(job_dir), time.time(), json.dumps([str(c) for c in cleanup])),
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
+                raise
         logger.info("queued job %s: %s", job_id, cmd)
         if start:
             self.start_queued()
         return self.get(job_id)
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Folder of private job inputs (``<data_dir>/uploads``)."""
+        return self.data_dir / "uploads"
+
+    def private_upload_dir(self, prefix: str = "upload") -> Path:
+        """A fresh folder for one job's private inputs: mode 0700 inside a 0700 ``uploads`` folder.
+
+        Pass it to :meth:`submit` as ``cleanup`` so it is removed when the job ends; a folder no
+        job references is removed :data:`UPLOAD_GRACE_S` seconds after its creation.
+        """
+        self.uploads_dir.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(self.uploads_dir, 0o700)
+        folder = self.uploads_dir / f"{prefix}-{uuid.uuid4().hex[:12]}"
+        folder.mkdir(mode=0o700)
+        os.chmod(folder, 0o700)  # mkdir's mode is filtered by the umask
+        return folder
+
+    def sweep_uploads(self, *, now: float | None = None) -> list[Path]:
+        """Remove upload folders of finished jobs and unreferenced ones older than :data:`UPLOAD_GRACE_S`.
+
+        Returns:
+            The folders removed.
+        """
+        if not self.uploads_dir.is_dir():
+            return []
+        now = time.time() if now is None else now
+        with self._connect() as con:
+            rows = con.execute("SELECT state, cleanup FROM jobs WHERE cleanup IS NOT NULL").fetchall()
+        keep = {p for r in rows if r["state"] in (QUEUED, RUNNING) for p in json.loads(r["cleanup"] or "[]")}
+        finished = {p for r in rows if r["state"] in FINAL_STATES for p in json.loads(r["cleanup"] or "[]")}
+        removed = []
+        for folder in self.uploads_dir.iterdir():
+            if str(folder) in keep:
+                continue
+            try:
+                young = now - folder.lstat().st_mtime < UPLOAD_GRACE_S
+            except OSError:
+                continue
+            if str(folder) in finished or not young:
+                if folder.is_dir() and not folder.is_symlink():
+                    shutil.rmtree(folder, ignore_errors=True)
+                else:
+                    folder.unlink(missing_ok=True)
+                removed.append(folder)
+        return removed
 
     def start_queued(self) -> list[str]:
         """Start queued jobs (oldest first) while fewer than ``max_concurrent`` run.
@@ -433,6 +618,7 @@ class JobStore:
         """
         started: list[str] = []
         self._reconcile_running()
+        self.sweep_uploads()
         while True:
             with self._connect() as con:
                 con.execute("BEGIN IMMEDIATE")
@@ -541,7 +727,7 @@ class JobStore:
             )
             row = con.execute("SELECT pid, pid_start FROM jobs WHERE id=?", (job_id,)).fetchone()
         pid, start = row["pid"], row["pid_start"]
-        if pid and _pid_alive(pid, start):
+        if pid and (_pid_alive(pid, start) or _orphans_alive(pid)):
             _kill_group(pid, grace=grace)
         _reap_children()
         self.start_queued()
@@ -562,30 +748,27 @@ class JobStore:
     # -- reconciliation ------------------------------------------------------------------------
 
     def _reconcile_running(self) -> None:
-        """Mark running jobs whose supervisor is gone as finished or failed."""
+        """Settle running jobs whose supervisor is gone (see the module docstring)."""
         _reap_children()
         with self._connect() as con:
             rows = con.execute("SELECT * FROM jobs WHERE state=?", (RUNNING,)).fetchall()
         for row in rows:
             if row["pid"] and _pid_alive(row["pid"], row["pid_start"]):
                 continue
+            if _orphans_alive(row["pid"]):
+                continue  # the supervisor died but the training goes on: settle it when it ends
             job = self._row_to_job(row)
             state, exit_code, error, bundle = _outcome_from_files(job)
+            note = None
             if state is None:
-                state, error = FAILED, (
-                    f"the job's worker process (pid {job.pid}) died without reporting an exit status; "
-                    f"see the log {job.log_path}"
-                )
-                # Orphans of a dead supervisor keep its process group; Linux never reuses a pid
-                # that still names a group, so the group is ours unless the pid was reused.
-                if job.pid and _proc_state(job.pid) in (None, "Z", "X"):
-                    _kill_group(job.pid, grace=0.0)
+                state, error, bundle, note = _settle_orphan(job)
             with self._connect() as con:
                 con.execute(
-                    "UPDATE jobs SET state=?, exit_code=?, error=?, bundle_path=?, finished=COALESCE(finished, ?) "
-                    "WHERE id=? AND state=?",
-                    (state, exit_code, error, str(bundle) if bundle else None, time.time(), job.id, RUNNING),
+                    "UPDATE jobs SET state=?, exit_code=?, error=?, bundle_path=?, note=?, "
+                    "finished=COALESCE(finished, ?) WHERE id=? AND state=?",
+                    (state, exit_code, error, str(bundle) if bundle else None, note, time.time(), job.id, RUNNING),
                 )
+            _remove_stale_temp(job.job_dir)
             logger.info("reconciled job %s -> %s", job.id, state)
 
     def _raw(self, job_id: str) -> sqlite3.Row:
@@ -622,6 +805,49 @@ def _outcome_from_files(job: Job) -> tuple[str | None, int | None, str | None, P
     except (OSError, ValueError, KeyError, TypeError):
         return None, None, None, None
     return _outcome(job, code)
+
+
+def _bundle_problem(path: Path) -> str | None:
+    """Why the bundle at ``path`` does not load (None: it loads)."""
+    from pathgptomic.training.bundle import load_bundle
+
+    try:
+        load_bundle(path)
+    except Exception as exc:  # noqa: BLE001 - any failure means "not a usable bundle"
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _log_line(job: Job, text: str) -> None:
+    """Append one line by the store to the job's log."""
+    try:
+        with open(job.log_path, "a", encoding="utf-8") as fh:
+            fh.write(f"[pathgptomic job {job.id}] {time.strftime('%Y-%m-%d %H:%M:%S')} {text}\n")
+    except OSError:
+        logger.warning("cannot write to the log of job %s", job.id)
+
+
+def _settle_orphan(job: Job) -> tuple[str, str | None, Path | None, str | None]:
+    """(state, error, bundle, note) of a job whose supervisor died unreported and whose processes ended.
+
+    A complete bundle that loads is adopted (``succeeded`` with :data:`ADOPTED_NOTE`); one that
+    does not load is deleted and the job fails, saying so; without a bundle the job fails.
+    """
+    if not (job.out_dir / "config.json").is_file():
+        return FAILED, (f"the job's worker process (pid {job.pid}) died without reporting an exit status; "
+                        f"see the log {job.log_path}"), None, None
+    problem = _bundle_problem(job.out_dir)
+    if problem is None:
+        note = f"{ADOPTED_NOTE}: no exit status was recorded, but its training finished and the bundle loads"
+        _log_line(job, note)
+        logger.warning("job %s: %s", job.id, note)
+        return SUCCEEDED, None, job.out_dir, note
+    shutil.rmtree(job.out_dir, ignore_errors=True)
+    error = (f"the job's supervisor died without reporting an exit status and the bundle it left does not load "
+             f"({problem}); the bundle was deleted. Launch the job again.")
+    _log_line(job, error)
+    logger.warning("job %s: %s", job.id, error)
+    return FAILED, error, None, None
 
 
 def _kill_group(pgid: int, *, grace: float) -> None:
@@ -715,8 +941,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
     if args.cmd == "cancel":
         print(JobStore(args.data_dir).cancel(args.job_id).state)
         return 0
-    for job in JobStore(args.data_dir).list():
-        print(f"{job.id}  {job.state:9s}  {job.name}")
+    for job in JobStore(args.data_dir).list():  # names from older databases may hold control characters
+        print(f"{job.id}  {job.state:9s}  {clean_job_name(job.name)}")
     return 0
 
 

@@ -162,6 +162,7 @@ def test_train_with_uploaded_cohort_validates_before_launch():
 
     store = JobStore(os.environ["PATHGPTOMIC_DATA_DIR"])
     assert store.list() == []  # nothing launched
+    assert list(store.uploads_dir.iterdir()) == []  # and the refused upload is not kept
     at.file_uploader(key="train.upload").upload("c.csv", demo.iloc[:40].to_csv(index=False).encode(), "text/csv")
     at.button(key="FormSubmitter:train.form-Launch job").click().run()
     _no_errors(at)
@@ -170,9 +171,14 @@ def test_train_with_uploaded_cohort_validates_before_launch():
         assert len(jobs) == 1
         cohort_arg = Path(jobs[0].command[jobs[0].command.index("--cohort") + 1])
         assert (cohort_arg / "cohort.csv").is_file() and (cohort_arg / "images").is_symlink()
+        modes = [p.stat().st_mode & 0o777 for p in (store.uploads_dir, cohort_arg, cohort_arg / "cohort.csv")]
+        assert modes == [0o700, 0o700, 0o600]  # private to the server user
     finally:
         for j in jobs:
             store.cancel(j.id, grace=1.0)
+    store.list()  # the job ended: its upload is removed (by its supervisor, or by this sweep)
+    assert not cohort_arg.exists()
+    assert (REPO / "assets" / "demo_cohort" / "images").is_dir()  # the linked slide folder is untouched
 
 
 def test_balance_compares_two_runs_with_a_reading():

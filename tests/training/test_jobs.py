@@ -161,3 +161,217 @@ def test_finished_job_hands_its_slot_to_the_queue_without_a_reader(tmp_path):
         time.sleep(0.2)
     assert state == J.SUCCEEDED
     assert store.get(first.id).state == J.SUCCEEDED
+
+
+# ----------------------------------------------------------------------------- crash leftovers
+
+# A training that outlives its supervisor: prints, waits for a go file, then either becomes a real
+# one-epoch genomics-only ``pathgptomic train`` (a bundle that loads) or writes a bundle whose
+# config.json no loader accepts.
+ORPHAN_JOB = (
+    "import os, pathlib, sys, time\n"
+    "a = sys.argv\n"
+    "out = pathlib.Path(a[a.index('--out') + 1])\n"
+    "go, kind = pathlib.Path(a[1]), a[2]\n"
+    "print('training', flush=True)\n"
+    "while not go.exists():\n"
+    "    time.sleep(0.05)\n"
+    "if kind == 'complete':\n"
+    "    os.execv(sys.executable, [sys.executable, '-m', 'pathgptomic', 'train', '--cohort', 'demo', '--fusion',\n"
+    "                              'genomic', '--epochs', '1', '--no-progress', '--out', str(out)])\n"
+    "out.mkdir()\n"
+    "(out / 'config.json').write_text('{\"format_version\": -1}')\n"
+    "(out / 'weights.safetensors').write_bytes(b'not weights')\n"
+)
+
+
+def _orphan(store: J.JobStore, tmp_path, kind: str) -> tuple[J.Job, object]:
+    """Launch ORPHAN_JOB, wait until it runs, then kill its supervisor only."""
+    go = tmp_path / f"go-{kind}"
+    job = store.submit([sys.executable, "-c", ORPHAN_JOB, str(go), kind], name=kind)
+    deadline = time.time() + 20
+    while "training" not in J.tail_log(store.get(job.id)) and time.time() < deadline:
+        time.sleep(0.05)
+    os.kill(job.pid, signal.SIGKILL)  # the supervisor dies; its training goes on
+    time.sleep(0.3)
+    return job, go
+
+
+def test_training_outliving_its_supervisor_is_adopted(tmp_path):
+    store = J.JobStore(tmp_path / "data")
+    job, go = _orphan(store, tmp_path, "complete")
+    still = store.get(job.id)
+    assert still.state == J.RUNNING, still.error  # not declared dead while it still trains
+    go.touch()
+    done = _wait(store, job.id, J.FINAL_STATES, timeout=240)
+    assert done.state == J.SUCCEEDED, f"{done.error}\n{J.tail_log(done)}"
+    assert done.note and J.ADOPTED_NOTE in done.note
+    assert done.bundle_path == done.out_dir and store.bundles() == [done.out_dir]  # listed again
+    assert J.ADOPTED_NOTE in J.tail_log(done)
+    assert not (done.job_dir / "exit.json").exists()  # it really had no supervisor at the end
+
+
+def test_orphaned_bundle_that_does_not_load_is_deleted_and_said(tmp_path):
+    store = J.JobStore(tmp_path / "data")
+    job, go = _orphan(store, tmp_path, "corrupt")
+    go.touch()
+    done = _wait(store, job.id, J.FINAL_STATES)
+    assert done.state == J.FAILED
+    assert "does not load" in done.error and "deleted" in done.error
+    assert not done.out_dir.exists() and store.bundles() == []
+    assert "deleted" in J.tail_log(done)
+
+
+def test_cancel_kills_a_training_that_outlived_its_supervisor(tmp_path):
+    store = J.JobStore(tmp_path / "data")
+    job, _go = _orphan(store, tmp_path, "complete")
+    assert J._group_members(job.pid)  # the training still runs in the job's process group
+    assert store.cancel(job.id, grace=2.0).state == J.CANCELLED
+    deadline = time.time() + 10
+    while J._group_members(job.pid) and time.time() < deadline:
+        time.sleep(0.05)
+    assert J._group_members(job.pid) == []
+
+
+def test_stale_bundle_temp_folders_are_removed_when_the_job_ends(tmp_path):
+    store = J.JobStore(tmp_path / "data")
+    code = "import pathlib, sys\na = sys.argv\n(pathlib.Path(a[a.index('--out') + 1]).parent / '.bundle.x1').mkdir()\n"
+    job = store.submit([sys.executable, "-c", code])
+    done = _wait(store, job.id, J.FINAL_STATES)
+    assert done.state == J.FAILED  # exited 0 without a bundle
+    assert list(done.job_dir.glob(".bundle.*")) == []
+
+
+# ----------------------------------------------------------------------------- private inputs
+
+
+def test_private_upload_folder_is_private_and_removed_when_the_job_ends(tmp_path):
+    store = J.JobStore(tmp_path / "data")
+    folder = store.private_upload_dir("cohort")
+    assert folder.parent == store.uploads_dir
+    assert (store.uploads_dir.stat().st_mode & 0o777, folder.stat().st_mode & 0o777) == (0o700, 0o700)
+    (folder / "cohort.csv").write_text("case_id\n")
+    target = tmp_path / "outside"
+    target.mkdir()
+    (target / "keep.txt").write_text("x")
+    (folder / "images").symlink_to(target, target_is_directory=True)
+    job = store.submit([sys.executable, "-c", "print('ok')"], add_output_args=False, cleanup=[folder])
+    done = _wait(store, job.id, J.FINAL_STATES)
+    assert done.state == J.SUCCEEDED
+    deadline = time.time() + 10  # the supervisor removes it right after updating the table
+    while folder.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    assert not folder.exists()
+    assert (target / "keep.txt").is_file()  # the symlinked slide folder is not followed
+
+
+def test_cancelled_queued_job_and_abandoned_uploads_are_swept(tmp_path):
+    store = J.JobStore(tmp_path / "data", max_concurrent=1)
+    running = store.submit([sys.executable, "-c", SLEEP_JOB], add_output_args=False)
+    queued_input = store.private_upload_dir()
+    queued = store.submit([sys.executable, "-c", "print(1)"], add_output_args=False, cleanup=[queued_input])
+    fresh, old = store.private_upload_dir(), store.private_upload_dir()
+    os.utime(old, (time.time() - J.UPLOAD_GRACE_S - 5,) * 2)
+    try:
+        assert store.get(queued.id).state == J.QUEUED
+        store.sweep_uploads()
+        assert queued_input.exists() and fresh.exists()  # an active job's input; a young folder
+        assert not old.exists()  # nobody references it and it is past the grace period
+        store.cancel(queued.id)
+        store.list()  # any store read sweeps
+        assert not queued_input.exists()
+    finally:
+        store.cancel(running.id, grace=1.0)
+
+
+def test_cleanup_outside_the_uploads_folder_is_refused(tmp_path):
+    store = J.JobStore(tmp_path / "data")
+    with pytest.raises(JobError, match="inside"):
+        store.submit([sys.executable, "-c", "print(1)"], cleanup=[tmp_path], start=False)
+    assert store.list() == []
+
+
+def test_queue_limit_is_enforced_by_the_store(tmp_path):
+    store = J.JobStore(tmp_path / "data", max_concurrent=1)
+    first = store.submit([sys.executable, "-c", SLEEP_JOB], add_output_args=False, max_active=2)
+    second = store.submit([sys.executable, "-c", SLEEP_JOB], add_output_args=False, max_active=2)
+    try:
+        with pytest.raises(J.QueueFullError, match="limit of this deployment"):
+            store.submit([sys.executable, "-c", SLEEP_JOB], add_output_args=False, max_active=2)
+        assert len(store.list()) == 2
+        store.cancel(second.id, grace=1.0)
+        third = store.submit([sys.executable, "-c", "print(3)"], add_output_args=False, max_active=2)
+        assert third.state == J.QUEUED
+    finally:
+        for j in store.active():
+            store.cancel(j.id, grace=1.0)
+    assert first.id != second.id
+
+
+def test_old_database_gains_the_new_columns(tmp_path):
+    import sqlite3
+
+    (tmp_path / "jobs").mkdir()
+    con = sqlite3.connect(tmp_path / "jobs.sqlite3")
+    old_schema = J._SCHEMA.replace(",\n    note TEXT,\n    cleanup TEXT", "")
+    assert "note" not in old_schema
+    con.execute(old_schema)
+    con.execute("INSERT INTO jobs (id, name, state, params, command, job_dir, created) VALUES "
+                "('a1', 'old', 'succeeded', '{}', '[]', ?, 0)", (str(tmp_path / "jobs" / "a1"),))
+    con.commit()
+    con.close()
+    store = J.JobStore(tmp_path)
+    assert store.get("a1").note is None and store.get("a1").name == "old"
+
+
+# ----------------------------------------------------------------------------- seeded encoder file
+
+
+def _encoder_settings(cache):
+    from pathgptomic.training.features import FeatureSettings
+
+    return FeatureSettings(image_encoder="test_resnet", image_encoder_seed=7, cache_dir=str(cache))
+
+
+def test_seeded_encoder_weights_race_yields_one_complete_file(tmp_path):
+    import threading
+
+    from safetensors.torch import load_file
+
+    from pathgptomic.training.features import seeded_encoder_weights
+
+    settings, barrier, results, errors = _encoder_settings(tmp_path), threading.Barrier(4), [], []
+
+    def worker() -> None:
+        barrier.wait()
+        try:
+            results.append(seeded_encoder_weights(settings))
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(set(results)) == 1
+    path = results[0]
+    assert load_file(str(path))  # complete and readable
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temp files left
+
+
+def test_seeded_encoder_weights_failed_write_leaves_nothing(tmp_path, monkeypatch):
+    import safetensors.torch
+
+    from pathgptomic.training.features import seeded_encoder_weights
+
+    def broken_save(tensors, filename, *args, **kwargs):
+        J.Path(filename).write_bytes(b"half a file")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(safetensors.torch, "save_file", broken_save)
+    settings = _encoder_settings(tmp_path)
+    with pytest.raises(OSError, match="disk full"):
+        seeded_encoder_weights(settings)
+    folder = tmp_path / "encoders"
+    assert list(folder.iterdir()) == []  # neither a partial target nor a temp file
