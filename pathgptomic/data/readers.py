@@ -45,6 +45,7 @@ from pathgptomic.data.validation import (
     drop_uninformative,
     check_unique_genes,
     read_csv_checked,
+    read_header_checked,
     resolve_manifest_paths,
     source_name,
 )
@@ -479,10 +480,8 @@ def _read_manifest(manifest_csv: CsvSource, ids: Sequence[str]) -> dict[str, lis
 
 
 def _header(path: Path) -> list[str]:
-    try:
-        return [str(c).strip() for c in pd.read_csv(path, nrows=0).columns]
-    except Exception:  # noqa: BLE001 - unreadable candidates are simply not cohorts
-        return []
+    """Column names of a cohort candidate file; an unreadable file raises the reader's precise error."""
+    return read_header_checked(path, what="cohort CSV")
 
 
 def _attach_truth(cohort: Cohort, folder: Path) -> Cohort:
