@@ -385,8 +385,8 @@ def write_demo_cohort(
 ) -> Path:
     """Write the synthetic cohort as files that :func:`~pathgptomic.data.readers.read_cohort` reads back.
 
-    Demo files already in ``folder`` (either layout) are replaced. Always: ``images/<patient>.png``, ``slides.csv`` (``patient_id``, ``path`` relative to
-    the folder) and ``true_risk.csv`` (true_risk, genomic_part, image_part, image_latent,
+    Demo files already in ``folder`` (either layout) are replaced. Always: ``images/<patient>.png``, ``slides.csv``
+    (``patient_id``, ``path`` relative to the folder) and ``true_risk.csv`` (true_risk, genomic_part, image_part, image_latent,
     noise). Layout ``"tcga"``: ``cohort_tcga.csv`` (``case_id``, ``slide_id``,
     ``survival_months``, ``censorship``, ``age``, ``is_female``, ``<GENE>_cnv``/``_mut``/
     ``_rnaseq``). Layout ``"generic"``: ``clinical.csv`` (``patient_id``, ``time``,

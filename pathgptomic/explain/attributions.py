@@ -14,7 +14,7 @@ reported per patient as the convergence ``delta`` (sum of attributions minus
 ``(x − x')·w``.
 
 The attributed function is ``model.forward_tensors(cnv_mut, rna, image, image_mask) ->
-θ (B,)`` (the lead's :class:`pathgptomic.nn.fusion.PathGPTomic` or any module with that
+θ (B,)`` (:class:`pathgptomic.nn.fusion.PathGPTomic` or any module with that
 method). Inputs are attributed as a tuple, Captum's way: tuple in, tuple out.
 
 Thread safety: attribution runs forward and backward passes through the shared model
@@ -432,11 +432,11 @@ def load_gene_signatures(path: str | Path) -> pd.DataFrame:
 
     The MCAT/PORPOISE file is not shipped with this package: its source repository
     (mahmoodlab/PORPOISE) is "GPLv3 ... available for non-commercial academic purposes",
-    which does not fit this MIT-licensed package. Pass the path of a copy (the shared data
-    folder holds one) or any file in the same layout.
+    which does not fit this MIT-licensed package. Pass the path of a copy (MCAT's
+    ``datasets_csv_sig/signatures.csv``) or any file in the same layout.
 
     Args:
-        path: CSV path (e.g. ``../shared/data/tcga_gbmlgg/gene_signatures.csv``).
+        path: CSV path (e.g. a local copy of MCAT's ``signatures.csv``).
 
     Returns:
         Long DataFrame ``signature, gene`` (one row per membership; a gene may be in

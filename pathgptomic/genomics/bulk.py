@@ -17,7 +17,7 @@ How values become scGPT inputs (``value_mode``):
 * ``"counts"`` — non-negative expression (counts, TPM, log-normalised): the official rule;
   zeros mean "not expressed" and are left out of the sequence, the non-zero values are
   binned per sample.
-* ``"ranks"`` — values with negatives, e.g. the z-scores of the shared TCGA file: there is
+* ``"ranks"`` — values with negatives, e.g. the z-scores of the MCAT/PORPOISE TCGA-GBMLGG file: there is
   no "not expressed" value (a z-score of 0 is the gene's cohort mean), so every finite value
   is kept and the values are binned by their **within-sample ranks**. This equals shifting
   each sample by its minimum (so all values are > 0) and applying the official binning; it
@@ -41,9 +41,9 @@ per sample. Why: the official per-sample random subset (when a sample has more t
 ``max_length - 1`` genes) gives each patient a different random part of the panel; with
 z-scores every gene is "expressed", so on TCGA-GBMLGG (1,544 genes, ``max_length`` 1,200) each
 patient would see a random 78 % of the genes, and that sampling noise swamped the signal
-(demo model, 10 PCs + penalised Cox over the 5 shared splits: C-index 0.48 with per-sample
-sampling, 0.73 with the fixed gene set). The official behaviour stays available by passing an
-integer ``max_length``.
+(demo model, 10 PCs + penalised Cox over the 5 PORPOISE splits: C-index 0.48 with per-sample
+sampling, 0.73 with the fixed gene set; ``benchmarks/results/scgpt_cindex_pca_cox.md``). The official
+behaviour stays available by passing an integer ``max_length``.
 """
 
 from __future__ import annotations
@@ -140,7 +140,10 @@ def read_expression_csv(path: str | Path, *, genes_as_rows: bool = False) -> pd.
     df.columns = _strip_suffix(df.columns)
     if df.index.duplicated().any():
         dup = df.index[df.index.duplicated()][0]
-        raise InputValidationError(f"{path}: sample id {dup!r} appears more than once; ids must be unique (use genes_as_rows={not genes_as_rows} if the file is transposed)")
+        raise InputValidationError(
+            f"{path}: sample id {dup!r} appears more than once; ids must be unique "
+            f"(use genes_as_rows={not genes_as_rows} if the file is transposed)"
+        )
     non_numeric = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
     if non_numeric:
         raise InputValidationError(

@@ -96,7 +96,8 @@ def load_cells(path: str | Path | None = None, *, cell_type_col: str = PBMC68K_L
     x = x.astype(np.float32)
     if np.nanmin(x) < 0:
         raise InputValidationError(
-            f"{p}: {'.raw.X' if raw else '.X'} has negative values (scaled data); scGPT expects non-negative expression — use the raw/log-normalised matrix"
+            f"{p}: {'.raw.X' if raw else '.X'} has negative values (scaled data); scGPT expects non-negative expression — "
+            "use the raw/log-normalised matrix"
         )
     labels = np.asarray(adata.obs[cell_type_col].astype(str))
     return CellData(x=x, genes=genes, labels=labels, source=f"{p}{' (.raw.X)' if raw else ' (.X)'}")

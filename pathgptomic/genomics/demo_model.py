@@ -17,12 +17,17 @@ The loss is :math:`L_{GEP} + L_{GEPC}`; both heads regress the bin minus the mea
 (centred targets converge in the few steps this brief pre-training has; the heads are not used
 for embedding). Cells are batched in length buckets to limit padding.
 
-The vocabulary is the pbmc68k_reduced genes ∪ the TCGA-GBMLGG RNA-seq gene symbols (+ ``<pad>``, ``<cls>``, ``<eoc>``); only the 765 pbmc genes
-are trained — the other token embeddings keep their random initialisation.
+The vocabulary is the pbmc68k_reduced genes ∪ the TCGA-GBMLGG RNA-seq gene symbols (+ ``<pad>``, ``<cls>``,
+``<eoc>``); only the 765 pbmc genes are trained — the other token embeddings keep their random initialisation.
 
-Command (run from the repository root)::
+Command (run from the repository root; the gene list shipped with the model reproduces its
+vocabulary without the TCGA file, ``--tcga-csv PATH`` reads the genes from a TCGA-layout CSV)::
 
-    python -m pathgptomic.genomics.demo_model --out models/scgpt-demo
+    python -m pathgptomic.genomics.demo_model --out models/scgpt-demo \
+        --genes-file models/scgpt-demo/genes_tcga_gbmlgg_rnaseq.txt
+
+Nothing outside the given paths is read: without ``--tcga-csv`` or ``--genes-file`` the
+vocabulary holds the pbmc genes only.
 """
 
 from __future__ import annotations
@@ -46,7 +51,6 @@ from pathgptomic.genomics.vocab import build_vocab
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TCGA_CSV = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "tcga_gbmlgg" / "tcga_gbmlgg_all_clean.csv.gz"
 GENES_FILE = "genes_tcga_gbmlgg_rnaseq.txt"
 
 
@@ -55,7 +59,9 @@ class ExprDecoder(nn.Module):
 
     def __init__(self, d_model: int) -> None:
         super().__init__()
-        self.fc = nn.Sequential(nn.Linear(d_model, d_model), nn.LeakyReLU(), nn.Linear(d_model, d_model), nn.LeakyReLU(), nn.Linear(d_model, 1))
+        self.fc = nn.Sequential(
+            nn.Linear(d_model, d_model), nn.LeakyReLU(), nn.Linear(d_model, d_model), nn.LeakyReLU(), nn.Linear(d_model, 1)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, S, E)`` → ``(B, S)``."""
@@ -121,7 +127,7 @@ def pretrain(
         gene_source = str(genes_file)
     else:
         tcga_genes = []
-        gene_source = "none (TCGA file absent)"
+        gene_source = "none (neither --tcga-csv nor --genes-file given)"
     extra = sorted(set(tcga_genes) - set(cells.genes.tolist()))
     vocab = build_vocab(list(cells.genes) + extra)
     n_bins, pad_value, mask_value = 51, -2, -1
@@ -154,7 +160,8 @@ def pretrain(
     history = []
     t0 = time.time()
     for epoch in range(epochs):
-        model.train(); dec.train(); mvc.train()
+        for module in (model, dec, mvc):
+            module.train()
         losses = []
         for b in rng.permutation(steps_per_epoch):
             idx = buckets[b]
@@ -220,8 +227,10 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point (see module docstring)."""
     p = argparse.ArgumentParser(description="Build the Path-GPTomic demo scGPT-format model (pre-trained briefly on pbmc68k_reduced).")
     p.add_argument("--out", type=Path, default=Path("models/scgpt-demo"))
-    p.add_argument("--tcga-csv", type=Path, default=DEFAULT_TCGA_CSV, help="TCGA-layout CSV whose <GENE>_rnaseq columns join the vocabulary")
-    p.add_argument("--genes-file", type=Path, default=None, help="fallback gene list (one symbol a line) when --tcga-csv is absent")
+    p.add_argument("--tcga-csv", type=Path, default=None, help="TCGA-layout CSV whose <GENE>_rnaseq columns join the vocabulary")
+    p.add_argument("--genes-file", type=Path, default=None,
+                   help="gene list (one symbol a line) joining the vocabulary when --tcga-csv is not given, "
+                   "e.g. models/scgpt-demo/genes_tcga_gbmlgg_rnaseq.txt")
     p.add_argument("--embsize", type=int, default=64)
     p.add_argument("--nheads", type=int, default=4)
     p.add_argument("--d-hid", type=int, default=128)

@@ -3,8 +3,9 @@
 ``mode="scgpt"`` gives the raw L2-normalised ``<cls>`` embedding (paper Exp. 2-3, no
 smoothing); ``mode="scgpt_smooth"`` passes it through the frozen MLP-A and returns the
 128-d hidden output (Exp. 4-6). The scGPT checkpoint folder is ``scgpt_folder``, else the
-environment variable ``PATHGPTOMIC_SCGPT_DIR``, else the demo model ``models/scgpt-demo`` of
-this repository.
+environment variable ``PATHGPTOMIC_SCGPT_DIR``, else ``models/scgpt-demo`` under the current
+working directory (where a checkout keeps the shipped demo model); no other location is
+looked up (:func:`default_scgpt_folder`).
 
 Embeddings are cached as ``<cache_dir>/<key>.npz`` where ``key`` is a sha256 over the
 checkpoint hash, the input (patient ids, mapped genes, values) and the embedding settings;
@@ -49,7 +50,8 @@ logger = logging.getLogger(__name__)
 MODES = ("scgpt", "scgpt_smooth")
 ENV_SCGPT_DIR = "PATHGPTOMIC_SCGPT_DIR"
 ENV_CACHE_DIR = "PATHGPTOMIC_CACHE_DIR"
-REPO_DEMO_FOLDER = Path(__file__).resolve().parents[2] / "models" / "scgpt-demo"
+#: Default checkpoint folder, relative to the current working directory (see :func:`default_scgpt_folder`).
+DEFAULT_SCGPT_RELATIVE = Path("models") / "scgpt-demo"
 MLP_A_FILENAME = "mlp_a.safetensors"
 _CACHE_VERSION = 1
 
@@ -91,9 +93,15 @@ class RnaFeatures:
 
 
 def default_scgpt_folder() -> Path:
-    """``$PATHGPTOMIC_SCGPT_DIR`` if set, else the repository's ``models/scgpt-demo``."""
+    """The scGPT checkpoint folder used when none is passed.
+
+    ``$PATHGPTOMIC_SCGPT_DIR`` when set; else ``models/scgpt-demo`` under the current working
+    directory, as an absolute path (a checkout run from its root, as the CLI, the dashboard and
+    the Docker image are, finds the shipped demo model there). The package itself reads no
+    folder of its own checkout.
+    """
     env = os.environ.get(ENV_SCGPT_DIR)
-    return Path(env).expanduser() if env else REPO_DEMO_FOLDER
+    return Path(env).expanduser() if env else Path.cwd() / DEFAULT_SCGPT_RELATIVE
 
 
 def default_cache_dir() -> Path:
@@ -219,7 +227,7 @@ def rna_features(
         mode: ``"scgpt"`` (raw L2-normalised ``<cls>`` embedding, Exp. 2-3) or
             ``"scgpt_smooth"`` (MLP-A hidden output, Exp. 4-6).
         scgpt_folder: Official-format checkpoint folder; default ``$PATHGPTOMIC_SCGPT_DIR``
-            or ``models/scgpt-demo``.
+            or ``models/scgpt-demo`` under the current working directory.
         mlp_a_path: MLP-A weights (``"scgpt_smooth"``); default ``<scgpt_folder>/mlp_a.safetensors``.
         cache_dir: Embedding cache folder (default :func:`default_cache_dir`).
         device: ``None`` = CUDA when available, else CPU.

@@ -223,7 +223,9 @@ def _train(
     return model.eval().cpu()
 
 
-def _evaluate(model: SmoothingModel, pure_emb: np.ndarray, pure_y: np.ndarray, mix_emb: np.ndarray, pairs: np.ndarray, lam: np.ndarray) -> dict[str, float]:
+def _evaluate(
+    model: SmoothingModel, pure_emb: np.ndarray, pure_y: np.ndarray, mix_emb: np.ndarray, pairs: np.ndarray, lam: np.ndarray
+) -> dict[str, float]:
     with torch.no_grad():
         p_pure = torch.softmax(model(torch.from_numpy(pure_emb)), dim=1).numpy()
         p_mix = torch.softmax(model(torch.from_numpy(mix_emb)), dim=1).numpy()
@@ -280,7 +282,8 @@ def train_mlp_a(
     x = cells.x.astype(np.float64)
 
     def emb(mat: np.ndarray) -> np.ndarray:
-        return embed_matrix(loaded, mat, gene_ids, value_mode="counts", max_length=config.max_length, seed=config.seed, device=dev, show_progress=show_progress)
+        return embed_matrix(loaded, mat, gene_ids, value_mode="counts", max_length=config.max_length, seed=config.seed, device=dev,
+                            show_progress=show_progress)
 
     pure = emb(x)
     # training pairs: any two training cells, lambda ~ U[0, 1]
@@ -408,7 +411,9 @@ def load_mlp_a(path: str | Path, *, expected_checkpoint_hash: str | None = None)
             f"{path}: this MLP-A was trained on scGPT checkpoint {str(meta.get('scgpt_checkpoint_hash'))[:12]}… but the "
             f"embeddings come from {expected_checkpoint_hash[:12]}…; retrain it with `pathgptomic smooth --scgpt-folder <folder>`"
         )
-    model = SmoothingModel(int(meta["in_dim"]), len(meta["cell_types"]), int(meta["hidden"]), int(meta["n_layers"]), float(meta.get("dropout", 0.0)))
+    model = SmoothingModel(
+        int(meta["in_dim"]), len(meta["cell_types"]), int(meta["hidden"]), int(meta["n_layers"]), float(meta.get("dropout", 0.0))
+    )
     try:
         model.load_state_dict(load_file(str(path)), strict=True)
     except RuntimeError as exc:

@@ -1,6 +1,6 @@
 """Modality-balance figures: ρ, modulation coefficients, gradient norms and per-branch C-index.
 
-Inputs are the bundle tables of the lead's contract:
+Inputs are two tables of a model bundle (docs/ARCHITECTURE.md, "Model bundle"):
 
 - ``history`` (one row per training step): ``fold, epoch, step, loss, rho_g, rho_p,
   coef_g, coef_p, grad_norm_g, grad_norm_p, modulated``;
@@ -8,7 +8,7 @@ Inputs are the bundle tables of the lead's contract:
   val_cindex_genomic, val_cindex_image``.
 
 ρ^G = s^G / s^P and ρ^P = 1/ρ^G compare the branches' partial-likelihood contributions;
-the coefficients are k^m = min(1 − tanh(α·(ρ^m − 1)), 1) (DESIGN.md §5). Pure data steps
+the coefficients are k^m = min(1 − tanh(α·(ρ^m − 1)), 1) (docs/ARCHITECTURE.md, "Balance"). Pure data steps
 (:func:`balance_series`, :func:`epoch_series`, :func:`balance_reading`) are tested; the
 figure steps only draw.
 """

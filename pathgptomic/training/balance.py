@@ -1,7 +1,7 @@
 r"""Balanced multimodal training: per-batch modality ratios and gradient modulation.
 
 This is OGM-GE (Peng et al., CVPR 2022) carried over to the Cox head
-:math:`\theta = W^G G + W^P P + b` (DESIGN.md §5). For a batch, each branch gets a logit
+:math:`\theta = W^G G + W^P P + b` (docs/ARCHITECTURE.md, "Balance"). For a batch, each branch gets a logit
 that shares the bias equally,
 
 .. math::
@@ -25,7 +25,8 @@ The dominant branch (:math:`\rho^m > 1`) gets :math:`k^m < 1`; the other keeps 1
 the gradients of the genomic branch by :math:`k^G` and of the image branch by :math:`k^P`;
 the shared head is never touched. Parameters are selected by branch *module* (lists passed
 in), not by tensor rank: OGM-GE's "4-D gradients only" filter would scale nothing in
-networks made of linear layers (ANCHORS.md §4).
+networks made of linear layers (OGM-GE reference code, ``GeWu-Lab/OGM-GE_CVPR2022`` ``main.py``;
+docs/DECISIONS.md, "Gradient modulation by branch module").
 
 Interpretation of the score (:class:`RhoScore`): the paper's eq. 5 prints the numerator
 without the exponential, :math:`a_k / \sum_{j} e^{a_j}`. That is not a well-defined score:
@@ -69,7 +70,7 @@ class RhoScore(str, enum.Enum):
     """How a branch's batch score :math:`s^m` is computed.
 
     Members:
-        SOFTMAX: :math:`s = \\sum_{events} e^{a_k} / \\sum_{R(t_k)} e^{a_j}` (DESIGN.md §5). The
+        SOFTMAX: :math:`s = \\sum_{events} e^{a_k} / \\sum_{R(t_k)} e^{a_j}` (docs/ARCHITECTURE.md, "Balance"). The
             paper-literal variant without the exponential in the numerator is not well defined
             (see the module docstring) and is deliberately absent.
     """
@@ -311,7 +312,7 @@ def _grad_norm(params: list[torch.Tensor]) -> float:
 
 
 class GradientModulator:
-    """Scales each branch's gradients by its OGM-GE coefficient (DESIGN.md §5).
+    """Scales each branch's gradients by its OGM-GE coefficient (docs/ARCHITECTURE.md, "Balance").
 
     Call :meth:`step` after ``loss.backward()`` and before ``optimizer.step()``. Only the
     parameters passed in are touched; the fusion head (``W``, ``b``) must be in neither list.

@@ -61,7 +61,10 @@ def generic_files(tmp_path: Path) -> dict[str, Path]:
         {"patient_id": ids, "time": [5.0, 12.5, 30.0, 8.2, 44.0, 3.1], "event": [1, 0, 1, 1, 0, 0], "age": [50, 61, 44, 70, 39, 58]}
     ).to_csv(tmp_path / "clinical.csv", index=False)
     pd.DataFrame(
-        {"patient_id": ids, "EGFR_cnv": [2, 0, 1, -1, 0, 0], "TP53_mut": [1, 0, 0, 1, 1, 0], "PTEN_rnaseq": [0.1, -0.4, 1.2, 0.3, None, -1.0]}
+        {
+            "patient_id": ids, "EGFR_cnv": [2, 0, 1, -1, 0, 0], "TP53_mut": [1, 0, 0, 1, 1, 0],
+            "PTEN_rnaseq": [0.1, -0.4, 1.2, 0.3, None, -1.0],
+        }
     ).to_csv(tmp_path / "omics.csv", index=False)
     pd.DataFrame({"patient_id": ids[::-1], "SOX2": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "MKI67": [0.5, 0.1, 0.9, 0.3, 0.2, 0.8]}).to_csv(
         tmp_path / "rnaseq.csv", index=False

@@ -8,8 +8,7 @@ import torch
 
 from pathgptomic.errors import InputValidationError
 from pathgptomic.explain import integrated_gradients, modality_shares, tile_attributions, top_genomic_features
-
-fusion = pytest.importorskip("pathgptomic.nn.fusion", reason="the lead's PathGPTomic model is not available")
+from pathgptomic.nn import fusion
 
 
 def tiny(fusion_mode: str, pooling: str = "attention", seed: int = 0):  # noqa: ANN201

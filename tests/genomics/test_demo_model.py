@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from pathgptomic.genomics.features import MLP_A_FILENAME, REPO_DEMO_FOLDER, default_scgpt_folder
+from pathgptomic.genomics.features import MLP_A_FILENAME, default_scgpt_folder
 from pathgptomic.genomics.scgpt import load_scgpt
 from pathgptomic.genomics.smoothing import load_mlp_a
+
+#: The demo model committed in this repository.
+REPO_DEMO_FOLDER = Path(__file__).resolve().parents[2] / "models" / "scgpt-demo"
 
 
 def test_demo_folder_is_official_format_and_loads():
@@ -27,7 +31,10 @@ def test_demo_folder_is_official_format_and_loads():
 
 def test_default_folder_env(monkeypatch, tmp_path):
     monkeypatch.delenv("PATHGPTOMIC_SCGPT_DIR", raising=False)
+    monkeypatch.chdir(REPO_DEMO_FOLDER.parents[1])  # run from the checkout's root: the shipped demo model
     assert default_scgpt_folder() == REPO_DEMO_FOLDER
+    monkeypatch.chdir(tmp_path)  # elsewhere: models/scgpt-demo of that folder, never the package's checkout
+    assert default_scgpt_folder() == tmp_path / "models" / "scgpt-demo"
     monkeypatch.setenv("PATHGPTOMIC_SCGPT_DIR", str(tmp_path))
     assert default_scgpt_folder() == tmp_path
 

@@ -6,14 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from scgpt_test_helpers import TINY_GENES
 
 from pathgptomic.data.cohort import Cohort
 from pathgptomic.errors import CheckpointError, ConfigError, DataQualityWarning
 from pathgptomic.genomics import rna_features
 from pathgptomic.genomics.embed import embed_matrix, tokenize_sample
 from pathgptomic.genomics.scgpt import load_scgpt
-
-from scgpt_test_helpers import TINY_GENES
 
 
 def _counts(n: int, g: int, seed: int = 0) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""`smooth` / `embed-rna` subcommands (stand-alone parser; the lead wires register() into pathgptomic.cli)."""
+"""`smooth` / `embed-rna` subcommands (stand-alone parser; ``register()`` also wires them into pathgptomic.cli)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ import argparse
 import numpy as np
 import pandas as pd
 import pytest
+from scgpt_test_helpers import TINY_GENES
 
 from pathgptomic.genomics.cli import main, register
-
-from scgpt_test_helpers import TINY_GENES
 
 
 def test_register_adds_subcommands_with_help(capsys):

@@ -48,7 +48,8 @@ def test_wrong_shape_is_named(tiny_folder):
     state = torch.load(folder / "best_model.pt", weights_only=True)
     state["transformer_encoder.layers.0.linear1.weight"] = torch.zeros(25, 16)
     torch.save(state, folder / "best_model.pt")
-    with pytest.raises(CheckpointError, match=r"transformer_encoder\.layers\.0\.linear1\.weight \(checkpoint \(25, 16\), model \(24, 16\)\)"):
+    expected = r"transformer_encoder\.layers\.0\.linear1\.weight \(checkpoint \(25, 16\), model \(24, 16\)\)"
+    with pytest.raises(CheckpointError, match=expected):
         load_scgpt(folder)
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
 from pathgptomic.errors import CheckpointError
-from pathgptomic.genomics.features import REPO_DEMO_FOLDER
 from pathgptomic.genomics.scgpt import load_scgpt
 from pathgptomic.genomics.smoothing import (
     SmoothingConfig,
@@ -22,6 +23,9 @@ from pathgptomic.genomics.smoothing import (
 MAE_MARGIN = 0.03
 #: Held-out pure-cell accuracy floor (10 types; majority class ≈ 0.34).
 ACCURACY_FLOOR = 0.45
+
+#: The demo model committed in this repository.
+REPO_DEMO_FOLDER = Path(__file__).resolve().parents[2] / "models" / "scgpt-demo"
 
 
 def test_soft_target_losses():
@@ -79,7 +83,7 @@ def test_mixup_lowers_mixing_proportion_error_on_pbmc68k(tmp_path):
 def test_mlp_a_shape():
     model = SmoothingModel(64, 10)
     linears = [m for m in model.mlp_a.modules() if isinstance(m, torch.nn.Linear)]
-    assert [(l.in_features, l.out_features) for l in linears] == [(64, 128), (128, 128), (128, 128)]
+    assert [(lin.in_features, lin.out_features) for lin in linears] == [(64, 128), (128, 128), (128, 128)]
     assert model.classifier.out_features == 10 and model(torch.zeros(2, 64)).shape == (2, 10)
 
 

@@ -173,9 +173,8 @@ def test_km_figure_traces_and_table(synthetic: tuple) -> None:
 
 
 def test_km_figure_uses_evaluation(synthetic: tuple) -> None:
-    evaluation = pytest.importorskip("pathgptomic.evaluation")
-    if not hasattr(evaluation, "kaplan_meier"):
-        pytest.skip("pathgptomic.evaluation.kaplan_meier not available yet")
+    from pathgptomic import evaluation
+
     time, event, groups = synthetic
     fig = km_figure(time, event, groups)
     assert "log-rank p" in fig.layout.title.text
