@@ -3,12 +3,52 @@ the semi-synthetic multimodal cohort built on real TCGA genomics.
 
 Entry points: :func:`run_benchmark` (``pathgptomic benchmark``) and
 :func:`build_semisynthetic_cohort` (``pathgptomic semisynthetic``).
+
+The names below are imported lazily (PEP 562 ``__getattr__``), so ``pathgptomic --help``
+(which loads :mod:`pathgptomic.benchmark.cli`) imports neither torch nor the runner.
 """
 
-from pathgptomic.benchmark.baselines import CoxBaselineConfig, fit_predict_cox_pca
-from pathgptomic.benchmark.rows import ABLATION_ROWS, BASELINE_ROWS, SUITES, BenchmarkRow, rows_for_suite
-from pathgptomic.benchmark.runner import BenchmarkRun, BenchmarkSettings, load_results, run_benchmark
-from pathgptomic.benchmark.semisynthetic import build_semisynthetic_cohort, read_semisynthetic
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathgptomic.benchmark.baselines import CoxBaselineConfig, fit_predict_cox_pca
+    from pathgptomic.benchmark.rows import (
+        ABLATION_ROWS,
+        BASELINE_ROWS,
+        SUITES,
+        BenchmarkRow,
+        rows_for_suite,
+    )
+    from pathgptomic.benchmark.runner import (
+        BenchmarkRun,
+        BenchmarkSettings,
+        load_results,
+        run_benchmark,
+    )
+    from pathgptomic.benchmark.semisynthetic import (
+        build_semisynthetic_cohort,
+        read_semisynthetic,
+    )
+
+#: Public name → submodule defining it.
+_LAZY: dict[str, str] = {
+    "ABLATION_ROWS": "rows",
+    "BASELINE_ROWS": "rows",
+    "SUITES": "rows",
+    "BenchmarkRow": "rows",
+    "BenchmarkRun": "runner",
+    "BenchmarkSettings": "runner",
+    "CoxBaselineConfig": "baselines",
+    "build_semisynthetic_cohort": "semisynthetic",
+    "fit_predict_cox_pca": "baselines",
+    "load_results": "runner",
+    "read_semisynthetic": "semisynthetic",
+    "rows_for_suite": "rows",
+    "run_benchmark": "runner",
+}
 
 __all__ = [
     "ABLATION_ROWS",
@@ -25,3 +65,17 @@ __all__ = [
     "rows_for_suite",
     "run_benchmark",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the submodule that defines ``name`` on first access (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

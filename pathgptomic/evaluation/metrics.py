@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -23,15 +24,15 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "CIndexResult",
     "TimeDependentAUC",
+    "bootstrap_cindex",
     "check_survival",
     "concordance_index",
-    "bootstrap_cindex",
-    "time_dependent_auc",
     "integrated_brier",
+    "time_dependent_auc",
 ]
 
 
-_PAIRWISE_MAX = 4000  # above this many subjects the (n, n) pair matrices (8 n^2 bytes each) are avoided
+_BOOT_CHUNK_ELEMENTS = 4_000_000  # bootstrap weights held at once: (chunk, n) float64, about 32 MB
 
 
 def _as_1d(x: Any, name: str, *, dtype: type = float) -> np.ndarray:
@@ -103,17 +104,116 @@ def check_survival(time: Any, event: Any, **others: Any) -> tuple[np.ndarray, np
     return t, e_raw.astype(bool), out
 
 
-def _pair_matrices(risk: np.ndarray, time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Comparable-pair matrix ``K`` and concordance-credit matrix ``N = K * score`` (both ``(n, n)``).
+class _ConcordanceIndex:
+    r"""Sorted order and per-level search indices of one data set, shared by every weight vector.
 
-    ``K[i, j] = 1`` when ``i`` had the event first: ``event_i`` and (``t_i < t_j`` or ``t_i == t_j``
-    and ``j`` censored). ``score`` is 1 when ``risk_i > risk_j``, 0.5 when equal, else 0.
+    Harrell's C with subject weights :math:`w` (1 for the estimate, bootstrap multiplicities
+    for a resample) is
+
+    .. math::
+
+        C(w) = \frac{\sum_i w_i \delta_i \sum_j w_j K_{ij}\,\big([r_j < r_i] + \tfrac12 [r_j = r_i]\big)}
+                    {\sum_i w_i \delta_i \sum_j w_j K_{ij}},
+        \qquad K_{ij} = [(t_j, 1-\delta_j) > (t_i, 0)]
+
+    (lexicographic: a later time, or the same time censored; never a copy of ``i`` itself).
+    Subjects are put in order of (time key, risk rank), so for an event at position ``p`` the
+    subjects ``j`` with ``K_ij = 1`` and ``r_j < r_i`` are exactly the later positions with a
+    smaller risk rank. Those weighted "later and smaller" sums are computed for all positions
+    by bottom-up divide and conquer: at level ``h`` every block of ``2h`` positions adds, to each
+    event in its left half, the weight of right-half positions of smaller (and of smaller or
+    equal) risk — a prefix sum of the right half sorted by risk, read at ``searchsorted``
+    positions that depend only on the data. Cost: O(n log n) once for the indices, then
+    O(n log n) additions per weight vector, all vectorised over a chunk of weight vectors.
     """
-    ti, tj = time[:, None], time[None, :]
-    comparable = event[:, None] & ((ti < tj) | ((ti == tj) & ~event[None, :]))
-    k = comparable.astype(float)
-    score = np.where(risk[:, None] > risk[None, :], 1.0, np.where(risk[:, None] == risk[None, :], 0.5, 0.0))
-    return k, k * score
+
+    def __init__(self, risk: np.ndarray, time: np.ndarray, event: np.ndarray) -> None:
+        n = time.shape[0]
+        t_key = 2 * np.unique(time, return_inverse=True)[1].ravel() + (~event)  # order of (time, censored)
+        r_rank = np.unique(risk, return_inverse=True)[1].ravel()
+        order = np.lexsort((r_rank, t_key))
+        self.n = n
+        self.order = order
+        tk, rr, ev = t_key[order], r_rank[order], event[order]
+        self.events = np.flatnonzero(ev)
+        # exclusive end of each event's time-key group and of its (time key, risk) tie group
+        self.time_group_end = np.searchsorted(tk, tk[ev], side="right")
+        tie = tk.astype(np.int64) * (int(rr.max(initial=0)) + 1) + rr
+        self.tie_group_end = np.searchsorted(tie, tie[ev], side="right")
+        self.levels = list(self._levels(rr, ev))
+
+    @staticmethod
+    def _levels(rr: np.ndarray, ev: np.ndarray) -> Iterator[tuple[np.ndarray, ...]]:
+        """Index arrays of each level (see :meth:`sums`), for the blocks that hold a left-half event.
+
+        Yields:
+            ``(r_sorted, left, lt, seg_first, seg_start, tie_rows, tie_le)``: right-half positions
+            sorted by (block, risk); left-half event positions; for each, the number of entries of
+            ``r_sorted`` before it with a smaller (block, risk) key; the first row of each block's
+            run in ``left``; that block's start in ``r_sorted``; rows of ``left`` whose block holds
+            right-half subjects of equal risk, and their ``<=`` count.
+        """
+        n = rr.shape[0]
+        m = int(rr.max(initial=0)) + 1
+        pos = np.arange(n, dtype=np.int64)
+        h = 1
+        while h < n:
+            block = pos // (2 * h)
+            right = pos % (2 * h) >= h
+            left = np.flatnonzero(~right & ev)
+            if left.size:
+                r_pos = pos[right]
+                keys = block[r_pos] * m + rr[r_pos]
+                srt = np.argsort(keys, kind="stable")
+                r_sorted, keys = r_pos[srt], keys[srt]
+                key_left = block[left] * m + rr[left]
+                lt = np.searchsorted(keys, key_left, side="left")
+                le = np.searchsorted(keys, key_left, side="right")
+                seg_first = np.flatnonzero(np.r_[True, np.diff(block[left]) != 0])
+                seg_start = np.searchsorted(keys, block[left[seg_first]] * m, side="left")
+                tie_rows = np.flatnonzero(le != lt)
+                yield r_sorted, left, lt, seg_first, seg_start, tie_rows, le[tie_rows]
+            h *= 2
+
+    def sums(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        r"""Numerator and denominator of :math:`C(w)` for weight vectors ``weights``, shape ``(B, n)``.
+
+        Weights must be whole numbers (counts) below :math:`2^{24}` in total: prefix sums run in
+        float32, exact for such integers, and products are summed in float64 (exact below
+        :math:`2^{53}`), so the result equals the ratio of exact pair counts.
+
+        Returns:
+            ``(numerator, denominator)``, each shape ``(B,)`` float64.
+        """
+        w = np.take(weights.astype(np.float32, copy=False), self.order, axis=1)
+        cum = _prefix_sums(w)
+        a = np.take(w, self.events, axis=1)
+        den = _rowdot(a, cum[:, -1:] - np.take(cum, self.time_group_end, axis=1))
+        # later subjects of the same time key and risk are counted as "<=" by the levels: remove them
+        twice_num = -_rowdot(a, np.take(cum, self.tie_group_end, axis=1) - np.take(cum, self.events + 1, axis=1))
+        for r_sorted, left, lt, seg_first, seg_start, tie_rows, tie_le in self.levels:
+            c = _prefix_sums(np.take(w, r_sorted, axis=1))
+            a_left = np.take(w, left, axis=1)
+            block_mass = np.add.reduceat(a_left, seg_first, axis=1)  # float32: exact for counts
+            # sum_p a_p (c[lt_p] - c[start_p]) counts "<" twice; ties add c[le_p] - c[lt_p] once
+            twice_num += 2.0 * (_rowdot(a_left, np.take(c, lt, axis=1))
+                                - _rowdot(block_mass, np.take(c, seg_start, axis=1)))
+            if tie_rows.size:
+                twice_num += _rowdot(np.take(a_left, tie_rows, axis=1),
+                                     np.take(c, tie_le, axis=1) - np.take(c, np.take(lt, tie_rows), axis=1))
+        return 0.5 * twice_num, den
+
+
+def _prefix_sums(x: np.ndarray) -> np.ndarray:
+    """Row-wise prefix sums with a leading zero column: shape ``(B, m)`` → ``(B, m + 1)``."""
+    out = np.zeros((x.shape[0], x.shape[1] + 1), dtype=x.dtype)
+    np.cumsum(x, axis=1, out=out[:, 1:])
+    return out
+
+
+def _rowdot(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Row-wise dot products in float64, shape ``(B, m), (B, m)`` → ``(B,)``."""
+    return np.einsum("ij,ij->i", x, y, dtype=np.float64, casting="unsafe")
 
 
 def concordance_index(risk: Any, time: Any, event: Any) -> float:
@@ -125,10 +225,10 @@ def concordance_index(risk: Any, time: Any, event: Any) -> float:
         \qquad K_{ij} = \delta_i \big( [t_i < t_j] + [t_i = t_j]\,(1 - \delta_j) \big).
 
     A pair is comparable when the earlier time is an event (an event tied with a censored
-    time counts as earlier; two tied events do not). Equal to ``lifelines.utils.
-    concordance_index(time, -risk, event)`` and to scikit-survival's
-    ``concordance_index_censored(event, time, risk)[0]``. O(n²) memory; fine up to ~10⁴
-    subjects; above ``_PAIRWISE_MAX`` subjects lifelines' O(n log n) implementation is used.
+    time counts as earlier; two tied events do not); tied risks count 1/2, so a constant risk
+    gives exactly 0.5. Equal to ``lifelines.utils.concordance_index(time, -risk, event)`` and
+    to scikit-survival's ``concordance_index_censored(event, time, risk)[0]``. O(n log n) time
+    and O(n) memory (see :class:`_ConcordanceIndex`): 100,000 subjects take well under a second.
 
     Args:
         risk: predicted risk, shape ``(n,)``.
@@ -146,24 +246,12 @@ def concordance_index(risk: Any, time: Any, event: Any) -> float:
         1.0
     """
     t, e, other = check_survival(time, event, risk=risk)
-    c = _cindex_large(other["risk"], t, e) if t.size > _PAIRWISE_MAX else None
-    if c is None:
-        k, num = _pair_matrices(other["risk"], t, e)
-        c = float(num.sum() / k.sum()) if k.sum() > 0 else float("nan")
-    if np.isnan(c):
+    num, den = _ConcordanceIndex(other["risk"], t, e).sums(np.ones((1, t.shape[0])))
+    if den[0] == 0:
         warnings.warn("C-index undefined: no comparable pair (needs an event before another subject's time).",
                       DataQualityWarning, stacklevel=2)
-    return c
-
-
-def _cindex_large(risk: np.ndarray, time: np.ndarray, event: np.ndarray) -> float:
-    """lifelines' O(n log n) Harrell C (same definition), NaN without comparable pairs."""
-    from lifelines.utils import concordance_index as lifelines_cindex
-
-    try:
-        return float(lifelines_cindex(time, -risk, event))
-    except ZeroDivisionError:
         return float("nan")
+    return float(num[0] / den[0])
 
 
 class CIndexResult(NamedTuple):
@@ -180,19 +268,21 @@ def bootstrap_cindex(
     r"""Harrell's C-index with a percentile bootstrap confidence interval.
 
     Each bootstrap sample draws n subjects with replacement; with multiplicity vector
-    :math:`w` (counts) its C-index is :math:`C_b = w^\top N w / w^\top K w` using the pair
-    matrices of :func:`concordance_index` (a subject is never comparable with its own copy),
-    so all samples are evaluated with two matrix products instead of n_boot sorts (above
-    ``_PAIRWISE_MAX`` subjects each sample is resampled and scored by lifelines instead: same
-    draws, same result, slower). Samples without a comparable pair are dropped. The interval is the
-    :math:`(1-\text{level})/2` and :math:`(1+\text{level})/2` percentiles of :math:`C_b`.
+    :math:`w` (counts, shape ``(n,)``) its C-index is :math:`C_b = N(w) / D(w)`, the weighted
+    numerator and denominator of :func:`concordance_index` (a subject is never comparable with
+    its own copy), which equals the C-index of the explicitly resampled data. All samples
+    share one sort and one set of search indices (:class:`_ConcordanceIndex`), so the
+    bootstrap costs O(n log n) vectorised additions per sample: 25,000 subjects x 1,000
+    samples take a few seconds. Samples without a comparable pair are dropped. The interval
+    is the :math:`(1-\text{level})/2` and :math:`(1+\text{level})/2` percentiles of :math:`C_b`.
 
     Args:
         risk: predicted risk, shape ``(n,)``.
         time: follow-up times, shape ``(n,)``.
         event: event indicators, shape ``(n,)``.
         n_boot: number of bootstrap samples (>= 1).
-        seed: seed of the resampling.
+        seed: seed of the resampling (``np.random.default_rng(seed).integers(0, n, (chunk, n))``
+            per chunk of samples).
         level: coverage of the interval, in (0, 1).
 
     Returns:
@@ -205,29 +295,22 @@ def bootstrap_cindex(
         raise InputValidationError(f"n_boot must be >= 1 and level in (0, 1), got n_boot={n_boot}, level={level}.")
     t, e, other = check_survival(time, event, risk=risk)
     n = t.shape[0]
-    rng = np.random.default_rng(seed)
-    boots = np.empty(int(n_boot))
-    if n > _PAIRWISE_MAX:  # O(n^2) matrices too large: resample explicitly, O(n log n) each
-        c = _cindex_large(other["risk"], t, e)
-        for b in range(int(n_boot)):
-            idx = rng.integers(0, n, size=n)
-            boots[b] = _cindex_large(other["risk"][idx], t[idx], e[idx])
-        alpha = (1.0 - level) / 2.0
-        lower, upper = np.nanquantile(boots, [alpha, 1.0 - alpha]) if np.isfinite(c) else (np.nan, np.nan)
-        return CIndexResult(c, float(lower), float(upper))
-    k, num = _pair_matrices(other["risk"], t, e)
-    if k.sum() == 0:
+    index = _ConcordanceIndex(other["risk"], t, e)
+    num, den = index.sums(np.ones((1, n)))
+    if den[0] == 0:
         warnings.warn("C-index undefined: no comparable pair.", DataQualityWarning, stacklevel=2)
         return CIndexResult(float("nan"), float("nan"), float("nan"))
-    c = float(num.sum() / k.sum())
-    chunk = max(1, min(int(n_boot), 2_000_000 // max(n, 1)))
+    c = float(num[0] / den[0])
+    rng = np.random.default_rng(seed)
+    boots = np.empty(int(n_boot))
+    chunk = max(1, min(int(n_boot), _BOOT_CHUNK_ELEMENTS // max(n, 1)))
     for start in range(0, int(n_boot), chunk):
         stop = min(start + chunk, int(n_boot))
         idx = rng.integers(0, n, size=(stop - start, n))
-        w = np.zeros((stop - start, n))
-        np.add.at(w, (np.arange(stop - start)[:, None], idx), 1.0)
+        counts = np.bincount((idx + n * np.arange(stop - start)[:, None]).ravel(), minlength=(stop - start) * n)
+        b_num, b_den = index.sums(counts.reshape(stop - start, n).astype(float))
         with np.errstate(invalid="ignore", divide="ignore"):
-            boots[start:stop] = np.einsum("bi,bi->b", w @ num, w) / np.einsum("bi,bi->b", w @ k, w)
+            boots[start:stop] = b_num / b_den
     alpha = (1.0 - level) / 2.0
     lower, upper = np.nanquantile(boots, [alpha, 1.0 - alpha])
     return CIndexResult(c, float(lower), float(upper))

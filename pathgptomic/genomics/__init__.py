@@ -3,11 +3,44 @@
 The encoder is our own torchtext-free implementation that loads official scGPT model
 folders unchanged (see :mod:`pathgptomic.genomics.scgpt`). Main entry point:
 :func:`rna_features` (cohort → frozen G2 features).
+
+The names below are imported lazily (PEP 562 ``__getattr__``): ``import
+pathgptomic.genomics`` — and so ``pathgptomic --help``, which loads
+:mod:`pathgptomic.genomics.cli` — does not import torch; the first access to e.g.
+``pathgptomic.genomics.load_scgpt`` does.
 """
 
-from pathgptomic.genomics.features import RnaFeatures, default_scgpt_folder, rna_features
-from pathgptomic.genomics.scgpt import LoadedScGPT, ScGPTEncoder, checkpoint_hash, load_scgpt
-from pathgptomic.genomics.vocab import GeneCoverage, GeneVocab
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathgptomic.genomics.features import (
+        RnaFeatures,
+        default_scgpt_folder,
+        rna_features,
+    )
+    from pathgptomic.genomics.scgpt import (
+        LoadedScGPT,
+        ScGPTEncoder,
+        checkpoint_hash,
+        load_scgpt,
+    )
+    from pathgptomic.genomics.vocab import GeneCoverage, GeneVocab
+
+#: Public name → submodule defining it.
+_LAZY: dict[str, str] = {
+    "GeneCoverage": "vocab",
+    "GeneVocab": "vocab",
+    "LoadedScGPT": "scgpt",
+    "RnaFeatures": "features",
+    "ScGPTEncoder": "scgpt",
+    "checkpoint_hash": "scgpt",
+    "default_scgpt_folder": "features",
+    "load_scgpt": "scgpt",
+    "rna_features": "features",
+}
 
 __all__ = [
     "GeneCoverage",
@@ -20,3 +53,17 @@ __all__ = [
     "load_scgpt",
     "rna_features",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the submodule that defines ``name`` on first access (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -20,6 +20,12 @@ generator seeded by ``seed`` and a hash of the sample's own genes and value rank
 sample gives the same embedding whatever its batch, position or chunking (unlike the
 official code, issue #281). ``deterministic=False`` uses NumPy's/torch's global generators
 like the official code.
+
+CPU thread policy: on the CPU the encoder runs with one torch intra-op thread unless
+``cpu_threads=`` or ``$PATHGPTOMIC_CPU_THREADS`` says otherwise, and the caller's thread
+count is restored afterwards — the same policy, chosen by the same measurement, as patch
+encoding (:mod:`pathgptomic.slides.features`; figures in
+``benchmarks/results/inference_threads.md``).
 """
 
 from __future__ import annotations
@@ -149,6 +155,7 @@ def embed_tokenized(
     use_autocast: bool | None = None,
     normalize: bool = True,
     show_progress: bool = True,
+    cpu_threads: int | None = None,
 ) -> np.ndarray:
     """Steps 6-7: run the encoder and pool the ``<cls>`` output.
 
@@ -163,10 +170,14 @@ def embed_tokenized(
         use_autocast: fp16 autocast; ``None`` = on for CUDA, off on CPU (never used on CPU).
         normalize: L2-normalise each row (official).
         show_progress: Show a tqdm bar.
+        cpu_threads: Torch threads on the CPU (default 1 or ``$PATHGPTOMIC_CPU_THREADS``;
+            see the module docstring); the caller's count is restored afterwards.
 
     Returns:
         float32 array, shape ``(n, E)``.
     """
+    from pathgptomic.slides.features import resolve_cpu_threads, torch_cpu_threads
+
     dev = resolve_device(device)
     amp = (dev.type == "cuda") if use_autocast is None else (bool(use_autocast) and dev.type == "cuda")
     model = loaded.model.to(dev).eval()
@@ -181,7 +192,8 @@ def embed_tokenized(
         from tqdm.auto import tqdm
 
         iterator = tqdm(batches, desc="scGPT embedding", unit="batch")
-    with torch.inference_mode():
+    threads = resolve_cpu_threads(cpu_threads) if dev.type == "cpu" else None
+    with torch_cpu_threads(threads), torch.inference_mode():
         for idx in iterator:
             genes, vals = collate([samples[i] for i in idx], loaded.pad_id, pad_value)
             genes, vals = genes.to(dev), vals.to(dev)
@@ -214,6 +226,7 @@ def embed_matrix(
     normalize: bool = True,
     show_progress: bool = True,
     sample_names: list[str] | None = None,
+    cpu_threads: int | None = None,
 ) -> np.ndarray:
     """Embed every row of an expression matrix (the whole official procedure).
 
@@ -232,6 +245,7 @@ def embed_matrix(
         normalize: L2-normalise rows.
         show_progress: Show a tqdm bar.
         sample_names: Names for the warning about samples with nothing expressed.
+        cpu_threads: See :func:`embed_tokenized`.
 
     Returns:
         float32 embeddings, shape ``(n, E)``; NaN rows for samples with no expressed
@@ -269,5 +283,6 @@ def embed_matrix(
             stacklevel=2,
         )
     return embed_tokenized(
-        loaded, samples, batch_size=batch_size, device=device, use_autocast=use_autocast, normalize=normalize, show_progress=show_progress
+        loaded, samples, batch_size=batch_size, device=device, use_autocast=use_autocast, normalize=normalize,
+        show_progress=show_progress, cpu_threads=cpu_threads,
     )

@@ -19,6 +19,11 @@ and (binned) values ``v`` of one sample:
 (post-norm, ReLU, LayerNorm eps 1e-5, no positional encoding, no final norm; padding keys
 masked). The cell embedding is the output at the ``<cls>`` position (index 0).
 
+Speed: the transformer is PyTorch's ``nn.TransformerEncoder`` with nested tensors enabled,
+like the official model, so inference uses the fused encoder-layer kernel and skips padded
+positions (``benchmarks/results/scgpt_fastpath.md``: ratio to the official code on full and
+padded batches, same run).
+
 Checkpoint key layouts accepted: ``self_attn.in_proj_{weight,bias}`` (torch),
 ``self_attn.Wqkv.{weight,bias}`` (flash-attention 1.x; identical row layout, a plain rename is
 exact) and the FA2-era ``self_attn._impl.Wqkv.*`` / ``self_attn._impl.out_proj.*``. Decoder and
@@ -34,6 +39,7 @@ import json
 import logging
 import re
 import threading
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +51,10 @@ from pathgptomic.errors import CheckpointError
 from pathgptomic.genomics.vocab import GeneVocab
 
 logger = logging.getLogger(__name__)
+
+# The nested-tensor fast path of nn.TransformerEncoder warns on every padded inference batch
+# that nested tensors are a prototype API; it is PyTorch's own default path, so say it once.
+warnings.filterwarnings("once", message="The PyTorch API of nested tensors is in prototype stage", category=UserWarning)
 
 #: Files of an official scGPT model folder.
 ARGS_FILE, VOCAB_FILE, WEIGHTS_FILE = "args.json", "vocab.json", "best_model.pt"
@@ -99,7 +109,7 @@ class ScGPTConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_args(cls, args: dict[str, Any], source: str = "args.json") -> "ScGPTConfig":
+    def from_args(cls, args: dict[str, Any], source: str = "args.json") -> ScGPTConfig:
         """Build from a parsed ``args.json``; raises CheckpointError naming a bad field."""
         for key in ("embsize", "nheads", "d_hid", "nlayers"):
             if key not in args:
@@ -198,7 +208,9 @@ class ScGPTEncoder(nn.Module):
             pad_idx = int(config.pad_value) if 0 <= int(config.pad_value) < n_in else None
             self.value_encoder = CategoryValueEncoder(n_in, e, padding_idx=pad_idx)
         layer = nn.TransformerEncoderLayer(e, config.nheads, config.d_hid, config.dropout, batch_first=True)
-        self.transformer_encoder = nn.TransformerEncoder(layer, config.nlayers, enable_nested_tensor=False)
+        # enable_nested_tensor (PyTorch's default, as in the official model): in inference with a
+        # padding mask, padded positions are dropped from the computation (nested tensors)
+        self.transformer_encoder = nn.TransformerEncoder(layer, config.nlayers, enable_nested_tensor=True)
 
     @property
     def embsize(self) -> int:
@@ -214,7 +226,8 @@ class ScGPTEncoder(nn.Module):
             padding_mask: shape ``(B, S)`` bool, True = padding; default ``genes == pad_id``.
 
         Returns:
-            shape ``(B, S, E)``.
+            shape ``(B, S, E)``. Outputs at padded positions carry no meaning: in inference
+            (eval mode, no gradient) PyTorch's fast path skips them and returns zeros there.
         """
         if padding_mask is None:
             padding_mask = genes.eq(self.pad_id)
@@ -257,7 +270,7 @@ class LoadedScGPT:
         return self.vocab["<cls>"]
 
 
-def _sha256_file(path: Path, h: "hashlib._Hash | None" = None) -> "hashlib._Hash":
+def _sha256_file(path: Path, h: hashlib._Hash | None = None) -> hashlib._Hash:
     h = h or hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -404,7 +417,7 @@ def load_scgpt(folder: str | Path, *, use_cache: bool = True) -> LoadedScGPT:
     weights_path = folder / WEIGHTS_FILE
     try:
         state = torch.load(weights_path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - torch raises many types for bad files
+    except Exception as exc:
         raise CheckpointError(f"{weights_path}: cannot be read as a weights-only torch state dict ({exc})") from exc
     n_input_bins = None
     if config.input_emb_style == "category":

@@ -16,10 +16,21 @@ Entries are written to a temporary file and renamed (atomic on POSIX), so a kill
 leaves either a whole entry or none, and a rerun continues where it stopped. Each entry
 carries a SHA-256 of its arrays; an entry that fails to load or to verify is logged,
 removed and recomputed.
+
+CPU thread policy: encoding on the CPU runs with :data:`DEFAULT_CPU_THREADS` = 1 torch
+intra-op thread (override per call with ``cpu_threads=`` or for the process with the
+environment variable ``PATHGPTOMIC_CPU_THREADS``), and the caller's thread count is
+restored afterwards (:func:`torch_cpu_threads`). Measured on the project's shared 2-core
+machine (``benchmarks/results/inference_threads.md``): two threads gained little when the
+machine was otherwise idle and were several times slower once another process competed
+for the cores (OpenMP threads spin-wait for each other), which is the normal state of a
+shared server or a dashboard running a training job beside a prediction. On a dedicated
+many-core machine set ``PATHGPTOMIC_CPU_THREADS`` to the cores you want to use.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -27,9 +38,10 @@ import logging
 import os
 import tempfile
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -47,19 +59,62 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "CACHE_FORMAT_VERSION",
+    "DEFAULT_CPU_THREADS",
     "EncoderSpec",
     "PatientFeatures",
     "SlideFeatures",
     "default_cache_dir",
     "extract_cohort_features",
     "extract_slide_features",
+    "resolve_cpu_threads",
     "slide_content_hash",
+    "torch_cpu_threads",
 ]
 
 CACHE_FORMAT_VERSION = 1
 _FULL_HASH_LIMIT = 64 << 20
 _SAMPLE = 8 << 20
 _HASH_MEMO: dict[tuple[str, int, int], str] = {}
+
+#: Torch intra-op threads for CPU inference (patch encoding, scGPT embedding); see the
+#: module docstring for the measurement behind it.
+DEFAULT_CPU_THREADS = 1
+
+
+def resolve_cpu_threads(cpu_threads: int | None = None) -> int:
+    """Threads for CPU inference: ``cpu_threads``, else ``$PATHGPTOMIC_CPU_THREADS``, else 1.
+
+    Raises:
+        ConfigError: A value below 1 or a non-integer environment variable.
+    """
+    if cpu_threads is None:
+        env = os.environ.get("PATHGPTOMIC_CPU_THREADS", "").strip()
+        try:
+            cpu_threads = int(env) if env else DEFAULT_CPU_THREADS
+        except ValueError:
+            raise ConfigError(f"PATHGPTOMIC_CPU_THREADS must be a whole number of threads (>= 1), got {env!r}") from None
+    if int(cpu_threads) < 1:
+        raise ConfigError(f"cpu_threads must be >= 1, got {cpu_threads}")
+    return int(cpu_threads)
+
+
+@contextlib.contextmanager
+def torch_cpu_threads(n: int | None) -> Iterator[None]:
+    """Run the block with ``n`` torch intra-op threads, then restore the caller's count.
+
+    Args:
+        n: Threads inside the block; ``None`` leaves the count unchanged (e.g. on CUDA).
+    """
+    import torch
+
+    previous = torch.get_num_threads()
+    if n is not None and n != previous:
+        torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != previous:
+            torch.set_num_threads(previous)
 
 
 def default_cache_dir() -> Path:
@@ -114,7 +169,7 @@ class EncoderSpec:
     pretrained: bool = False
     seed: int = 0
     model_kwargs: dict[str, Any] = field(default_factory=dict)
-    _built: "ImageEncoder | None" = field(default=None, repr=False)
+    _built: ImageEncoder | None = field(default=None, repr=False)
     _weights_hash: str | None = field(default=None, repr=False)
 
     @property
@@ -136,7 +191,7 @@ class EncoderSpec:
             whash = f"random-init:seed{self.seed}"
         return f"{self.name}|{whash}|{json.dumps(self.model_kwargs, sort_keys=True, default=str)}"
 
-    def build(self) -> "ImageEncoder":
+    def build(self) -> ImageEncoder:
         """Build (once) and return the encoder."""
         if self._built is None:
             from pathgptomic.nn.encoders import load_encoder
@@ -184,7 +239,7 @@ class PatientFeatures:
     slide_paths: list[str] = field(default_factory=list)
 
 
-def _resolve_device(device: "str | torch.device | None") -> "torch.device":
+def _resolve_device(device: str | torch.device | None) -> torch.device:
     import torch
 
     if device is None:
@@ -192,8 +247,8 @@ def _resolve_device(device: "str | torch.device | None") -> "torch.device":
     return torch.device(device)
 
 
-def _as_spec(encoder: "str | EncoderSpec | ImageEncoder", weights: str | os.PathLike[str] | None,
-             pretrained: bool, seed: int) -> "EncoderSpec | ImageEncoder":
+def _as_spec(encoder: str | EncoderSpec | ImageEncoder, weights: str | os.PathLike[str] | None,
+             pretrained: bool, seed: int) -> EncoderSpec | ImageEncoder:
     if isinstance(encoder, str):
         return EncoderSpec(encoder, None if weights is None else str(weights), pretrained, seed)
     return encoder
@@ -279,7 +334,7 @@ class _PatchDataset:
         self._pid = os.getpid()
 
     def __len__(self) -> int:
-        return int(len(self.coords))
+        return len(self.coords)
 
     def __getitem__(self, i: int) -> Any:
         if self._pid != os.getpid():
@@ -293,8 +348,13 @@ class _PatchDataset:
         return self.transform(patch)
 
 
-def _encode(dataset: _PatchDataset, encoder: "ImageEncoder", device: "torch.device", batch_size: int,
-            num_workers: int, amp: bool, show_progress: bool, desc: str) -> np.ndarray:
+def _encode(dataset: _PatchDataset, encoder: ImageEncoder, device: torch.device, batch_size: int,
+            num_workers: int, amp: bool, show_progress: bool, desc: str, cpu_threads: int | None = None) -> np.ndarray:
+    """Encoder outputs of every patch, shape ``(n, D)`` float32.
+
+    On the CPU the forward passes run with :func:`resolve_cpu_threads` threads (1 unless
+    configured; see the module docstring) and the caller's thread count is restored.
+    """
     import torch
     from torch.utils.data import DataLoader
     from tqdm.auto import tqdm
@@ -307,8 +367,9 @@ def _encode(dataset: _PatchDataset, encoder: "ImageEncoder", device: "torch.devi
     use_amp = amp and device.type == "cuda"
     amp_dtype = torch.bfloat16 if (use_amp and torch.cuda.is_bf16_supported()) else torch.float16
     out: list[np.ndarray] = []
-    with torch.inference_mode(), tqdm(total=len(dataset), desc=desc, unit="patch", leave=False,
-                                      disable=not show_progress) as bar:
+    threads = resolve_cpu_threads(cpu_threads) if device.type == "cpu" else None
+    with torch_cpu_threads(threads), torch.inference_mode(), tqdm(
+            total=len(dataset), desc=desc, unit="patch", leave=False, disable=not show_progress) as bar:
         for batch in loader:
             batch = batch.to(device, non_blocking=True)
             with torch.autocast(device_type="cuda", dtype=amp_dtype, enabled=use_amp):
@@ -320,16 +381,17 @@ def _encode(dataset: _PatchDataset, encoder: "ImageEncoder", device: "torch.devi
 
 def extract_slide_features(
     path: str | os.PathLike[str],
-    encoder: "str | EncoderSpec | ImageEncoder" = "resnet18",
+    encoder: str | EncoderSpec | ImageEncoder = "resnet18",
     *,
     tiling: TilingConfig = TilingConfig(),
     cache_dir: str | os.PathLike[str] | None = None,
-    device: "str | torch.device | None" = None,
+    device: str | torch.device | None = None,
     batch_size: int = 64,
     num_workers: int = 0,
     amp: bool = True,
     show_progress: bool = True,
     max_pixels: int | None = None,
+    cpu_threads: int | None = None,
 ) -> SlideFeatures:
     """Features of one slide, from the cache when present.
 
@@ -345,6 +407,8 @@ def extract_slide_features(
         amp: Autocast (bf16 when supported, else fp16) on CUDA; ignored on CPU.
         show_progress: tqdm bar over patches.
         max_pixels: Decompression-bomb limit for plain images.
+        cpu_threads: Torch threads while encoding on the CPU (default
+            :func:`resolve_cpu_threads`: 1 or ``$PATHGPTOMIC_CPU_THREADS``).
 
     Returns:
         The slide's features.
@@ -374,7 +438,8 @@ def extract_slide_features(
     with open_slide(p, max_pixels=max_pixels) as slide:
         result = tile_slide(slide, tiling)
         ds = _PatchDataset(slide, result, enc.transform)
-        features = _encode(ds, enc, dev, batch_size, num_workers, amp, show_progress, desc=p.name[:40])
+        features = _encode(ds, enc, dev, batch_size, num_workers, amp, show_progress, desc=p.name[:40],
+                           cpu_threads=cpu_threads)
     meta = {
         "version": CACHE_FORMAT_VERSION,
         "slide_path": str(p),
@@ -396,12 +461,12 @@ def extract_slide_features(
 
 
 def extract_cohort_features(
-    cohort: "Cohort | dict[str, list[str]]",
+    cohort: Cohort | dict[str, list[str]],
     *,
-    encoder: "str | EncoderSpec | ImageEncoder" = "resnet18",
+    encoder: str | EncoderSpec | ImageEncoder = "resnet18",
     tiling: TilingConfig = TilingConfig(),
     cache_dir: str | os.PathLike[str] | None = None,
-    device: "str | torch.device | None" = None,
+    device: str | torch.device | None = None,
     batch_size: int = 64,
     num_workers: int = 0,
     show_progress: bool = True,
@@ -411,6 +476,7 @@ def extract_cohort_features(
     amp: bool = True,
     on_error: Literal["raise", "skip"] = "raise",
     max_pixels: int | None = None,
+    cpu_threads: int | None = None,
 ) -> dict[str, PatientFeatures]:
     """Patch features of every patient's slides (cached; see the module docstring).
 
@@ -433,6 +499,8 @@ def extract_cohort_features(
         on_error: ``"raise"`` (default) stops at the first unreadable slide; ``"skip"``
             warns (:class:`DataQualityWarning`) and leaves that slide out.
         max_pixels: Decompression-bomb limit for plain images.
+        cpu_threads: Torch threads while encoding on the CPU (default
+            :func:`resolve_cpu_threads`: 1 or ``$PATHGPTOMIC_CPU_THREADS``).
 
     Returns:
         ``{patient_id: PatientFeatures}`` for every patient with at least one slide listed
@@ -457,7 +525,8 @@ def extract_cohort_features(
             try:
                 sf = extract_slide_features(sp, spec, tiling=tiling, cache_dir=cache_dir, device=device,
                                             batch_size=batch_size, num_workers=num_workers, amp=amp,
-                                            show_progress=show_progress, max_pixels=max_pixels)
+                                            show_progress=show_progress, max_pixels=max_pixels,
+                                            cpu_threads=cpu_threads)
             except SlideError as exc:
                 if on_error == "raise":
                     raise

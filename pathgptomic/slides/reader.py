@@ -22,18 +22,19 @@ import os
 import threading
 import warnings
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Literal, Self, overload
 
 import numpy as np
 from PIL import Image
 
-from pathgptomic.errors import SlideError
+from pathgptomic.errors import DataQualityWarning, SlideError
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "CorruptSlideError",
     "DEFAULT_MAX_IMAGE_PIXELS",
+    "PLAUSIBLE_MPP",
+    "CorruptSlideError",
     "EmptySlideError",
     "Slide",
     "SlideNotFoundError",
@@ -49,6 +50,16 @@ __all__ = [
 #: variable ``PATHGPTOMIC_MAX_IMAGE_PIXELS``. Pyramidal slides are never fully decoded
 #: and are not limited.
 DEFAULT_MAX_IMAGE_PIXELS = 100_000_000
+
+#: Microns per pixel a real scan or export can have: 0.05 (beyond any optical objective) to
+#: 20 (a 0.5x overview). A file stating a value outside this range (e.g. a TIFF resolution tag
+#: of 1 px/cm = 10,000 µm/px) is treated as stating none: the tiling's assumed µm/px is used
+#: and a :class:`~pathgptomic.errors.DataQualityWarning` names the value and the fix.
+PLAUSIBLE_MPP = (0.05, 20.0)
+
+#: OpenSlide vendors whose pyramids cover the whole level-0 rectangle with opaque pixels (no
+#: alpha channel); other vendors (MIRAX, Leica, Philips, DICOM, ...) can have transparent gaps.
+OPAQUE_VENDORS = frozenset({"aperio", "generic-tiff", "hamamatsu", "trestle"})
 
 #: Plain-image formats handled by Pillow (names returned by :func:`detect_format`).
 PILLOW_FORMATS = ("png", "jpeg", "tiff", "bmp")
@@ -185,8 +196,11 @@ class Slide:
         level_dimensions: ``(width, height)`` per level.
         level_downsamples: Downsample factor of each level relative to level 0.
         mpp: Microns per pixel at level 0 (mean of x and y), or ``None`` when the file
-            does not say.
+            does not say (or states a value outside :data:`PLAUSIBLE_MPP`).
         properties: Format metadata (OpenSlide properties, or Pillow info).
+        has_alpha: Whether regions inside the image can be transparent (an OpenSlide vendor
+            with gaps between scanned areas, or a TIFF with an extra alpha sample); only then
+            is every patch checked for transparency and composited onto white.
     """
 
     def __init__(self, path: Path, fmt: str, backend: str) -> None:
@@ -199,6 +213,7 @@ class Slide:
         self.level_downsamples: tuple[float, ...] = ()
         self.mpp: float | None = None
         self.properties: dict[str, str] = {}
+        self.has_alpha = False
         self._osr: Any = None
         self._array: np.ndarray | None = None
 
@@ -212,7 +227,7 @@ class Slide:
                 self._osr = None
         self._array = None
 
-    def __enter__(self) -> "Slide":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -247,7 +262,7 @@ class Slide:
 
             try:
                 self._osr = openslide.OpenSlide(str(self.path))
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise CorruptSlideError(f"slide {self.path} can no longer be opened: {exc}") from exc
         elif self.backend == "pillow" and self._array is None:
             self._array = _decode_plain(self.path, None, self.dimensions[0] * self.dimensions[1])
@@ -291,15 +306,20 @@ class Slide:
         if self.backend == "openslide":
             try:
                 img = self._osr.read_region((x, y), level, (w, h))
-            except Exception as exc:  # noqa: BLE001 - openslide.OpenSlideError and friends
+            except Exception as exc:
                 raise CorruptSlideError(
                     f"slide {self.path} could not be read at {(x, y)} level {level}: {exc}; "
                     "the file is probably truncated or damaged, re-export or re-copy it"
                 ) from exc
-            arr = _pil_rgba_to_rgb(img)
+            arr = _pil_rgba_to_rgb(img) if self.has_alpha or not self._inside(x, y, level, w, h) else _opaque_rgb(img)
         else:
             arr = self._crop_plain(x, y, w, h)
         return arr if as_array else Image.fromarray(arr)
+
+    def _inside(self, x: int, y: int, level: int, w: int, h: int) -> bool:
+        """Whether the region lies inside level 0 (OpenSlide fills the outside with transparency)."""
+        d = self.level_downsamples[level]
+        return x >= 0 and y >= 0 and x + w * d <= self.dimensions[0] and y + h * d <= self.dimensions[1]
 
     def _crop_plain(self, x: int, y: int, w: int, h: int) -> np.ndarray:
         assert self._array is not None
@@ -331,7 +351,7 @@ class Slide:
         if self.backend == "openslide":
             try:
                 img = self._osr.get_thumbnail((tw, th))
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 raise CorruptSlideError(
                     f"slide {self.path}: thumbnail could not be decoded ({exc}); the file is probably truncated or damaged"
                 ) from exc
@@ -341,6 +361,11 @@ class Slide:
         if (tw, th) != (W, H):
             img = img.resize((tw, th), Image.Resampling.BOX)
         return img
+
+
+def _opaque_rgb(img: Image.Image) -> np.ndarray:
+    """RGB array of an RGBA region known to be opaque: the alpha channel is dropped, not inspected."""
+    return np.asarray(img.convert("RGB"))
 
 
 def _pil_rgba_to_rgb(img: Image.Image) -> np.ndarray:
@@ -365,12 +390,15 @@ def _rgba_to_rgb(arr: np.ndarray) -> np.ndarray:
 
 
 def _decode_plain(path: Path, fmt: str | None, expected_pixels: int | None = None) -> np.ndarray:
+    """RGB pixels of a plain image whose size was already checked against the limit."""
     try:
-        with _open_pillow(path, max(expected_pixels or 0, 1) + 1) as img:
+        with _open_pillow(path) as img:
             img.load()
             if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
                 rgba = img.convert("RGBA")
                 return _rgba_to_rgb(np.asarray(rgba))
+            if img.mode.startswith(("I", "F")):
+                return _high_depth_to_rgb(np.asarray(img))
             return np.asarray(img.convert("RGB"))
     except SlideError:
         raise
@@ -380,15 +408,34 @@ def _decode_plain(path: Path, fmt: str | None, expected_pixels: int | None = Non
         ) from exc
 
 
-def _open_pillow(path: Path, limit: int) -> Image.Image:
-    """``Image.open`` with Pillow's own bomb limit raised to ``limit`` (our guard is checked first)."""
+def _high_depth_to_rgb(arr: np.ndarray) -> np.ndarray:
+    """8-bit RGB of a single-channel 16/32-bit integer or float image (Pillow would clip it at 255).
+
+    Integers are scaled by their type's range (16-bit: ``v / 257``; wider types by the image's
+    maximum); floats in ``[0, 1]`` by 255, other floats by their maximum.
+    """
+    a = arr.astype(np.float64)
+    if np.issubdtype(arr.dtype, np.integer):
+        top = 65535.0 if arr.dtype.itemsize <= 2 or a.max(initial=0) <= 65535 else float(a.max())
+    else:
+        a = np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)
+        top = 1.0 if a.max(initial=0) <= 1.0 else float(a.max())
+    gray = np.clip(np.rint(a / max(top, 1e-12) * 255.0), 0, 255).astype(np.uint8)
+    return np.repeat(gray[..., None], 3, axis=2)
+
+
+def _open_pillow(path: Path) -> Image.Image:
+    """``Image.open`` (header only) with Pillow's decompression-bomb check off.
+
+    Every caller compares the header's size with the project's own limit
+    (:func:`_open_plain`) before any pixel is decoded, so a too-large image gets a
+    :class:`SlideTooLargeError` saying what to do instead of Pillow's ``DecompressionBombError``.
+    """
     with _PIL_LOCK:
         old = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = max(limit, old or 0)
+        Image.MAX_IMAGE_PIXELS = None
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                return Image.open(path)
+            return Image.open(path)
         finally:
             Image.MAX_IMAGE_PIXELS = old
 
@@ -412,7 +459,7 @@ def _check_tiff_extent(p: Path, img: Image.Image) -> None:
             warnings.simplefilter("ignore")  # Pillow warns "Corrupt EXIF data" before failing
             n_frames = int(getattr(img, "n_frames", 1))  # walks the IFD chain
             img.seek(0)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise CorruptSlideError(f"TIFF {p} has a broken directory chain ({exc}); it is probably truncated, copy it again") from exc
     logger.debug("%s: plain TIFF with %d pages", p, n_frames)
     if end > size:
@@ -435,13 +482,21 @@ def _parse_mpp_openslide(props: Any) -> float | None:
 
 
 def _parse_mpp_tiff(img: Image.Image) -> float | None:
-    # Only a physical unit (centimetre) is trusted; inch "dpi" of exported images is screen density.
+    """µm/px of a plain TIFF: Aperio's ``MPP = x`` in the ImageDescription, else a centimetre resolution tag.
+
+    Only a physical unit (centimetre) is trusted in the resolution tags; inch "dpi" of exported
+    images is screen density.
+    """
     try:
         tags = img.tag_v2  # type: ignore[attr-defined]
         unit = tags.get(296)
         xres = tags.get(282)
+        description = tags.get(270)
     except AttributeError:
         return None
+    aperio = _aperio_mpp(description)
+    if aperio is not None:
+        return aperio
     if unit == 3 and xres:
         try:
             res = float(xres)
@@ -450,6 +505,50 @@ def _parse_mpp_tiff(img: Image.Image) -> float | None:
         if res > 0:
             return 10_000.0 / res
     return None
+
+
+def _aperio_mpp(description: Any) -> float | None:
+    """``MPP`` of an Aperio ImageDescription (``Aperio Image Library ...|MPP = 0.2520|AppMag = 40``)."""
+    if not isinstance(description, str) or not description.startswith("Aperio"):
+        return None
+    for field in description.split("|")[1:]:
+        key, _, value = field.partition("=")
+        if key.strip() == "MPP":
+            try:
+                return float(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _plausible_mpp(mpp: float | None, path: Path) -> float | None:
+    """``mpp`` when inside :data:`PLAUSIBLE_MPP`, else ``None`` with a :class:`DataQualityWarning`."""
+    if mpp is None or not np.isfinite(mpp):
+        return None
+    lo, hi = PLAUSIBLE_MPP
+    if lo <= mpp <= hi:
+        return float(mpp)
+    warnings.warn(
+        f"{path} states {mpp:.6g} µm per pixel, outside the plausible {lo:g}–{hi:g} µm/px of a scan or export "
+        "(a wrong resolution tag); it is ignored and the assumed µm/px is used instead. "
+        "If you know the resolution, pass it with --slide-mpp (TilingConfig.mpp_override).",
+        DataQualityWarning, stacklevel=3,
+    )
+    return None
+
+
+def _may_be_transparent(path: Path, vendor: str, properties: dict[str, str]) -> bool:
+    """Whether an OpenSlide slide can return transparent pixels inside its level-0 rectangle."""
+    if vendor not in OPAQUE_VENDORS or "openslide.bounds-width" in properties:
+        return True
+    if vendor == "hamamatsu":
+        return False
+    try:  # TIFF-based: an extra (alpha) sample makes transparency possible
+        with _open_pillow(path) as img:
+            tags = img.tag_v2  # type: ignore[attr-defined]
+            return int(tags.get(277, 3)) > 3 or 338 in tags
+    except Exception:  # noqa: BLE001 - unreadable header: be careful, check every patch
+        return True
 
 
 def open_slide(
@@ -512,7 +611,7 @@ def _open_openslide(p: Path, vendor: str, validate: bool) -> Slide:
 
     try:
         osr = openslide.OpenSlide(str(p))
-    except Exception as exc:  # noqa: BLE001 - OpenSlideUnsupportedFormatError, OpenSlideError
+    except Exception as exc:
         raise CorruptSlideError(
             f"slide {p} was detected as {vendor!r} but OpenSlide cannot open it ({exc}); "
             "the file is probably truncated or damaged (or a multi-file format missing its companion files)"
@@ -525,7 +624,8 @@ def _open_openslide(p: Path, vendor: str, validate: bool) -> Slide:
         slide.level_dimensions = tuple((int(w), int(h)) for w, h in osr.level_dimensions)
         slide.level_downsamples = tuple(float(d) for d in osr.level_downsamples)
         slide.properties = dict(osr.properties)
-        slide.mpp = _parse_mpp_openslide(osr.properties)
+        slide.mpp = _plausible_mpp(_parse_mpp_openslide(osr.properties), p)
+        slide.has_alpha = _may_be_transparent(p, vendor, slide.properties)
         if min(slide.dimensions) <= 0:
             raise CorruptSlideError(f"slide {p} reports an empty level 0 {slide.dimensions}")
         if validate:
@@ -538,7 +638,7 @@ def _open_openslide(p: Path, vendor: str, validate: bool) -> Slide:
     except SlideError:
         slide.close()
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         slide.close()
         raise CorruptSlideError(
             f"slide {p} opened but its pixels cannot be decoded ({exc}); "
@@ -549,7 +649,7 @@ def _open_openslide(p: Path, vendor: str, validate: bool) -> Slide:
 
 def _open_plain(p: Path, kind: str, limit: int) -> Slide:
     try:
-        img = _open_pillow(p, limit)
+        img = _open_pillow(p)
     except (OSError, ValueError, SyntaxError) as exc:
         raise CorruptSlideError(
             f"image {p} looks like {kind.upper()} but cannot be read ({exc}); the file is probably truncated or damaged"
@@ -566,7 +666,7 @@ def _open_plain(p: Path, kind: str, limit: int) -> Slide:
             raise CorruptSlideError(f"image {p} has an empty size {w}x{h}")
         if kind == "tiff":
             _check_tiff_extent(p, img)
-        mpp = _parse_mpp_tiff(img) if kind == "tiff" else None
+        mpp = _plausible_mpp(_parse_mpp_tiff(img), p) if kind == "tiff" else None
         info = {str(k): str(v) for k, v in img.info.items() if isinstance(v, (str, int, float, tuple))}
     slide = Slide(p, kind, "pillow")
     slide.dimensions = (int(w), int(h))

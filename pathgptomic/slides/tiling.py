@@ -29,12 +29,20 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from pathgptomic.errors import ConfigError
-from pathgptomic.slides.reader import Slide, SlideTooSmallError
+from pathgptomic.errors import ConfigError, SlideError
+from pathgptomic.slides.reader import PLAUSIBLE_MPP, Slide, SlideTooSmallError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TilingConfig", "TilingResult", "tile_slide", "tissue_mask", "write_preview", "write_coords_csv"]
+#: Most grid cells one slide may have (a 100,000² px slide at 0.25 µm/px has about 50,000 at
+#: 0.5 µm/px); more means the resolution settings are wrong, not that the slide is large.
+MAX_GRID_CELLS = 2_000_000
+
+#: Largest upsampling of a patch: a slide more than this many times coarser than ``target_mpp``
+#: has too little detail per patch to be tiled at that resolution.
+MAX_UPSAMPLING = 8.0
+
+__all__ = ["TilingConfig", "TilingResult", "tile_slide", "tissue_mask", "write_coords_csv", "write_preview"]
 
 
 @dataclass(frozen=True)
@@ -84,12 +92,17 @@ class TilingConfig:
     def __post_init__(self) -> None:
         if int(self.patch_size) < 8:
             raise ConfigError(f"TilingConfig.patch_size must be >= 8 pixels, got {self.patch_size}")
+        lo, hi = PLAUSIBLE_MPP
         for name in ("target_mpp", "assumed_mpp"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise ConfigError(f"TilingConfig.{name} must be a positive number of µm/px, got {v!r}")
-        if self.mpp_override is not None and not (math.isfinite(self.mpp_override) and self.mpp_override > 0):
-            raise ConfigError(f"TilingConfig.mpp_override must be positive or None, got {self.mpp_override!r}")
+            if not lo <= v <= hi:
+                raise ConfigError(f"TilingConfig.{name} = {v:g} µm/px is outside the plausible {lo:g}–{hi:g} µm/px "
+                                  "(0.25 ≈ 40x, 0.5 ≈ 20x, 1 ≈ 10x objective)")
+        if self.mpp_override is not None and not (math.isfinite(self.mpp_override) and lo <= self.mpp_override <= hi):
+            raise ConfigError(f"TilingConfig.mpp_override (--slide-mpp) must be None or within the plausible "
+                              f"{lo:g}–{hi:g} µm/px, got {self.mpp_override!r}")
         if not 0.0 <= self.tissue_threshold <= 1.0:
             raise ConfigError(f"TilingConfig.tissue_threshold must be in [0, 1], got {self.tissue_threshold}")
         if self.max_patches is not None and int(self.max_patches) < 1:
@@ -153,7 +166,7 @@ class TilingResult:
     @property
     def n(self) -> int:
         """Number of patches."""
-        return int(len(self.coords))
+        return len(self.coords)
 
 
 def tissue_mask(thumbnail: np.ndarray | Image.Image, cfg: TilingConfig = TilingConfig()) -> np.ndarray:
@@ -268,6 +281,7 @@ def tile_slide(slide: Slide, cfg: TilingConfig = TilingConfig()) -> TilingResult
             f"{step} px at the slide's {mpp:.3g} µm/px{' (assumed)' if assumed else ''}); "
             "use a smaller patch size, or a different --mpp / target_mpp"
         )
+    _check_grid(slide, cfg, mpp, assumed, ds, step)
     level = slide.get_best_level_for_downsample(ds)
     read_size = max(1, int(round(step / slide.level_downsamples[level])))
 
@@ -313,6 +327,28 @@ def tile_slide(slide: Slide, cfg: TilingConfig = TilingConfig()) -> TilingResult
         thumbnail=thumb,
         path=str(slide.path),
     )
+
+
+def _check_grid(slide: Slide, cfg: TilingConfig, mpp: float, assumed: bool, ds: float, step: int) -> None:
+    """Refuse settings that would cut a slide into absurdly many or absurdly upsampled patches.
+
+    Raises:
+        SlideError: Upsampling above :data:`MAX_UPSAMPLING` or more than :data:`MAX_GRID_CELLS` cells.
+    """
+    W, H = slide.dimensions
+    source = f"{mpp:.4g} µm/px{' (assumed)' if assumed else ''}"
+    if ds < 1.0 / MAX_UPSAMPLING:
+        raise SlideError(
+            f"{slide.path} at {source} is {1 / ds:.1f}x coarser than the requested {cfg.target_mpp} µm/px patches "
+            f"(each {cfg.patch_size} px patch would be upsampled from {step} px); check the slide's resolution "
+            "(--slide-mpp) or request a coarser --mpp"
+        )
+    cells = (W // step) * (H // step)
+    if cells > MAX_GRID_CELLS:
+        raise SlideError(
+            f"{slide.path}: {W}x{H} px at {source} would give {cells:,} patch positions (limit {MAX_GRID_CELLS:,}); "
+            "the resolution is probably wrong — pass the right one with --slide-mpp, or a larger --patch-size / --mpp"
+        )
 
 
 def render_preview(result: TilingResult) -> Image.Image:
@@ -362,6 +398,5 @@ def write_coords_csv(result: TilingResult, path: str | os.PathLike[str]) -> Path
     p.parent.mkdir(parents=True, exist_ok=True)
     with open(p, "w", encoding="utf-8") as fh:
         fh.write("x,y,level,read_size,patch_size,tissue_fraction\n")
-        for (x, y), f in zip(result.coords, result.tissue_fraction):
-            fh.write(f"{int(x)},{int(y)},{result.level},{result.read_size},{result.patch_size},{float(f):.4f}\n")
+        fh.writelines(f"{int(x)},{int(y)},{result.level},{result.read_size},{result.patch_size},{float(f):.4f}\n" for (x, y), f in zip(result.coords, result.tissue_fraction))
     return p

@@ -145,3 +145,39 @@ def test_rna_features_default_uses_the_same_genes_for_every_patient(tiny_folder)
     np.testing.assert_allclose(full.matrix, expect, atol=1e-6)
     official = rna_features(cohort, scgpt_folder=folder, use_cache=False, min_genes=10, max_length=20, show_progress=False)
     assert np.abs(official.matrix - full.matrix).max() > 1e-3
+
+
+def test_cpu_embedding_uses_one_thread_and_restores_the_callers(tiny_folder, monkeypatch):
+    from pathgptomic.genomics.scgpt import load_scgpt
+
+    loaded = load_scgpt(tiny_folder())
+    seen: list[int] = []
+    inner = loaded.model.cell_embedding
+    monkeypatch.setattr(loaded.model, "cell_embedding", lambda *a: seen.append(torch.get_num_threads()) or inner(*a))
+    monkeypatch.delenv("PATHGPTOMIC_CPU_THREADS", raising=False)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        embed_matrix(loaded, _counts(4, 44), np.arange(44), device="cpu", batch_size=2, show_progress=False)
+        assert seen and set(seen) == {1} and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(previous)
+
+
+def test_fast_path_padded_batch_equals_each_sample_alone(tiny_folder):
+    """Nested-tensor fast path (inference, padded batch) gives each sample's embedding alone."""
+    from pathgptomic.genomics.scgpt import load_scgpt
+
+    loaded = load_scgpt(tiny_folder())
+    assert loaded.model.transformer_encoder.use_nested_tensor
+    gen = torch.Generator().manual_seed(5)
+    genes = torch.randint(0, len(loaded.vocab) - 3, (3, 12), generator=gen)
+    genes[:, 0] = loaded.cls_id
+    genes[1, 7:], genes[2, 3:] = loaded.pad_id, loaded.pad_id
+    values = torch.randint(1, 51, (3, 12), generator=gen).float()
+    values[genes == loaded.pad_id] = -2
+    with torch.inference_mode():
+        batch = loaded.model.cell_embedding(genes, values)
+        for i, n in enumerate((12, 7, 3)):
+            alone = loaded.model.cell_embedding(genes[i : i + 1, :n], values[i : i + 1, :n])
+            assert torch.allclose(batch[i], alone[0], atol=1e-5)

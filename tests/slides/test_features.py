@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from pathgptomic.nn.encoders import load_encoder
 from pathgptomic.errors import SlideError
+from pathgptomic.nn.encoders import load_encoder
 from pathgptomic.slides import TilingConfig
 from pathgptomic.slides.features import extract_cohort_features, extract_slide_features
 
@@ -111,3 +111,43 @@ def test_dataloader_workers_match_inline(slide_dir: Path, tmp_path: Path) -> Non
                                    batch_size=4, show_progress=False)
         assert len(a.features) > 8
         np.testing.assert_allclose(a.features, b.features, rtol=1e-5, atol=1e-6)
+
+
+class ThreadRecordingModel(torch.nn.Module):
+    """Records ``torch.get_num_threads()`` at every forward pass."""
+
+    def __init__(self, inner: torch.nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+        self.threads: list[int] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.threads.append(torch.get_num_threads())
+        return self.inner(x)
+
+
+def test_cpu_encoding_uses_one_thread_and_restores_the_callers(slide_dir: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathgptomic.errors import ConfigError
+
+    enc = load_encoder("t2t_vit_test", seed=0)
+    enc.model = ThreadRecordingModel(enc.model)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        monkeypatch.delenv("PATHGPTOMIC_CPU_THREADS", raising=False)
+        extract_slide_features(slide_dir / "tissue0.png", enc, cache_dir=tmp_path / "a", device="cpu",
+                               batch_size=2, show_progress=False)
+        assert set(enc.model.threads) == {1} and torch.get_num_threads() == 2
+        monkeypatch.setenv("PATHGPTOMIC_CPU_THREADS", "3")
+        enc.model.threads.clear()
+        extract_slide_features(slide_dir / "tissue1.png", enc, cache_dir=tmp_path / "b", device="cpu",
+                               batch_size=2, show_progress=False)
+        assert set(enc.model.threads) == {3} and torch.get_num_threads() == 2
+        monkeypatch.setenv("PATHGPTOMIC_CPU_THREADS", "many")
+        with pytest.raises(ConfigError, match="PATHGPTOMIC_CPU_THREADS must be a whole number"):
+            extract_slide_features(slide_dir / "tissue2.png", enc, cache_dir=tmp_path / "c", device="cpu",
+                                   show_progress=False)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(previous)
