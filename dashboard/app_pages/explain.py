@@ -1,4 +1,9 @@
-"""Explain: exact modality shares of θ, integrated gradients on genomic inputs and per-tile scores."""
+"""Explain: exact modality shares of θ, integrated gradients on genomic inputs and per-tile scores.
+
+Demo patients, or the patient last predicted from uploads on the Predict page (its omics and slide
+bytes are kept in the session; the slide is written to a private temporary file while explained).
+Gene signatures are read only from the file named by ``$PATHGPTOMIC_SIGNATURES``.
+"""
 
 from __future__ import annotations
 
@@ -12,39 +17,54 @@ import streamlit as st
 from components import analysis as A
 from components import state as S
 from components import figures as F
-from components.state import REPO_ROOT, current_bundle, demo_cohort, selected_bundle_path
+from components.inputs import KEEP_SLIDE_MB, UPLOADED_PATIENT_KEY
+from components.state import current_bundle, demo_cohort, selected_bundle_path
 from components.slide_view import file_mtime, tiling_summary
-from components.ui import run_guarded
+from components.ui import plain, run_guarded
+from components.uploads import private_temp_file
 
 MODES = ["One patient", "Cohort summary"]
 
 
 def _signature_file() -> Path | None:
-    candidates = [os.environ.get("PATHGPTOMIC_SIGNATURES", ""), REPO_ROOT / "assets" / "gene_signatures.csv",
-                  REPO_ROOT.parent / "shared" / "data" / "tcga_gbmlgg" / "gene_signatures.csv"]
-    return next((Path(c) for c in candidates if c and Path(c).is_file()), None)
+    """The gene-signature CSV named by ``$PATHGPTOMIC_SIGNATURES`` (nothing is looked up elsewhere)."""
+    value = os.environ.get("PATHGPTOMIC_SIGNATURES", "")
+    return Path(value) if value and Path(value).is_file() else None
 
 
 @st.cache_data(show_spinner="Integrated gradients…", max_entries=32)
-def _explain_patient(bundle_key: str, patient_id: str, n_steps: int, _bundle, _cohort) -> dict:
+def _explain_patient(bundle_key: str, input_key: str, n_steps: int, _bundle, _one) -> dict:
+    """Prediction, IG on the genomic inputs, per-tile IG and the slide's tiling for one patient.
+
+    Args:
+        bundle_key: Bundle identity (path and config time).
+        input_key: Identity of the patient's inputs (demo id or the Predict page's upload key).
+        n_steps: IG steps.
+        _bundle: The bundle.
+        _one: One-patient cohort whose slide file exists during the call.
+    """
     from pathgptomic.explain import genomic_attribution_table, integrated_gradients, modality_shares, \
         tile_attributions
 
-    one = A.one_patient(_cohort, patient_id)
-    pred = S.predict(_bundle, one)
-    out: dict = {"pred": pred}
-    inputs = S.prepare_inputs(_bundle, one)
+    pred = S.predict(_bundle, _one)
+    out: dict = {"pred": pred, "warnings": list(pred.attrs.get("warnings", []))}
+    if pred["status"].iloc[0] != "ok":
+        return out
+    inputs = S.prepare_inputs(_bundle, _one)
     with S.model_lock():
         res = integrated_gradients(_bundle.model, inputs, n_steps=n_steps)
         if A.uses_images(_bundle):
             out["tiles"] = tile_attributions(_bundle.model, inputs, 0, n_steps=n_steps)
             out["tile_delta"] = out["tiles"].attrs.get("delta")
+    slides = _one.slides.get(str(_one.ids[0]), [])
+    if "tiles" in out and slides:
+        out["tiling"] = tiling_summary(slides[0], file_mtime(slides[0]), bundle_key, _bundle)
     out["delta"] = float(res.delta[0])
     out["theta"] = float(res.theta[0])
     out["baseline_theta"] = float(res.baseline_theta[0])
     out["table"] = genomic_attribution_table(res, _bundle.feature_names, patient=0)
     out["shares"] = modality_shares(pred["genomic_term"], pred["image_term"], pred["bias"],
-                                    theta=pred["risk"], patient_ids=pred["patient_id"], on_nan="keep")
+                                    theta=pred["theta"], patient_ids=pred["patient_id"], on_nan="keep")
     return out
 
 
@@ -59,7 +79,8 @@ def _explain_cohort(bundle_key: str, n_patients: int, n_steps: int, _bundle, _co
     with S.model_lock():
         res = integrated_gradients(_bundle.model, inputs, n_steps=n_steps, attribute=("cnv_mut", "rna"),
                                    internal_batch_size=max(n_steps, 64))
-    shares = modality_shares(pred["genomic_term"], pred["image_term"], pred["bias"], theta=pred["risk"],
+    pred = pred[pred["status"] == "ok"]
+    shares = modality_shares(pred["genomic_term"], pred["image_term"], pred["bias"], theta=pred["theta"],
                              patient_ids=pred["patient_id"], on_nan="keep")
     return {"summary": cohort_summary(res, _bundle.feature_names), "delta": np.asarray(res.delta),
             "shares": shares, "cohort_shares": cohort_modality_shares(shares), "n": sub.n}
@@ -77,16 +98,50 @@ def _signature_view(table: pd.DataFrame, value: str) -> None:
         st.dataframe(sig, hide_index=True, width="stretch")
 
 
+def _uploaded() -> dict | None:
+    """The patient last predicted from uploads on the Predict page (kept in the session), or None."""
+    return st.session_state.get(UPLOADED_PATIENT_KEY)
+
+
+def _explain_chosen(bundle, cohort, bundle_key: str, n_steps: int) -> tuple[str, dict] | None:
+    """Run the explanation of the chosen patient (demo or uploaded); returns (label, result)."""
+    up = _uploaded()
+    sources = ["Demo patient"] + (["Uploaded patient (from Predict)"] if up else [])
+    src = st.radio("Patient", sources, horizontal=True, key="explain.source",
+                   help="Upload a patient and press Predict on the Predict page to explain it here")
+    if src == "Demo patient":
+        ids = [str(i) for i in cohort.ids]
+        pid = st.selectbox("Demo patient", ids, key="explain.patient")
+        return pid, _explain_patient(bundle_key, f"demo:{pid}", n_steps, bundle, A.one_patient(cohort, pid))
+    st.caption(f"Uploaded patient {plain(up['label'])}, as last predicted on the Predict page.")
+    if up["server_path"] or not up["slide"]:
+        one = A.with_slide(up["cohort"], up["server_path"])
+        if A.uses_images(bundle) and not up["server_path"]:
+            st.info("The uploaded patient has no kept slide (none given, or over "
+                    f"{KEEP_SLIDE_MB} MB); the image branch cannot be explained.")
+        return up["label"], _explain_patient(bundle_key, f"upload:{up['key']}", n_steps, bundle, one)
+    with private_temp_file(up["slide"], up["suffix"]) as tmp:
+        one = A.with_slide(up["cohort"], str(tmp))
+        return up["label"], _explain_patient(bundle_key, f"upload:{up['key']}", n_steps, bundle, one)
+
+
 def _patient_view(bundle, cohort, bundle_key: str) -> None:
-    ids = [str(i) for i in cohort.ids]
-    c = st.columns([3, 1, 1], vertical_alignment="bottom")
-    pid = c[0].selectbox("Demo patient", ids, key="explain.patient")
-    n_steps = c[1].number_input("IG steps", 8, 200, 32, step=8, key="explain.steps")
-    k = c[2].number_input("Top features per block", 3, 50, 10, key="explain.k")
-    out = _explain_patient(bundle_key, pid, int(n_steps), bundle, cohort)
+    c = st.columns([1, 1], vertical_alignment="bottom")
+    n_steps = c[0].number_input("IG steps", 8, 200, 32, step=8, key="explain.steps")
+    k = c[1].number_input("Top features per block", 3, 50, 10, key="explain.k")
+    chosen = _explain_chosen(bundle, cohort, bundle_key, int(n_steps))
+    if chosen is None:
+        return
+    label, out = chosen
     pred = out["pred"].iloc[0]
+    if pred["status"] != "ok":
+        st.error(plain(f"Insufficient data: the model cannot judge {label}, so there is nothing to explain. "
+                       f"Missing: {pred['reason']}"), icon=":material/block:")
+        return
     m = st.columns(4)
-    m[0].metric("Risk score θ", f"{pred['risk']:.3f}")
+    m[0].metric("Model's raw score θ", f"{pred['theta']:.3f}",
+                help=f"θ = W^G·G + W^P·P + b, what the attributions explain; the calibrated risk is "
+                     f"{pred['risk']:.3f}")
     m[1].metric("IG convergence delta", f"{out['delta']:.2e}",
                 help="Σ attributions − (θ(x) − θ(baseline)); near 0 = the integral converged. "
                      "Raise the IG steps if it is large.")
@@ -108,18 +163,22 @@ def _patient_view(bundle, cohort, bundle_key: str) -> None:
         st.dataframe(block_summary(out["table"]), hide_index=True, width="stretch")
         st.plotly_chart(F.shares_figure(out["shares"]), width="stretch", key="explain.shares")
     _signature_view(out["table"], "attribution")
-    if "tiles" in out:
-        st.markdown("**Per-tile attribution** (IG on the patch features, summed over feature dimensions; "
-                    "red raises the risk, blue lowers it)")
-        slides = cohort.slides.get(pid, [])
-        if slides:
-            tiling = tiling_summary(slides[0], file_mtime(slides[0]), bundle_key, bundle)
-            st.plotly_chart(F.tile_heatmap_figure(tiling["thumbnail"], tiling["downsample"], tiling["step"],
-                                                  out["tiles"]), width="stretch", key="explain.tiles")
-        if out["tiles"]["attention"].notna().any():
-            st.caption("MIL attention weights are in the table below.")
-        with st.expander("Tile table"):
-            st.dataframe(out["tiles"], hide_index=True, width="stretch")
+    _tile_view(out)
+
+
+def _tile_view(out: dict) -> None:
+    if "tiles" not in out:
+        return
+    st.markdown("**Per-tile attribution** (IG on the patch features, summed over feature dimensions; "
+                "red raises the risk, blue lowers it)")
+    tiling = out.get("tiling")
+    if tiling is not None:
+        st.plotly_chart(F.tile_heatmap_figure(tiling["thumbnail"], tiling["downsample"], tiling["step"],
+                                              out["tiles"]), width="stretch", key="explain.tiles")
+    if out["tiles"]["attention"].notna().any():
+        st.caption("MIL attention weights are in the table below.")
+    with st.expander("Tile table"):
+        st.dataframe(out["tiles"], hide_index=True, width="stretch")
 
 
 def _cohort_view(bundle, cohort, bundle_key: str) -> None:
@@ -150,7 +209,8 @@ def main() -> None:
                "to the inputs.")
     cohort = demo_cohort()
     mode = st.segmented_control("View", MODES, default=MODES[0], key="explain.mode") or MODES[0]
-    key = selected_bundle_path() or ""
+    path = selected_bundle_path() or ""
+    key = f"{path}@{file_mtime(path + '/config.json')}"
     if mode == MODES[0]:
         _patient_view(bundle, cohort, key)
     else:

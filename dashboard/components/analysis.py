@@ -6,8 +6,9 @@ The heavy lifting lives in the library (``Bundle.predict``, :mod:`pathgptomic.ev
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,29 +47,6 @@ def reference_predictions(bundle: Any) -> pd.DataFrame:
     return pred.reset_index(drop=True)
 
 
-def cutoffs_for(bundle: Any, scheme: str | Sequence[float] = "median") -> list[float]:
-    """Risk cut-offs from the bundle's training risks (median, tertiles or custom values)."""
-    from pathgptomic.evaluation import risk_cutoffs
-
-    return [float(c) for c in np.atleast_1d(risk_cutoffs(bundle.train_risk, scheme))]
-
-
-def groups_for(risk: Sequence[float] | np.ndarray, cutoffs: Sequence[float]) -> np.ndarray:
-    """Risk-group label per patient for the given cut-offs."""
-    from pathgptomic.evaluation import assign_risk_groups
-
-    return np.asarray(assign_risk_groups(np.asarray(risk, dtype=float), list(cutoffs)), dtype=object)
-
-
-def group_km(bundle: Any, cutoffs: Sequence[float]) -> pd.DataFrame:
-    """Kaplan–Meier table of the bundle's reference patients by predicted risk group."""
-    from pathgptomic.evaluation import kaplan_meier
-
-    ref = reference_predictions(bundle)
-    groups = groups_for(ref["risk"], cutoffs)
-    return kaplan_meier(ref["time"].to_numpy(float), ref["event"].to_numpy(int), groups)
-
-
 def survival_curves(bundle: Any, pred: pd.DataFrame) -> pd.DataFrame:
     """Predicted survival curves (times x patients) from the Breslow baseline."""
     curves = bundle.baseline.survival_function(pred["risk"].to_numpy(float))
@@ -77,17 +55,61 @@ def survival_curves(bundle: Any, pred: pd.DataFrame) -> pd.DataFrame:
 
 
 def decomposition(row: pd.Series) -> pd.DataFrame:
-    """The exact split θ = W^G·G + W^P·P + b of one prediction, as a small table.
+    """The exact split θ = W^G·G + W^P·P + b of the model's raw score θ (not the calibrated risk).
 
     Returns:
-        Rows ``W^G·G (genomic)``, ``W^P·P (image)``, ``b (bias)``, ``θ (risk)`` with
-        columns ``term`` and ``value`` (the genomic/image rows are NaN for kronecker fusion).
+        :func:`pathgptomic.explain.patient_report.theta_split`: rows ``W^G·G (genomic)``,
+        ``W^P·P (image)``, ``b (bias)``, ``θ (raw model score)`` with columns ``term`` and
+        ``value`` (the genomic/image rows are NaN for kronecker fusion).
     """
-    g, p, b, theta = (float(row.get(k, np.nan)) for k in ("genomic_term", "image_term", "bias", "risk"))
-    return pd.DataFrame({
-        "term": ["W^G·G (genomic)", "W^P·P (image)", "b (bias)", "θ (risk score)"],
-        "value": [g, p, b, theta],
-    })
+    from pathgptomic.explain.patient_report import theta_split
+
+    return theta_split(row)
+
+
+def input_key(*parts: object) -> str:
+    """A short stable key for the inputs a result belongs to (bundle, mode, patient, file hashes)."""
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
+    return digest[:24]
+
+
+def bytes_digest(data: bytes) -> str:
+    """SHA-256 of uploaded bytes (identity of a file, whatever its name)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def group_km_by_tertile(bundle: Any) -> pd.DataFrame:
+    """Kaplan–Meier table of the bundle's out-of-fold patients by the group ``Bundle.predict`` gives.
+
+    Groups are :meth:`Bundle.risk_group` (tertiles of ``bundle.reference_risk``) of the
+    out-of-fold risks, so a new patient's ``risk_group`` names one of these curves.
+    """
+    from pathgptomic.evaluation import kaplan_meier
+
+    ref = reference_predictions(bundle)
+    groups = bundle.risk_group(ref["risk"].to_numpy(float))
+    return kaplan_meier(ref["time"].to_numpy(float), ref["event"].to_numpy(int), groups)
+
+
+def evaluated_rows(pred: pd.DataFrame, report: dict) -> pd.DataFrame:
+    """The patients an :func:`evaluate_predictions` report grouped, in its order, with their group.
+
+    Args:
+        pred: The table that was evaluated (``patient_id``, ``time``, ``event``, ...).
+        report: Its report (``patient_id`` and ``risk_groups.labels`` in the same order).
+
+    Returns:
+        Columns ``patient_id``, ``time``, ``event``, ``risk_group``.
+    """
+    ids = report.get("patient_id")
+    labels = report["risk_groups"]["labels"]
+    rows = pred.copy()
+    if "split" in rows.columns and (rows["split"] == "oof").any():
+        rows = rows[rows["split"] == "oof"]
+    rows = rows.assign(patient_id=rows["patient_id"].astype(str)).drop_duplicates("patient_id")
+    rows = rows.set_index("patient_id").loc[list(ids)].reset_index()
+    return pd.DataFrame({"patient_id": rows["patient_id"], "time": rows["time"].to_numpy(float),
+                         "event": rows["event"].to_numpy(int), "risk_group": labels})
 
 
 def one_patient(cohort: Any, patient_id: str) -> Any:
@@ -109,20 +131,27 @@ def with_slide(cohort: Any, slide_path: str | None) -> Any:
 
 
 def parse_custom_cutoffs(text: str) -> list[float]:
-    """``"0.1, 0.5"`` → ``[0.1, 0.5]`` (sorted, unique).
+    """``"-0.5, 0.5"`` → ``[-0.5, 0.5]``: one or two strictly increasing finite cut-offs.
 
     Raises:
-        InputValidationError: Empty or non-numeric entries.
+        InputValidationError: Empty, non-numeric, non-finite, more than two, or not increasing
+            (the message quotes the numbers as typed).
     """
     parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
     if not parts:
-        raise InputValidationError("give at least one custom cut-off, e.g. 0.0 or -0.5, 0.5")
+        raise InputValidationError("give one or two cut-offs on the risk scale, e.g. 0.0 or -0.5, 0.5")
+    if len(parts) > 2:
+        raise InputValidationError(f"give at most two cut-offs (three groups), got {len(parts)}: {', '.join(parts)}")
     try:
-        values = sorted({float(p) for p in parts})
-    except ValueError as exc:
-        raise InputValidationError(f"custom cut-offs must be numbers separated by commas, got {text!r}") from exc
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise InputValidationError(f"cut-offs must be numbers separated by a comma, e.g. -0.5, 0.5; got {text!r}") \
+            from None
     if not all(np.isfinite(values)):
-        raise InputValidationError("custom cut-offs must be finite numbers")
+        raise InputValidationError(f"cut-offs must be finite numbers, got {', '.join(parts)}")
+    if len(values) == 2 and values[1] <= values[0]:
+        raise InputValidationError(f"the second cut-off must be larger than the first, got {parts[0]} then {parts[1]}; "
+                                   "write them in increasing order")
     return values
 
 
@@ -138,26 +167,3 @@ def template_feature_blocks(bundle: Any) -> dict[str, list[str]]:
                 out.setdefault(block, []).append(name[: -len(suffix)])
                 break
     return out
-
-
-def input_coverage(bundle: Any, cohort: Any) -> list[str]:
-    """Warnings for model genes missing (absent or empty) in a cohort's genomic blocks.
-
-    Args:
-        bundle: The model bundle (its ``feature_names`` define the expected genes).
-        cohort: The input cohort (usually one patient).
-
-    Returns:
-        One sentence per block with missing genes, e.g. ``"cnv: 28 of 30 model genes present;
-        missing (imputed with the training median): EGFR, MET"``; empty when all are present.
-    """
-    notes = []
-    for block, genes in template_feature_blocks(bundle).items():
-        table = cohort.blocks.get(block)
-        present = set() if table is None else {str(c) for c in table.columns if table[c].notna().all()}
-        missing = [g for g in genes if g not in present]
-        if missing:
-            shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
-            notes.append(f"{block}: {len(genes) - len(missing)} of {len(genes)} model genes present; "
-                         f"missing (imputed with the training median): {shown}")
-    return notes

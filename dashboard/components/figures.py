@@ -115,3 +115,24 @@ def tile_heatmap_figure(thumbnail: np.ndarray, downsample: tuple[float, float], 
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return fig
+
+
+def add_band(fig: go.Figure, curve: pd.DataFrame, *, colour: str = "#1f77b4") -> go.Figure:
+    """Add a patient's survival band (``lower``/``upper`` columns, index = time) as a shaded step area.
+
+    Args:
+        fig: The survival figure (e.g. :func:`pathgptomic.plots.survival_curve_figure`).
+        curve: :func:`pathgptomic.explain.patient_report.patient_curve` output.
+        colour: Fill colour (hex).
+
+    Returns:
+        ``fig`` with two traces added: the upper edge (invisible) and the lower edge filled up to it.
+    """
+    t = curve.index.to_numpy(dtype=float)
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    fig.add_trace(go.Scatter(x=t, y=curve["upper"], mode="lines", line=dict(width=0, shape="hv"),
+                             hoverinfo="skip", showlegend=False, name="band upper"))
+    fig.add_trace(go.Scatter(x=t, y=curve["lower"], mode="lines", line=dict(width=0, shape="hv"), fill="tonexty",
+                             fillcolor=f"rgba({r},{g},{b},0.18)", hoverinfo="skip",
+                             name="band (final and fold models)"))
+    return fig

@@ -11,6 +11,12 @@ from pathgptomic.errors import DataQualityWarning, InputValidationError
 
 from components.uploads import DEFAULT_CSV_LIMIT_MB, MAX_CSV_ROWS, check_size
 
+#: Session-state key where the Predict page keeps the last uploaded patient it predicted, for the
+#: Explain page: ``{"cohort", "label", "key", "slide" (bytes or None), "suffix", "server_path"}``.
+UPLOADED_PATIENT_KEY = "predict.uploaded_patient"
+#: Largest uploaded slide kept in the session for the Explain page, in MB.
+KEEP_SLIDE_MB = 200
+
 
 class _NamedBytes(io.BytesIO):
     """Bytes with a display name (the readers put ``.name`` in their messages)."""

@@ -23,9 +23,11 @@ from pathgptomic.explain.attributions import (
     unpack_inputs,
 )
 from pathgptomic.explain.decomposition import cohort_modality_shares, modality_shares
+from pathgptomic.explain.patient_report import ModelFacts, model_facts, patient_curve, patient_report_html
 
 __all__ = [
     "IGResult",
+    "ModelFacts",
     "block_summary",
     "cohort_modality_shares",
     "cohort_summary",
@@ -35,6 +37,9 @@ __all__ = [
     "integrated_gradients",
     "load_gene_signatures",
     "modality_shares",
+    "model_facts",
+    "patient_curve",
+    "patient_report_html",
     "signatures_long",
     "tile_attributions",
     "top_genomic_features",

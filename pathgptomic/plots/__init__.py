@@ -16,6 +16,7 @@ from pathgptomic.plots.balance import (
     epoch_series,
 )
 from pathgptomic.plots.benchmark import cindex_by_config_figure, cindex_summary
+from pathgptomic.plots.calibration import calibration_figure, calibration_plot_data
 from pathgptomic.plots.explain import attribution_bar_figure, risk_decomposition_figure
 from pathgptomic.plots.export import StaticExportUnavailable, figure_to_bytes, kaleido_available
 from pathgptomic.plots.km import (
@@ -49,6 +50,8 @@ __all__ = [
     "balance_figure",
     "balance_reading",
     "balance_series",
+    "calibration_figure",
+    "calibration_plot_data",
     "censor_marks",
     "cindex_by_config_figure",
     "cindex_summary",

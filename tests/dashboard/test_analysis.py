@@ -19,17 +19,36 @@ from pathgptomic.errors import InputValidationError  # noqa: E402
 
 
 def test_parse_custom_cutoffs():
-    assert A.parse_custom_cutoffs("0.5, -1; 0.5") == [-1.0, 0.5]
-    for bad in ("", "a, 1", "inf"):
-        with pytest.raises(InputValidationError):
+    assert A.parse_custom_cutoffs("-1; 0.5") == [-1.0, 0.5]
+    assert A.parse_custom_cutoffs(" -2 ") == [-2.0]
+    for bad, words in (("", "one or two"), ("a, 1", "numbers"), ("inf", "finite"), ("0.5, -1", "larger"),
+                       ("0.5, 0.5", "larger"), ("-1, 0, 1", "at most two")):
+        with pytest.raises(InputValidationError, match=words) as info:
             A.parse_custom_cutoffs(bad)
+        assert "np.float64" not in str(info.value)
 
 
-def test_decomposition_sums_to_theta():
-    row = pd.Series({"genomic_term": 1.25, "image_term": -0.5, "bias": 0.05, "risk": 0.8})
+def test_decomposition_splits_the_raw_score_not_the_calibrated_risk():
+    row = pd.Series({"genomic_term": 1.25, "image_term": -0.5, "bias": 0.05, "theta": 0.8, "risk": 0.1})
     dec = A.decomposition(row)
-    assert list(dec["term"])[-1].startswith("θ")
-    assert dec["value"].iloc[:3].sum() == pytest.approx(dec["value"].iloc[3])
+    assert list(dec["term"])[-1] == "θ (raw model score)"
+    assert list(dec["value"]) == [1.25, -0.5, 0.05, 0.8]
+
+
+def test_input_key_changes_with_any_part():
+    base = A.input_key("models/demo@1.0", "upload", A.bytes_digest(b"a"), "none")
+    assert base == A.input_key("models/demo@1.0", "upload", A.bytes_digest(b"a"), "none")
+    assert base != A.input_key("models/demo@2.0", "upload", A.bytes_digest(b"a"), "none")
+    assert base != A.input_key("models/demo@1.0", "upload", A.bytes_digest(b"b"), "none")
+
+
+def test_evaluated_rows_follow_the_report_order():
+    pred = pd.DataFrame({"patient_id": ["a", "b", "c", "a"], "time": [1.0, 2.0, 3.0, 9.0], "event": [1, 0, 1, 1],
+                         "risk": [0.1, 0.2, 0.3, 0.4], "split": ["oof", "oof", "oof", "train"]})
+    report = {"patient_id": ["c", "a", "b"], "risk_groups": {"labels": ["high", "low", "low"]}}
+    rows = A.evaluated_rows(pred, report)
+    assert list(rows["patient_id"]) == ["c", "a", "b"] and list(rows["time"]) == [3.0, 1.0, 2.0]
+    assert list(rows["risk_group"]) == ["high", "low", "low"]
 
 
 def test_template_blocks_strip_suffixes():
@@ -63,14 +82,6 @@ def test_attribution_bars_are_grouped_by_block():
     fig = attribution_bar_figure(table)
     labels = list(fig.data[0].y)[::-1]  # top to bottom
     assert labels == ["b_cnv · cnv", "d_cnv · cnv", "a_rnaseq · rna", "c_rnaseq · rna"]
-
-
-def test_input_coverage_names_missing_genes():
-    bundle = SimpleNamespace(feature_names={"cnv_mut": ["EGFR_cnv", "MET_cnv", "TP53_mut"], "rna": []})
-    cohort = SimpleNamespace(blocks={"cnv": pd.DataFrame({"EGFR": [1.0], "MET": [np.nan]}),
-                                     "mut": pd.DataFrame({"TP53": [0.0]})})
-    notes = A.input_coverage(bundle, cohort)
-    assert notes == ["cnv: 1 of 2 model genes present; missing (imputed with the training median): MET"]
 
 
 def test_ordinal():

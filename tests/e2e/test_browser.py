@@ -47,6 +47,23 @@ def app_url(tmp_path_factory):
         log.close()
 
 
+def _expected_risk() -> float:
+    """``Bundle.predict`` risk of the page's default case: the first demo patient, the picker's first bundle."""
+    import warnings
+
+    from components.state import DEMO_COHORT_DIR, MODELS_DIR, scan_bundles
+
+    from pathgptomic.data import read_cohort
+    from pathgptomic.training.bundle import load_bundle
+
+    paths = scan_bundles(MODELS_DIR)
+    bundle = load_bundle(next((p for p in paths if p.name == "demo"), paths[0]))
+    cohort = read_cohort(DEMO_COHORT_DIR)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(bundle.predict(cohort.subset([0]))["risk"].iloc[0])
+
+
 def _wait_for_app_run(page, timeout: float = 60_000) -> None:
     page.wait_for_selector("[data-testid='stAppViewContainer']", timeout=timeout)
     page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=timeout)
@@ -66,11 +83,12 @@ def test_demo_prediction_in_a_real_browser(chromium, app_url, tmp_path):
             _wait_for_app_run(page)
             expect(page.get_by_text("Research use only").first).to_be_visible()
             page.get_by_role("button", name="Predict", exact=True).click()
-            metric = page.get_by_test_id("stMetric").filter(has_text="Risk score")
+            metric = page.get_by_test_id("stMetric").filter(has_text="Risk (calibrated")
             expect(metric).to_be_visible(timeout=90_000)
             _wait_for_app_run(page, timeout=90_000)
             value = metric.get_by_test_id("stMetricValue").inner_text()
             assert re.fullmatch(r"-?\d+\.\d{3}", value.strip()), value
+            assert float(value) == pytest.approx(_expected_risk(), abs=5e-4)  # the number Bundle.predict gives
             page.screenshot(path=str(tmp_path / "predict.png"), full_page=True)
             assert (tmp_path / "predict.png").stat().st_size > 10_000
         finally:
