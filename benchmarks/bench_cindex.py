@@ -40,6 +40,7 @@ def load_anchor(rev: str, tmp: Path):  # noqa: ANN201 - module
     path.write_text(src)
     spec = importlib.util.spec_from_file_location("anchor_metrics", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules["anchor_metrics"] = module  # dataclasses look their module up while the class is built
     spec.loader.exec_module(module)
     return module
 

@@ -9,11 +9,43 @@ import hook registers them right after timm's own import.
 
 from __future__ import annotations
 
+import importlib
 import importlib.abc
 import importlib.util
 import sys
+from collections.abc import Callable
+from typing import Any
 
 __version__ = "0.1.0"
+
+
+def lazy_exports(package: str, names: dict[str, str]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """PEP 562 ``__getattr__`` and ``__dir__`` for a subpackage whose public names load on first use.
+
+    Used as ``__getattr__, __dir__ = lazy_exports(__name__, {"name": "submodule", ...})`` so that
+    importing the subpackage (e.g. for ``pathgptomic --help``) does not import torch.
+
+    Args:
+        package: The subpackage's ``__name__``.
+        names: Public name → submodule (relative to ``package``) that defines it.
+
+    Returns:
+        ``(__getattr__, __dir__)`` for the subpackage's module namespace.
+    """
+    namespace = sys.modules[package].__dict__
+
+    def __getattr__(name: str) -> Any:
+        module = names.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(f"{package}.{module}"), name)
+        namespace[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted(set(namespace) | set(names))
+
+    return __getattr__, __dir__
 
 
 def _register_t2t() -> None:

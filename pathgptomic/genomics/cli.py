@@ -13,8 +13,6 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
-
 logger = logging.getLogger(__name__)
 
 
@@ -112,6 +110,8 @@ def cmd_smooth(args: argparse.Namespace) -> int:
 
 def cmd_embed_rna(args: argparse.Namespace) -> int:
     """Embed a cohort's (or an expression CSV's) RNA-seq and write CSV/npz."""
+    import numpy as np
+
     from pathgptomic.genomics.features import expression_features, rna_features
 
     common = dict(
