@@ -19,6 +19,7 @@ state its resolution, ``assumed_mpp`` is used and the result says so.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -238,7 +239,9 @@ def _hue(rgb: np.ndarray, mx: np.ndarray, mn: np.ndarray) -> np.ndarray:
     return (hue / 6.0) % 1.0
 
 
+@functools.cache
 def _has_max_size() -> bool:
+    """Whether scikit-image's ``remove_small_objects`` takes ``max_size`` (>= 0.26); looked up once."""
     import inspect
 
     from skimage import morphology
