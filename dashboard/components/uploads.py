@@ -3,6 +3,12 @@
 Plain Python (no Streamlit import) so it can be unit-tested; pages pass ``UploadedFile`` objects
 (anything with ``.size`` and ``.getvalue()``). Uploaded bytes are never unpickled; model weights
 are never accepted.
+
+CSV uploads go through the library's own reader (:func:`pathgptomic.data.validation.read_csv_checked`),
+so an upload and the same file given to the command line get the same result or the same message;
+the dashboard only tightens the bounds (:func:`upload_limits`): a compressed upload is decompressed
+in bounded steps and abandoned past ``PATHGPTOMIC_MAX_UPLOAD_TEXT_MB`` (default 100 MB) of text,
+and at most :data:`MAX_CSV_ROWS` rows are read.
 """
 
 from __future__ import annotations
@@ -12,12 +18,14 @@ import io
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
+from pathgptomic.data.validation import ReadLimits, read_csv_checked, read_header_checked, read_limits
 from pathgptomic.errors import InputValidationError
 
 #: Default per-file limit in MB for slides/ROIs and for CSVs (server.maxUploadSize caps both).
@@ -25,6 +33,10 @@ DEFAULT_SLIDE_LIMIT_MB = int(os.environ.get("PATHGPTOMIC_MAX_SLIDE_MB", "500"))
 DEFAULT_CSV_LIMIT_MB = int(os.environ.get("PATHGPTOMIC_MAX_CSV_MB", "50"))
 #: Most rows accepted in an uploaded CSV.
 MAX_CSV_ROWS = 20_000
+#: Most MB of text in an uploaded CSV once decompressed (a gzip upload can expand 1000-fold).
+UPLOAD_TEXT_LIMIT_MB = float(os.environ.get("PATHGPTOMIC_MAX_UPLOAD_TEXT_MB", "100"))
+#: Columns read as text in uploaded tables (so an id such as ``007`` stays ``007``).
+ID_COLUMNS: tuple[str, ...] = ("case_id", "slide_id", "patient_id", "path")
 
 _MAGIC: tuple[tuple[bytes, str, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", "png", ".png"),
@@ -70,11 +82,44 @@ def sniff_image_type(head: bytes) -> tuple[str, str] | None:
     return None
 
 
+#: Prefix of the private upload folders in the system temp folder.
+UPLOAD_DIR_PREFIX = "pgt-upload-"
+#: Upload folders older than this (seconds) are leftovers of a killed process and are removed.
+STALE_UPLOAD_S = 24 * 3600
+
+
+def remove_stale_uploads(max_age_s: float = STALE_UPLOAD_S, root: Path | None = None) -> int:
+    """Remove this user's upload folders older than ``max_age_s`` (left by a killed process).
+
+    Args:
+        max_age_s: Age in seconds (by modification time) above which a folder is stale.
+        root: Folder holding the upload folders (default: the system temp folder).
+
+    Returns:
+        How many folders were removed.
+    """
+    import time
+
+    base = Path(root or tempfile.gettempdir())
+    now, removed = time.time(), 0
+    for folder in base.glob(f"{UPLOAD_DIR_PREFIX}*"):
+        try:
+            st = folder.lstat()
+        except OSError:
+            continue
+        if folder.is_symlink() or not folder.is_dir() or st.st_uid != os.getuid() or now - st.st_mtime <= max_age_s:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += 1
+    return removed
+
+
 @contextlib.contextmanager
 def private_temp_file(data: bytes, suffix: str) -> Iterator[Path]:
-    """Write ``data`` to a fresh private temp folder (mode 0700) under a generated name.
+    """Write ``data`` to a fresh private temp folder (mode 0700) as a file of mode 0600.
 
-    The client's file name is never used. The folder is removed on exit.
+    The client's file name is never used. The folder is removed on exit (also on error);
+    folders that a killed process left behind are removed by the next call after a day.
 
     Args:
         data: File content.
@@ -83,7 +128,8 @@ def private_temp_file(data: bytes, suffix: str) -> Iterator[Path]:
     Yields:
         Path of the written file.
     """
-    folder = Path(tempfile.mkdtemp(prefix="pgt-upload-"))
+    remove_stale_uploads()
+    folder = Path(tempfile.mkdtemp(prefix=UPLOAD_DIR_PREFIX))
     try:
         os.chmod(folder, 0o700)
         path = folder / f"upload{suffix}"
@@ -131,44 +177,95 @@ def validate_slide_file(path: Path) -> str:
     return str(kind)
 
 
-def read_csv_upload(upload: Upload, *, limit_mb: float = DEFAULT_CSV_LIMIT_MB, what: str = "CSV",
-                    max_rows: int = MAX_CSV_ROWS) -> pd.DataFrame:
-    """Parse an uploaded CSV with limits (size, rows, text encoding); no type coercion yet.
+class NamedBytes(io.BytesIO):
+    """Upload bytes with a display name (the readers put ``.name`` in their messages)."""
+
+    def __init__(self, data: bytes, name: str) -> None:
+        super().__init__(data)
+        self.name = name
+
+
+def upload_limits(max_rows: int | None = MAX_CSV_ROWS, text_limit_mb: float | None = None) -> ReadLimits:
+    """The dashboard's bounds on one uploaded CSV.
+
+    Args:
+        max_rows: Most data rows (None: no row cap).
+        text_limit_mb: Most MB of text once decompressed (default :data:`UPLOAD_TEXT_LIMIT_MB`).
+
+    Returns:
+        Bounds for :func:`read_csv_checked` / :func:`read_limits`.
+    """
+    mb = UPLOAD_TEXT_LIMIT_MB if text_limit_mb is None else text_limit_mb
+    rows = f"at most {max_rows:,} rows and " if max_rows is not None else ""
+    return ReadLimits(
+        max_text_bytes=int(mb * 1024 * 1024),
+        max_rows=max_rows,
+        fix=f"split the table into files of {rows}{mb:g} MB of text, or use the command line (pathgptomic) "
+        "for larger cohorts",
+    )
+
+
+@contextlib.contextmanager
+def upload_read_limits(max_rows: int | None = MAX_CSV_ROWS) -> Iterator[ReadLimits]:
+    """Apply :func:`upload_limits` to every CSV read inside the block (e.g. ``read_tcga`` of an upload)."""
+    with read_limits(upload_limits(max_rows)) as limits:
+        yield limits
+
+
+def _upload_name(what: str) -> str:
+    return f"the uploaded {what}"
+
+
+def read_upload_header(upload: Upload, *, what: str = "CSV", limit_mb: float = DEFAULT_CSV_LIMIT_MB) -> list[str]:
+    """Stripped column names of an uploaded CSV, checked as the command line checks a cohort file.
+
+    Reads only the start of the upload (decompressed in bounded steps); a UTF-8 BOM is
+    removed, so an Excel "CSV UTF-8" file shows ``case_id``, not ``\\ufeffcase_id``.
 
     Raises:
-        InputValidationError: Too big, not text, not CSV, empty or too many rows.
+        InputValidationError: Too big, empty, binary/zip/Excel, not UTF-8, another separator
+            than commas, repeated column names or no data row.
     """
     check_size(upload, limit_mb, what)
-    data = upload.getvalue()
-    if b"\x00" in data[:8192]:
-        raise InputValidationError(f"the uploaded {what} is binary, not a CSV text file")
-    try:
-        df = pd.read_csv(io.BytesIO(data), nrows=max_rows + 1, low_memory=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
-        raise InputValidationError(f"the uploaded {what} is not a readable CSV: {exc}") from exc
-    if df.empty:
-        raise InputValidationError(f"the uploaded {what} has a header but no data rows")
-    if len(df) > max_rows:
-        raise InputValidationError(f"the uploaded {what} has more than {max_rows} rows; split it")
-    import csv
+    with upload_read_limits():
+        return read_header_checked(NamedBytes(upload.getvalue(), _upload_name(what)), what=what)
 
-    header = next(csv.reader([data.split(b"\n", 1)[0].decode("utf-8", errors="replace")]), [])
-    header = [h.strip() for h in header]
-    dup = sorted({c for c in header if header.count(c) > 1})
-    if dup:
-        raise InputValidationError(f"the uploaded {what} repeats column(s) {dup}; keep one of each")
-    df.columns = [str(c).strip() for c in df.columns]
-    return df
+
+def read_csv_upload(upload: Upload, *, limit_mb: float = DEFAULT_CSV_LIMIT_MB, what: str = "CSV",
+                    max_rows: int = MAX_CSV_ROWS, id_columns: Sequence[str] = ID_COLUMNS) -> pd.DataFrame:
+    """Parse an uploaded CSV with the library's checks and the dashboard's bounds; no type coercion yet.
+
+    Plain, gzip, bz2 or xz content (by content, whatever the name); UTF-8 with or without a
+    BOM, or UTF-16 with a BOM; comma-separated only; duplicate column names found in
+    O(columns). Messages name the upload as ``the uploaded <what>`` (never a server path).
+
+    Args:
+        upload: An object with ``.size`` and ``.getvalue()`` (``st.UploadedFile``).
+        limit_mb: Size limit of the upload itself, re-checked on the server.
+        what: What the file is, for messages.
+        max_rows: Most data rows.
+        id_columns: Columns read as text, if present.
+
+    Returns:
+        The table, shape ``(n_rows, n_columns)`` with ``1 <= n_rows <= max_rows``.
+
+    Raises:
+        InputValidationError: Too big (upload or decompressed text), too many rows, empty,
+            binary, not text, not comma-separated, repeated columns or unparseable rows.
+    """
+    check_size(upload, limit_mb, what)
+    source = NamedBytes(upload.getvalue(), _upload_name(what))
+    return read_csv_checked(source, id_columns=id_columns, what=what, limits=upload_limits(max_rows))
 
 
 def check_numeric_columns(df: pd.DataFrame, columns: list[str], what: str = "CSV") -> pd.DataFrame:
-    """Coerce ``columns`` to float; a non-numeric entry raises an error naming column and row.
+    """Coerce ``columns`` to float; a non-numeric or infinite entry raises an error naming row and column.
 
     Empty cells become NaN (imputed later by the model's standardiser).
 
     Raises:
-        InputValidationError: Names the first offending column, row (1-based, after the header)
-            and value.
+        InputValidationError: Names the first offending column, row (as a spreadsheet shows it:
+            the header is row 1) and value.
     """
     out = df.copy()
     for col in columns:
@@ -178,10 +275,15 @@ def check_numeric_columns(df: pd.DataFrame, columns: list[str], what: str = "CSV
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise InputValidationError(
-                f"column '{col}' of the {what} has a non-numeric value {str(raw.iloc[row])!r} in data row "
-                f"{row + 1}; use a number or leave the cell empty"
+                f"the uploaded {what}: row {row + 2}, column '{col}': value {str(raw.iloc[row])!r} is not a number. "
+                "Fix: use a number or leave the cell empty"
             )
-        if np.isinf(num.to_numpy(dtype=float, na_value=np.nan)).any():
-            raise InputValidationError(f"column '{col}' of the {what} contains an infinite value; fix it")
+        inf = np.isinf(num.to_numpy(dtype=float, na_value=np.nan))
+        if inf.any():
+            row = int(np.flatnonzero(inf)[0])
+            raise InputValidationError(
+                f"the uploaded {what}: row {row + 2}, column '{col}': value {str(raw.iloc[row])!r} is infinite. "
+                "Fix: use a finite number or leave the cell empty"
+            )
         out[col] = num.astype(float)
     return out
