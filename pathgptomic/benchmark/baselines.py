@@ -1,19 +1,46 @@
-r"""Classical baseline: penalized Cox proportional hazards on principal components.
+r"""Classical baselines: penalized Cox on per-block principal components, clinical-only Cox
+and late fusion — well-posed on wide blocks, with non-convergence reported, not hidden.
 
-Per fold, fitted on the training patients only:
+Everything is fitted per outer fold on the training patients only.
+
+**Design matrix** (settings fixed in advance, :class:`CoxBaselineConfig`):
 
 1. every input block is median-imputed and z-scored (:class:`~pathgptomic.data.FeatureStandardizer`);
-2. the RNA-seq block is reduced to its first ``n_components`` principal components
-   (PCA fitted on the training patients); without an RNA-seq block the PCA runs on all
-   genomic features instead;
-3. the PCs, the raw (standardised) CNV and mutation columns and, optionally, the clinical
-   covariates are standardised again and fed to lifelines' ``CoxPHFitter`` with an
-   L2 penalty ``penalizer`` (lifelines maximises
-   :math:`\ell(\beta) - \tfrac{\lambda}{2}\lVert\beta\rVert_2^2` for ``l1_ratio = 0``).
+2. the RNA-seq block, and every other genomic block wider than ``max_raw_columns``, is
+   reduced to its first ``n_components`` principal components (PCA fitted on the training
+   patients); narrower genomic blocks and the clinical covariates enter as columns;
+3. the columns are standardised again; columns constant in the training fold are dropped.
 
-The risk of a test patient is the linear predictor :math:`x^\top\hat\beta` (higher = riskier).
-The defaults (10 RNA PCs + CNV + mutations, penalizer 0.1) are those of the reference
-figure in ``../shared/data/README.md`` (0.827 ± 0.018 on TCGA-GBMLGG's 5 splits).
+So the number of model inputs is bounded by ``n_components`` per wide block plus
+``max_raw_columns`` per narrow block, whatever the width of the data.
+
+**Model**: lifelines' Cox partial likelihood (Efron ties) with an L2 penalty; lifelines
+maximises, over standardised columns,
+
+.. math:: \frac{1}{n}\,\ell(\beta) - \frac{\lambda}{2}\lVert\beta\rVert_2^2 .
+
+**Penalizer** :math:`\lambda`: chosen on the training fold only, by inner stratified
+``inner_folds``-fold cross-validation over the fixed grid ``penalizer_grid`` (mean inner
+C-index; ties go to the larger penalizer); ``penalizer`` fixes it instead. The PCA of step
+2 is unsupervised and fitted once on the whole training fold.
+
+**Convergence**: a ``ConvergenceWarning`` raised inside lifelines' Newton-Raphson is
+turned into an error, Newton-Raphson is capped at ``max_steps`` steps and the whole cell
+at ``time_limit_s`` seconds (checked before each Newton step). A final fit that fails any
+of these gives status ``not_converged`` (:data:`STATUS_NOT_CONVERGED`) and no risk — the
+benchmark excludes such cells from every claim. An inner-CV candidate that fails is
+dropped from the grid.
+
+**Risk**: the linear predictor :math:`x^\top\hat\beta` of a test patient (higher = riskier).
+
+Baselines (:data:`BASELINE_INPUTS`):
+
+- ``genomic``: per-block PCs of the genomic blocks;
+- ``genomic_clinical``: the same + the clinical covariates (age, sex in the TCGA layout);
+- ``clinical``: the clinical covariates alone;
+- ``late_fusion``: the ``genomic`` and ``clinical`` Cox models are fitted on the training
+  fold; a second-stage Cox (same penalizer selection) is fitted on their *training-fold*
+  risks :math:`(r^G_i, r^C_i)` and applied to the test fold's risks.
 """
 
 from __future__ import annotations
@@ -21,7 +48,8 @@ from __future__ import annotations
 import logging
 import time as _time
 import warnings
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -31,122 +59,430 @@ from pathgptomic.errors import InputValidationError
 
 logger = logging.getLogger(__name__)
 
+STATUS_OK = "ok"
+STATUS_NOT_CONVERGED = "not_converged"
+#: Inputs of the classical baselines (``BenchmarkRow.baseline``).
+BASELINE_INPUTS = ("genomic", "genomic_clinical", "clinical", "late_fusion")
+
 
 @dataclass(frozen=True)
 class CoxBaselineConfig:
-    """Settings of the penalized Cox baseline (fixed in advance).
+    """Settings of the penalized Cox baselines (fixed in advance, stated in the report).
 
     Attributes:
-        n_components: Principal components of the RNA-seq block (or of all genomic features).
-        penalizer: lifelines L2 penalizer :math:`\\lambda`.
-        blocks: Genomic blocks kept as raw columns beside the PCs.
+        n_components: Principal components kept per reduced block (RNA-seq, and every
+            genomic block wider than ``max_raw_columns``).
+        max_raw_columns: Widest genomic block (other than RNA-seq) that enters as raw
+            columns; ``None`` never reduces them (the original design, ill-posed on wide data).
+        penalizer: Fixed lifelines L2 penalizer :math:`\\lambda`; ``None`` chooses it by inner
+            cross-validation over ``penalizer_grid``.
+        penalizer_grid: Candidate penalizers of the inner cross-validation.
+        inner_folds: Folds of the inner cross-validation (stratified by event).
+        max_steps: Newton-Raphson steps before a fit counts as not converged.
+        time_limit_s: Seconds per cell (all fits of the cell) before it counts as not converged.
+        blocks: Genomic blocks used besides RNA-seq.
     """
 
     n_components: int = 10
-    penalizer: float = 0.1
+    max_raw_columns: int | None = 50
+    penalizer: float | None = None
+    penalizer_grid: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0)
+    inner_folds: int = 3
+    max_steps: int = 100
+    time_limit_s: float = 120.0
     blocks: tuple[str, ...] = ("cnv", "mut")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "blocks", tuple(self.blocks))
+        object.__setattr__(self, "penalizer_grid", tuple(float(p) for p in self.penalizer_grid))
+        if self.n_components < 1:
+            raise InputValidationError(f"CoxBaselineConfig.n_components must be >= 1, got {self.n_components}")
+        if self.penalizer is None and not self.penalizer_grid:
+            raise InputValidationError("CoxBaselineConfig: give a penalizer or a non-empty penalizer_grid")
+        if any(p <= 0 for p in self.penalizer_grid) or (self.penalizer is not None and self.penalizer < 0):
+            raise InputValidationError("CoxBaselineConfig: penalizers must be > 0 (grid) / >= 0 (fixed)")
+        if self.inner_folds < 2 or self.max_steps < 1 or self.time_limit_s <= 0:
+            raise InputValidationError("CoxBaselineConfig: inner_folds >= 2, max_steps >= 1 and time_limit_s > 0 required")
+
+    def describe(self) -> str:
+        """One sentence stating the design, for reports."""
+        raw = ("every other genomic block enters raw" if self.max_raw_columns is None else
+               f"other genomic blocks enter raw up to {self.max_raw_columns} columns, wider ones are reduced the same way")
+        pen = (f"penalizer {self.penalizer} (fixed)" if self.penalizer is not None else
+               f"penalizer chosen per training fold by inner {self.inner_folds}-fold CV over "
+               f"{list(self.penalizer_grid)} (mean inner C-index)")
+        return (f"first {self.n_components} PCs of the RNA-seq block; {raw}; {pen}; Newton-Raphson capped at "
+                f"{self.max_steps} steps and {self.time_limit_s:g} s per cell, a ConvergenceWarning is an error "
+                "(status `not_converged`, excluded from every claim)")
 
 
 @dataclass
 class CoxFoldResult:
-    """Test-fold risks of one fitted Cox model."""
+    """Outcome of one baseline cell.
+
+    Attributes:
+        risk: Test risks, shape ``(len(test_idx),)``; NaN when not converged.
+        n_features: Model inputs (columns of the design; for late fusion, first-stage risks).
+        seconds: Wall time of the cell.
+        status: ``"ok"`` or ``"not_converged"``.
+        reason: Why the cell did not converge ("" when ok).
+        penalizer: The penalizer used (NaN when not converged before one was chosen).
+        train_risk: In-sample risks of the training patients (used by late fusion).
+    """
 
     risk: np.ndarray
     n_features: int
     seconds: float
+    status: str = STATUS_OK
+    reason: str = ""
+    penalizer: float = float("nan")
+    train_risk: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+    @property
+    def converged(self) -> bool:
+        """Whether the cell's final fit converged."""
+        return self.status == STATUS_OK
 
 
-def _design(cohort: Cohort, clinical: bool, cfg: CoxBaselineConfig) -> tuple[pd.DataFrame | None, pd.DataFrame]:
-    """``(rna block or None, other columns)`` with block-suffixed names."""
-    raw = [cohort.blocks[b].add_suffix(f"_{b}") for b in cfg.blocks if b in cohort.blocks and cohort.blocks[b].shape[1]]
-    rna = cohort.blocks.get("rnaseq")
-    if rna is not None and rna.shape[1] == 0:
-        rna = None
-    if clinical:
-        if "clinical" not in cohort.blocks or cohort.blocks["clinical"].shape[1] == 0:
-            raise InputValidationError(
-                f"{cohort.source or 'cohort'}: no clinical covariates; the Cox + clinical baseline needs a "
-                "'clinical' block (TCGA layout: age, is_female; generic layout: extra clinical.csv columns)."
-            )
-        raw.append(cohort.blocks["clinical"].add_suffix("_clin"))
-    other = pd.concat(raw, axis=1) if raw else pd.DataFrame(index=cohort.ids)
-    if rna is None:
-        # no RNA block: the PCA runs on all genomic columns (clinical stays raw)
-        gen = [c for c in other.columns if not c.endswith("_clin")]
-        rna, other = other[gen], other.drop(columns=gen)
-    return rna.add_suffix("_rna") if rna is not None else None, other
+class CoxNotConverged(Exception):
+    """A lifelines fit that did not converge (or ran past the cell's time cap)."""
 
 
-def fit_predict_cox_pca(
-    cohort: Cohort,
-    train_idx: np.ndarray,
-    test_idx: np.ndarray,
+@dataclass
+class CoxFit:
+    """Coefficients of one lifelines fit on a standardised design.
+
+    Attributes:
+        beta: Coefficients per input column (0 for columns constant in the fit data).
+        converged: False when lifelines warned (only possible with ``strict=False``).
+        warning: The ConvergenceWarning text ("" when none).
+        seconds: Wall time of the fit.
+    """
+
+    beta: np.ndarray
+    converged: bool
+    warning: str
+    seconds: float
+
+
+def _capped_fitter(penalizer: float, deadline: float | None, strict: bool):
+    """A lifelines ``SemiParametricPHFitter`` (what ``CoxPHFitter`` uses) with a wall-clock
+    check before every Newton step and, when ``strict``, ConvergenceWarning as an error."""
+    from lifelines.exceptions import ConvergenceWarning
+    from lifelines.fitters.coxph_fitter import SemiParametricPHFitter
+
+    class _Capped(SemiParametricPHFitter):
+        def _choose_gradient_calculator(self, T, X, entries):
+            inner: Callable = super()._choose_gradient_calculator(T, X, entries)
+
+            def timed(*args):
+                if deadline is not None and _time.perf_counter() > deadline:
+                    raise CoxNotConverged("time cap per cell reached during Newton-Raphson")
+                return inner(*args)
+
+            return timed
+
+        def _newton_raphson_for_efron_model(self, *args, **kwargs):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error" if strict else "always", ConvergenceWarning)
+                return super()._newton_raphson_for_efron_model(*args, **kwargs)
+
+    return _Capped(penalizer=penalizer)
+
+
+def fit_cox(
+    x: np.ndarray,
+    time: np.ndarray,
+    event: np.ndarray,
+    penalizer: float,
     *,
-    clinical: bool = False,
-    config: CoxBaselineConfig = CoxBaselineConfig(),
+    max_steps: int = 100,
+    deadline: float | None = None,
+    strict: bool = True,
+) -> CoxFit:
+    """Fit an L2-penalized Cox model with lifelines on the columns of ``x``.
+
+    Columns constant in ``x`` get coefficient 0 (lifelines would refuse them).
+
+    Args:
+        x: Design, shape ``(n, p)``.
+        time: Follow-up times, shape ``(n,)``.
+        event: Event indicators, shape ``(n,)``.
+        penalizer: lifelines penalizer :math:`\\lambda` (objective in the module docstring).
+        max_steps: Newton-Raphson step cap.
+        deadline: ``time.perf_counter()`` value after which no further Newton step starts.
+        strict: Raise :class:`CoxNotConverged` on a ConvergenceWarning; otherwise return the
+            fit with ``converged=False`` and the warning text.
+
+    Returns:
+        A :class:`CoxFit`.
+
+    Raises:
+        CoxNotConverged: Warning (strict), lifelines ``ConvergenceError``, or the deadline passed.
+    """
+    from lifelines.exceptions import ConvergenceError, ConvergenceWarning
+
+    start = _time.perf_counter()
+    x = np.asarray(x, dtype=float)
+    keep = x.std(axis=0) > 1e-8
+    beta = np.zeros(x.shape[1])
+    if not keep.any():
+        raise CoxNotConverged("no non-constant input column")
+    cols = [f"x{i}" for i in range(int(keep.sum()))]
+    df = pd.DataFrame(x[:, keep], columns=cols).assign(T=np.asarray(time, dtype=float), E=np.asarray(event, dtype=int))
+    fitter = _capped_fitter(penalizer, deadline, strict)
+    with warnings.catch_warnings(record=True) as caught:
+        # lifelines' pre-fit data notes are ignored; convergence is judged inside Newton-Raphson (_capped_fitter)
+        warnings.simplefilter("ignore")
+        try:
+            fitter.fit(df, duration_col="T", event_col="E", fit_options={"max_steps": max_steps})
+        except ConvergenceWarning as exc:
+            raise CoxNotConverged(f"lifelines: {' '.join(str(exc).split())[:160]}") from exc
+        except ConvergenceError as exc:
+            raise CoxNotConverged(f"lifelines ConvergenceError: {' '.join(str(exc).split())[:160]}") from exc
+    conv = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
+    beta[keep] = fitter.params_.reindex(cols).to_numpy()
+    return CoxFit(beta, not conv, " ".join(" ".join(conv).split())[:200], _time.perf_counter() - start)
+
+
+def _standardize(train: pd.DataFrame, test: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Median-impute and z-score with the training rows' statistics."""
+    from pathgptomic.data import FeatureStandardizer
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        std = FeatureStandardizer().fit(train)
+        return np.asarray(std.transform(train), dtype=float), np.asarray(std.transform(test), dtype=float)
+
+
+def _input_blocks(cohort: Cohort, inputs: str, cfg: CoxBaselineConfig) -> list[tuple[str, pd.DataFrame, bool]]:
+    """``(name, block, reduce by PCA)`` for the baseline's inputs (non-empty blocks only)."""
+    if inputs not in ("genomic", "genomic_clinical", "clinical"):
+        raise InputValidationError(f"baseline inputs must be genomic, genomic_clinical or clinical, got {inputs!r}")
+    out: list[tuple[str, pd.DataFrame, bool]] = []
+    if inputs != "clinical":
+        for name in ("rnaseq", *cfg.blocks):
+            block = cohort.blocks.get(name)
+            if block is None or block.shape[1] == 0 or any(o[0] == name for o in out):
+                continue
+            wide = cfg.max_raw_columns is not None and block.shape[1] > cfg.max_raw_columns
+            out.append((name, block, name == "rnaseq" or wide))
+        if not out:
+            raise InputValidationError(f"{cohort.source or 'cohort'}: no genomic features for the Cox baseline.")
+        if cfg.max_raw_columns is None and not any(reduce for _, _, reduce in out):
+            # no RNA block and nothing wide: the PCA runs on all genomic columns together
+            merged = pd.concat([b.add_suffix(f"_{n}") for n, b, _ in out], axis=1)
+            out = [("genomic", merged, True)]
+    if inputs != "genomic":
+        clin = cohort.blocks.get("clinical")
+        if clin is None or clin.shape[1] == 0:
+            raise InputValidationError(
+                f"{cohort.source or 'cohort'}: no clinical covariates; this baseline needs a 'clinical' block "
+                "(TCGA layout: age, is_female; generic layout: extra clinical.csv columns)."
+            )
+        out.append(("clinical", clin, False))
+    return out
+
+
+def design_matrices(
+    cohort: Cohort, train_idx: np.ndarray, test_idx: np.ndarray, inputs: str, config: CoxBaselineConfig
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Training and test designs of a baseline (steps 1-3 of the module docstring).
+
+    Args:
+        cohort: The patients.
+        train_idx: Positions of the training patients (all statistics come from them).
+        test_idx: Positions of the test patients.
+        inputs: ``genomic``, ``genomic_clinical`` or ``clinical``.
+        config: Component count and raw-width limit.
+
+    Returns:
+        ``(x_train, x_test, column descriptions)``, standardised with training statistics.
+
+    Raises:
+        InputValidationError: The cohort lacks the needed blocks.
+    """
+    from sklearn.decomposition import PCA
+
+    tr, te = np.asarray(train_idx), np.asarray(test_idx)
+    parts_tr, parts_te, names = [], [], []
+    for name, block, reduce in _input_blocks(cohort, inputs, config):
+        z_tr, z_te = _standardize(block.iloc[tr], block.iloc[te])
+        if reduce:
+            k = int(min(config.n_components, z_tr.shape[1], len(tr) - 1))
+            pca = PCA(n_components=k, random_state=0).fit(z_tr)
+            z_tr, z_te = pca.transform(z_tr), pca.transform(z_te)
+            names += [f"{name}_PC{i + 1}" for i in range(k)]
+        else:
+            names += [f"{c}_{name}" for c in block.columns]
+        parts_tr.append(z_tr)
+        parts_te.append(z_te)
+    x_tr, x_te = np.concatenate(parts_tr, axis=1), np.concatenate(parts_te, axis=1)
+    keep = x_tr.std(axis=0) > 1e-8
+    mu, sd = x_tr[:, keep].mean(axis=0), x_tr[:, keep].std(axis=0)
+    return (x_tr[:, keep] - mu) / sd, (x_te[:, keep] - mu) / sd, [n for n, k in zip(names, keep) if k]
+
+
+def _inner_cindex(x, time, event, penalizer, folds, cfg, deadline) -> float:
+    """Mean C-index over the inner folds (NaN when a fold fails to converge)."""
+    from pathgptomic.evaluation import concordance_index
+
+    scores = []
+    for a, b in folds:
+        try:
+            fit = fit_cox(x[a], time[a], event[a], penalizer, max_steps=cfg.max_steps, deadline=deadline)
+        except CoxNotConverged as exc:
+            if "time cap" in str(exc):
+                raise
+            return float("nan")
+        risk = x[b] @ fit.beta
+        scores.append(concordance_index(risk, time[b], event[b]) if np.ptp(risk) > 0 else 0.5)
+    return float(np.mean(scores))
+
+
+def choose_penalizer(
+    x: np.ndarray, time: np.ndarray, event: np.ndarray, config: CoxBaselineConfig, *, deadline: float | None = None,
+    seed: int = 0,
+) -> tuple[float, dict[float, float]]:
+    """The penalizer of ``config`` (fixed) or the grid value with the best mean inner C-index.
+
+    Inner folds: scikit-learn ``StratifiedKFold(inner_folds, shuffle=True, random_state=seed)``
+    on the event indicator of the training patients passed in.
+
+    Returns:
+        ``(penalizer, {candidate: mean inner C-index})`` (empty dict when fixed).
+
+    Raises:
+        CoxNotConverged: No candidate converged on every inner fold, or the time cap passed.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    if config.penalizer is not None:
+        return float(config.penalizer), {}
+    n_splits = int(min(config.inner_folds, max(2, min(np.bincount(np.asarray(event, dtype=int), minlength=2)))))
+    folds = list(StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(x, event))
+    scores = {p: _inner_cindex(x, time, event, p, folds, config, deadline) for p in config.penalizer_grid}
+    valid = {p: s for p, s in scores.items() if np.isfinite(s)}
+    if not valid:
+        raise CoxNotConverged(f"no penalizer of {list(config.penalizer_grid)} converged on every inner fold")
+    best = max(valid.values())
+    return max(p for p, s in valid.items() if s >= best - 1e-12), scores
+
+
+def _not_converged(n_test: int, n_features: int, start: float, reason: str, penalizer: float = float("nan")) -> CoxFoldResult:
+    return CoxFoldResult(np.full(n_test, np.nan), n_features, _time.perf_counter() - start, STATUS_NOT_CONVERGED,
+                         reason, penalizer)
+
+
+def _fit_stage(
+    x_tr: np.ndarray, x_te: np.ndarray, time: np.ndarray, event: np.ndarray, config: CoxBaselineConfig,
+    start: float, deadline: float,
 ) -> CoxFoldResult:
-    """Fit the penalized Cox baseline on ``train_idx`` and score ``test_idx``.
+    """Penalizer selection + final fit on a ready design; never raises on non-convergence."""
+    pen = float("nan")
+    try:
+        pen, _ = choose_penalizer(x_tr, time, event, config, deadline=deadline)
+        fit = fit_cox(x_tr, time, event, pen, max_steps=config.max_steps, deadline=deadline)
+    except CoxNotConverged as exc:
+        return _not_converged(len(x_te), x_tr.shape[1], start, str(exc), pen)
+    return CoxFoldResult(x_te @ fit.beta, x_tr.shape[1], _time.perf_counter() - start, STATUS_OK, "", pen,
+                         x_tr @ fit.beta)
+
+
+def fit_predict_cox(
+    cohort: Cohort, train_idx: np.ndarray, test_idx: np.ndarray, *, inputs: str = "genomic",
+    config: CoxBaselineConfig = CoxBaselineConfig(), start: float | None = None,
+) -> CoxFoldResult:
+    """Fit one penalized Cox baseline on ``train_idx`` and score ``test_idx``.
 
     Args:
         cohort: The patients.
         train_idx: Positions of the training patients.
         test_idx: Positions of the test patients.
-        clinical: Also use the cohort's clinical covariates.
-        config: PCs, penalizer and raw blocks.
+        inputs: ``genomic``, ``genomic_clinical`` or ``clinical`` (see the module docstring).
+        config: Design, penalizer selection and caps.
+        start: ``time.perf_counter()`` at the start of the cell (the time cap counts from it).
 
     Returns:
-        Test risks (linear predictor, shape ``(len(test_idx),)``), number of model inputs
-        and fitting time in seconds.
+        A :class:`CoxFoldResult` (status ``not_converged`` and NaN risks when a fit failed).
 
     Raises:
-        InputValidationError: No usable features, or lifelines fails to converge.
+        InputValidationError: The cohort lacks the needed blocks.
     """
-    from lifelines import CoxPHFitter
-    from lifelines.exceptions import ConvergenceError
-    from sklearn.decomposition import PCA
+    start = _time.perf_counter() if start is None else start
+    x_tr, x_te, _ = design_matrices(cohort, train_idx, test_idx, inputs, config)
+    tr = np.asarray(train_idx)
+    time, event = np.asarray(cohort.time, dtype=float)[tr], np.asarray(cohort.event, dtype=int)[tr]
+    return _fit_stage(x_tr, x_te, time, event, config, start, start + config.time_limit_s)
 
-    from pathgptomic.data import FeatureStandardizer
 
+def fit_predict_cox_pca(
+    cohort: Cohort, train_idx: np.ndarray, test_idx: np.ndarray, *, clinical: bool = False,
+    config: CoxBaselineConfig = CoxBaselineConfig(),
+) -> CoxFoldResult:
+    """The genomic (``clinical=False``) or genomic + clinical penalized Cox baseline.
+
+    Same as :func:`fit_predict_cox` with ``inputs="genomic"`` / ``"genomic_clinical"``.
+    """
+    return fit_predict_cox(cohort, train_idx, test_idx, inputs="genomic_clinical" if clinical else "genomic",
+                           config=config)
+
+
+def fit_predict_late_fusion(
+    cohort: Cohort, train_idx: np.ndarray, test_idx: np.ndarray, *, config: CoxBaselineConfig = CoxBaselineConfig(),
+) -> CoxFoldResult:
+    r"""Late fusion: a Cox model on the genomic and clinical baselines' risks.
+
+    Stage 1 fits the ``genomic`` and ``clinical`` baselines on the training fold. Stage 2
+    fits a penalized Cox (same penalizer selection) on their training-fold risks
+    :math:`(r^G_i, r^C_i)`, standardised, and applies it to the test fold's stage-1 risks:
+    :math:`\hat\eta = \gamma_G r^G + \gamma_C r^C`.
+
+    Returns:
+        A :class:`CoxFoldResult`; ``not_converged`` when any stage did not converge.
+
+    Raises:
+        InputValidationError: No genomic or no clinical block.
+    """
     start = _time.perf_counter()
-    pca_block, other = _design(cohort, clinical, config)
-    tr, te = np.asarray(train_idx), np.asarray(test_idx)
-    parts_tr, parts_te = [], []
-    if pca_block is not None and pca_block.shape[1]:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            std = FeatureStandardizer().fit(pca_block.iloc[tr])
-            z_tr, z_te = std.transform(pca_block.iloc[tr]), std.transform(pca_block.iloc[te])
-        k = int(min(config.n_components, z_tr.shape[1], len(tr) - 1))
-        pca = PCA(n_components=k, random_state=0).fit(z_tr)
-        parts_tr.append(pca.transform(z_tr))
-        parts_te.append(pca.transform(z_te))
-    if other.shape[1]:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            std = FeatureStandardizer().fit(other.iloc[tr])
-            parts_tr.append(std.transform(other.iloc[tr]))
-            parts_te.append(std.transform(other.iloc[te]))
-    if not parts_tr:
-        raise InputValidationError(f"{cohort.source or 'cohort'}: no genomic features for the Cox baseline.")
-    x_tr = np.concatenate(parts_tr, axis=1).astype(float)
-    x_te = np.concatenate(parts_te, axis=1).astype(float)
-    keep = x_tr.std(axis=0) > 1e-8  # columns constant in this training fold carry nothing
-    x_tr, x_te = x_tr[:, keep], x_te[:, keep]
-    mu, sd = x_tr.mean(axis=0), x_tr.std(axis=0)
-    x_tr, x_te = (x_tr - mu) / sd, (x_te - mu) / sd
-    cols = [f"x{i}" for i in range(x_tr.shape[1])]
-    df = pd.DataFrame(x_tr, columns=cols)
-    df["T"] = np.asarray(cohort.time, dtype=float)[tr]
-    df["E"] = np.asarray(cohort.event, dtype=int)[tr]
-    cph = CoxPHFitter(penalizer=config.penalizer)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            cph.fit(df, duration_col="T", event_col="E")
-    except ConvergenceError as exc:
-        raise InputValidationError(
-            f"penalized Cox (penalizer {config.penalizer}) did not converge on this fold: {exc}. "
-            "Fix: raise the penalizer or use fewer components."
-        ) from exc
-    risk = x_te @ cph.params_.reindex(cols).to_numpy()
-    return CoxFoldResult(np.asarray(risk, dtype=float), int(x_tr.shape[1]), _time.perf_counter() - start)
+    parts = []
+    for inputs in ("genomic", "clinical"):
+        res = fit_predict_cox(cohort, train_idx, test_idx, inputs=inputs, config=config, start=start)
+        if not res.converged:
+            return _not_converged(len(test_idx), 2, start, f"stage-1 {inputs} model: {res.reason}")
+        parts.append(res)
+    r_tr = np.column_stack([p.train_risk for p in parts])
+    r_te = np.column_stack([p.risk for p in parts])
+    mu, sd = r_tr.mean(axis=0), r_tr.std(axis=0)
+    sd[sd == 0] = 1.0
+    tr = np.asarray(train_idx)
+    time, event = np.asarray(cohort.time, dtype=float)[tr], np.asarray(cohort.event, dtype=int)[tr]
+    return _fit_stage((r_tr - mu) / sd, (r_te - mu) / sd, time, event, config, start, start + config.time_limit_s)
+
+
+def fit_predict_baseline(
+    cohort: Cohort, train_idx: np.ndarray, test_idx: np.ndarray, inputs: str, config: CoxBaselineConfig,
+) -> CoxFoldResult:
+    """Dispatch on ``inputs`` (one of :data:`BASELINE_INPUTS`)."""
+    if inputs == "late_fusion":
+        return fit_predict_late_fusion(cohort, train_idx, test_idx, config=config)
+    if inputs not in BASELINE_INPUTS:
+        raise InputValidationError(f"unknown baseline {inputs!r}; known: {BASELINE_INPUTS}")
+    return fit_predict_cox(cohort, train_idx, test_idx, inputs=inputs, config=config)
+
+
+__all__ = [
+    "BASELINE_INPUTS",
+    "STATUS_NOT_CONVERGED",
+    "CoxBaselineConfig",
+    "CoxFit",
+    "CoxFoldResult",
+    "CoxNotConverged",
+    "choose_penalizer",
+    "design_matrices",
+    "fit_cox",
+    "fit_predict_baseline",
+    "fit_predict_cox",
+    "fit_predict_cox_pca",
+    "fit_predict_late_fusion",
+]

@@ -10,6 +10,11 @@ test of the row against ``concat`` (same RNA encoder) over the paired cells
           W = \sum_{d_c > 0} \operatorname{rank}(|d_c|)
 
 (scipy's ``wilcoxon``; zero differences dropped, exact p-value for small samples).
+
+Baselines: a Cox row counts as *converged* only when every one of its cells finished with
+status ``ok``; a row with any ``not_converged`` cell is shown flagged and excluded from every
+claim. The automatic reading compares each deep row with the strongest converged baseline
+(highest mean C-index), names it, and gives the paired test over the shared cells.
 """
 
 from __future__ import annotations
@@ -18,14 +23,21 @@ import logging
 import os
 import platform
 import sys
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from pathgptomic.benchmark.rows import ABLATION_FUSIONS, BASELINE_ROWS, RNA_ENCODERS, RNA_LABELS, BenchmarkRow
+from pathgptomic.benchmark.rows import (
+    ABLATION_FUSIONS,
+    BASELINE_ROWS,
+    RNA_ENCODERS,
+    RNA_LABELS,
+    BenchmarkRow,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -96,8 +108,11 @@ def summarize(results: pd.DataFrame, rows: Sequence[BenchmarkRow]) -> pd.DataFra
     for row in rows:
         part = results[results["config"] == row.key]
         ok = part[part["status"] == "ok"]
+        n_nc = int((part["status"] == "not_converged").sum())
         line: dict[str, Any] = {"config": row.key, "label": row.label, "kind": row.kind, "fusion": row.fusion,
-                                "rna_encoder": row.rna_encoder, "n_cells": len(ok), "n_total": len(part)}
+                                "rna_encoder": row.rna_encoder, "inputs": row.inputs, "n_cells": len(ok),
+                                "n_total": len(part), "n_not_converged": n_nc,
+                                "converged": bool(len(ok)) and len(ok) == len(part)}
         for col in ("cindex", "cindex_genomic", "cindex_image", "train_seconds"):
             v = pd.to_numeric(ok[col], errors="coerce").dropna() if len(ok) else pd.Series(dtype=float)
             line[f"{col}_mean"] = float(v.mean()) if len(v) else float("nan")
@@ -139,19 +154,23 @@ def _p(p: float) -> str:
 
 
 def _row_line(s: pd.Series) -> str:
+    n_nc = int(s.get("n_not_converged", 0) or 0)
     if s["n_cells"] == 0:
-        return f"| {s['label']} | not available | — | — | — | — | — | 0 |"
+        state = f"not converged ({n_nc} cells)" if n_nc else "not available"
+        return f"| {s['label']} | {s.get('inputs', '')} | {state} | — | — | — | — | — | 0/{s['n_total']} |"
     delta = f"{s['delta_vs_concat']:+.3f}" if np.isfinite(s["delta_vs_concat"]) else "—"
     ref = f" (vs {s['comparator']}, {s['n_pairs']} pairs)" if s["comparator"] and s["n_pairs"] else ""
+    flag = f" † ({n_nc} not converged; excluded from claims)" if n_nc else ""
     return (
-        f"| {s['label']} | {_ms(s['cindex_mean'], s['cindex_sd'])} | {_ms(s['cindex_genomic_mean'], s['cindex_genomic_sd'])} "
+        f"| {s['label']} | {s.get('inputs', '')} | {_ms(s['cindex_mean'], s['cindex_sd'])}{flag} "
+        f"| {_ms(s['cindex_genomic_mean'], s['cindex_genomic_sd'])} "
         f"| {_ms(s['cindex_image_mean'], s['cindex_image_sd'])} | {s['train_seconds_mean']:.1f} | {delta}{ref} "
         f"| {_p(s['p_vs_concat'])} | {s['n_cells']}{'' if s['n_cells'] == s['n_total'] else '/' + str(s['n_total'])} |"
     )
 
 
-_HEADER = ("| Model | C-index | genomic branch alone | image branch alone | train s / cell | Δ C-index vs concat "
-           "| Wilcoxon p | cells |\n|---|---|---|---|---|---|---|---|")
+_HEADER = ("| Model | Inputs | C-index | genomic branch alone | image branch alone | train s / cell "
+           "| Δ C-index vs concat | Wilcoxon p | cells |\n|---|---|---|---|---|---|---|---|---|")
 
 
 def _ablation_table(summary: pd.DataFrame, value: str) -> str:
@@ -179,8 +198,8 @@ def paired_wilcoxon_summary(s: pd.Series) -> str:
     return f", paired Wilcoxon p = {_p(p)}" if np.isfinite(p) else ""
 
 
-def _reading(summary: pd.DataFrame) -> list[str]:
-    """Plain statements of what was measured (gradmod vs concat, image branch, baselines)."""
+def _reading(summary: pd.DataFrame, run_dir: Path | None = None) -> list[str]:
+    """Plain statements of what was measured (gradmod vs concat, image branch, modality use)."""
     out = []
     by = summary.set_index("config")
     for rna in RNA_ENCODERS:
@@ -193,8 +212,13 @@ def _reading(summary: pd.DataFrame) -> list[str]:
             out.append(
                 f"- {RNA_LABELS[rna]}: gradmod fused C-index {_ms(sg['cindex_mean'], sg['cindex_sd'])} vs concat "
                 f"{_ms(sc['cindex_mean'], sc['cindex_sd'])}: gradmod is {better} concat (Δ {dd:+.3f}) on "
-                f"{sg['n_pairs']} paired cells (Wilcoxon p = {_p(sg['p_vs_concat'])}, {sig})."
+                f"{sg['n_pairs']} paired cells (Wilcoxon p = {_p(sg['p_vs_concat'])}, {sig})"
+                + ("" if dd > 0 and "not" not in sig else "; gradient modulation did not measurably help here")
+                + "."
             )
+            evidence = gradmod_evidence(run_dir, rna) if run_dir is not None else ""
+            if evidence:
+                out.append(f"  {evidence}")
             if np.isfinite(sg["cindex_image_mean"]) and np.isfinite(sc["cindex_image_mean"]):
                 d = sg["cindex_image_mean"] - sc["cindex_image_mean"]
                 ti = paired_wilcoxon_summary(sg)
@@ -210,8 +234,8 @@ def _reading(summary: pd.DataFrame) -> list[str]:
             "- How gradmod acts here: the trainer uses Adam, whose update m̂/√v̂ is invariant to a constant rescaling "
             "of a parameter's gradient, so besides scaling each branch's gradients by k (the paper's rule) it also "
             "scales that branch's learning rate by k for the step (`TrainConfig.modulate_step_size`, the SGD-equivalent "
-            "slow-down). With α = 1 the coefficients stay close to 1 on these cohorts (see the ρ/k curves), so large "
-            "gradmod-vs-concat differences are not expected."
+            "slow-down). Where the coefficients stay close to 1 (the ρ/k evidence above and the curves), gradmod "
+            "changes little and large gradmod-vs-concat differences are not expected."
         )
     for rna in RNA_ENCODERS:
         c, g = f"concat_{rna}", f"genomic_{rna}"
@@ -223,16 +247,82 @@ def _reading(summary: pd.DataFrame) -> list[str]:
                 f"{_ms(by.loc[c, 'cindex_mean'], by.loc[c, 'cindex_sd'])} vs genomic only "
                 f"{_ms(by.loc[g, 'cindex_mean'], by.loc[g, 'cindex_sd'])}: Δ {d:+.3f} (paired Wilcoxon p = {_p(p)})."
             )
-    cox = by.loc["cox_pca"] if "cox_pca" in by.index else None
-    gen = by.loc["genomic_snn"] if "genomic_snn" in by.index else None
-    if cox is not None and gen is not None and cox["n_cells"] and gen["n_cells"]:
-        d = gen["cindex_mean"] - cox["cindex_mean"]
-        out.append(
-            f"- Genomic-only SNN {_ms(gen['cindex_mean'], gen['cindex_sd'])} vs penalized Cox on PCs "
-            f"{_ms(cox['cindex_mean'], cox['cindex_sd'])}: the deep genomic branch is "
-            f"{'above' if d > 0 else 'below'} the classical baseline by {abs(d):.3f}."
-        )
     return out
+
+
+def strongest_baseline(summary: pd.DataFrame) -> pd.Series | None:
+    """The converged Cox baseline with the highest mean C-index (``None`` when there is none).
+
+    A baseline is converged when all its cells finished ``ok`` (no ``not_converged``,
+    failed or missing cell).
+    """
+    base = summary[(summary["kind"] == "cox") & summary["converged"].astype(bool)]
+    base = base[np.isfinite(base["cindex_mean"].astype(float))]
+    return None if base.empty else base.loc[base["cindex_mean"].astype(float).idxmax()]
+
+
+def _versus(results: pd.DataFrame, s: pd.Series, ref: pd.Series) -> str:
+    """``"above/below/level with <ref> … by Δ (paired Wilcoxon p over n cells)"``."""
+    t = paired_wilcoxon(results, s["config"], ref["config"])
+    d = t["delta"]
+    word = "level with" if abs(d) < 0.005 else ("above" if d > 0 else "below")
+    return (f"{word} {ref['label']} [{ref['inputs']}] {_ms(ref['cindex_mean'], ref['cindex_sd'])} "
+            f"(Δ {d:+.3f}, paired Wilcoxon p = {_p(t['p'])} over {int(t['n'])} cells)")
+
+
+def baseline_reading(summary: pd.DataFrame, results: pd.DataFrame) -> list[str]:
+    """Each deep row against the strongest converged baseline (named) and the genomic baseline.
+
+    Baseline rows with a ``not_converged`` cell are listed as excluded and never compared.
+    """
+    if "kind" not in summary or not (summary["kind"] == "cox").any():
+        return []
+    out = []
+    cox = summary[summary["kind"] == "cox"]
+    for _, b in cox[~cox["converged"].astype(bool) & (cox["n_not_converged"] > 0)].iterrows():
+        out.append(f"- Excluded from every comparison: {b['label']} — {b['n_not_converged']} of {b['n_total']} cells "
+                   f"did not converge ({_cell(b['reason'], 160)}).")
+    best = strongest_baseline(summary)
+    if best is None:
+        return out + ["- No baseline converged on every cell: no deep row is compared with a baseline."]
+    out.append(f"- Strongest converged baseline: **{best['label']}** [{best['inputs']}] "
+               f"{_ms(best['cindex_mean'], best['cindex_sd'])}.")
+    gen_rows = cox[(cox["config"] == "cox_pca") & cox["converged"].astype(bool)]
+    gen = gen_rows.iloc[0] if len(gen_rows) and gen_rows.iloc[0]["config"] != best["config"] else None
+    for _, s in summary[(summary["kind"] == "deep") & (summary["n_cells"] > 0)].iterrows():
+        line = f"- {s['label']} [{s['inputs']}] {_ms(s['cindex_mean'], s['cindex_sd'])}: {_versus(results, s, best)}"
+        if gen is not None and "genomic" in s["inputs"]:
+            line += f"; {_versus(results, s, gen)} (same genomic inputs)"
+        out.append(line + ".")
+    return out
+
+
+def gradmod_evidence(run_dir: Path, rna: str) -> str:
+    r"""ρ / k evidence of the gradmod and concat rows from their per-step logs ("" without logs).
+
+    Reports, over every logged step of every cell: the mean of :math:`\log_{10}\rho^G` (concat
+    and gradmod), the mean coefficients :math:`k^G, k^P` applied by gradmod, and the share of
+    gradmod steps where a coefficient was below 0.9 (where the modulation acted materially).
+    """
+    logs = {}
+    for fusion in ("concat", "gradmod"):
+        files = sorted((Path(run_dir) / "curves" / f"{fusion}_{rna}").glob("*_history.csv"))
+        if files:
+            logs[fusion] = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+    if "gradmod" not in logs:
+        return ""
+    g = logs["gradmod"]
+    rho = pd.to_numeric(g["rho_g"], errors="coerce")
+    acted = (g[["coef_g", "coef_p"]].astype(float).min(axis=1) < 0.9).mean()
+    text = (f"ρ/k evidence ({RNA_LABELS[rna]}): gradmod mean log10 ρ^G {np.log10(rho[rho > 0]).mean():+.3f}, mean "
+            f"k^G {g['coef_g'].astype(float).mean():.3f}, k^P {g['coef_p'].astype(float).mean():.3f}, a coefficient "
+            f"< 0.9 on {100 * acted:.0f} % of {len(g)} steps")
+    if "concat" in logs:
+        rc = pd.to_numeric(logs["concat"]["rho_g"], errors="coerce")
+        if rc.notna().any():
+            text += f"; concat mean log10 ρ^G {np.log10(rc[rc > 0]).mean():+.3f} (logged, not applied)"
+    return text + "."
+
 
 
 def _figures(results: pd.DataFrame, run_dir: Path, rows: Sequence[BenchmarkRow]) -> list[str]:
@@ -274,7 +364,8 @@ def _figures(results: pd.DataFrame, run_dir: Path, rows: Sequence[BenchmarkRow])
             from pathgptomic.plots import balance_figure
 
             fig = balance_figure([hists["concat"], hists["gradmod"]], ["concat", "gradmod"], window=10)
-            fig.update_layout(title=f"ρ, modulation coefficients and gradient norms per step ({RNA_LABELS[rna]} RNA encoder; mean over cells)")
+            title = f"ρ, modulation coefficients and gradient norms per step ({RNA_LABELS[rna]} RNA encoder; mean over cells)"
+            fig.update_layout(title=title)
             fig.write_html(fig_dir / f"{name}.html", include_plotlyjs="cdn")
             links.append(f"[ρ curves, concat vs gradmod, {RNA_LABELS[rna]} (HTML)](figures/{name}.html)")
         except Exception as exc:  # noqa: BLE001
@@ -374,12 +465,16 @@ def _hyper_parameters(settings: Any, cohort: Any = None) -> list[str]:
         f"- Image features: frozen `{s.image_encoder}` "
         + (f"(weights {s.image_weights})" if s.image_weights else "(seeded random init, weights saved in the cache)")
         + f", {s.patch_size}-px tiles, at most {s.max_patches} per slide, z-scored per training fold.",
-        f"- Penalized Cox (lifelines): first {s.cox.n_components} PCs of the RNA-seq block (all genomic features "
-        f"when there is none) + standardised {' + '.join(s.cox.blocks)} columns (+ the clinical covariates "
-        f"{', '.join(clin) if clin else '(none in this cohort)'} in the '+ clinical' row), penalizer {s.cox.penalizer}; scaler and PCA fitted on each training fold only.",
+        (f"- Penalized Cox baselines (lifelines, {' + '.join(('rnaseq', *s.cox.blocks))} blocks): {s.cox.describe()}. "
+        f"Clinical covariates: {', '.join(clin) if clin else '(none in this cohort)'} — used by the 'genomic + "
+        "clinical', 'clinical only' and late-fusion rows only; late fusion fits a Cox on the training fold's risks of "
+        "the genomic and clinical Cox models and applies it to the test fold's. Scalers, PCA and penalizer are fitted "
+        "on each training fold only."),
+        ("- What the models see: the deep rows (PathGPTomic) use genomics and/or images, **never the clinical "
+        "covariates** in this benchmark; the Inputs column of every table says which inputs each row used."),
         _compute_line(s),
-        "- All of the above were fixed before the run; nothing was chosen on the evaluation folds. The per-epoch "
-        "evaluation-fold C-index in `curves/` is logged for monitoring only.",
+        ("- All of the above were fixed before the run; nothing was chosen on the evaluation folds. The per-epoch "
+        "evaluation-fold C-index in `curves/` is logged for monitoring only."),
     ]
     return lines
 
@@ -404,15 +499,15 @@ def write_report(run: Any, cohort: Any, settings: Any, *, command: str = "") -> 
     if semi:
         sm = cohort.meta.get("semi_synthetic_info", {})
         lines += [
-            "> **Semi-synthetic cohort.** Genomics and survival outcomes are real (TCGA); the H&E-like images are "
+            ("> **Semi-synthetic cohort.** Genomics and survival outcomes are real (TCGA); the H&E-like images are "
             f"synthetic and their morphology encodes the standardised covariate `{sm.get('covariate', '?')}` "
             f"plus Gaussian noise (sd {sm.get('noise', '?')}), which was removed from the clinical block the "
             "genomic models see. Image results measure how well a model recovers a known, real prognostic "
-            "signal from images — not performance on real slides.", "",
-            "Rebuild the cohort (deterministic): `pathgptomic semisynthetic --tcga <path to "
+            "signal from images — not performance on real slides."), "",
+            ("Rebuild the cohort (deterministic): `pathgptomic semisynthetic --tcga <path to "
             f"{sm.get('source_file', 'TCGA CSV')}> --covariate {sm.get('covariate', '?')} --noise {sm.get('noise', '?')} "
             f"--seed {sm.get('seed', '?')} --image-size {sm.get('image_size', '?')} --out <folder>` and pass that folder "
-            "as --cohort.", "",
+            "as --cohort."), "",
         ]
     elif synthetic:
         lines += ["> **Synthetic cohort** (simulated genomics, images and outcomes; see `pathgptomic.data.synthetic`).", ""]
@@ -421,8 +516,8 @@ def write_report(run: Any, cohort: Any, settings: Any, *, command: str = "") -> 
         f"Cohort: {cohort.n} patients, {cohort.n_events} events ({kind}); blocks "
         + ", ".join(f"{k} {v.shape[1]}" for k, v in cohort.blocks.items())
         + f"; images: {'yes' if cohort.has_images else 'no'}.",
-        f"Suite `{settings.suite}`: {len(run.rows)} rows; {n_ok} finished cells "
-        f"({run.n_run} computed in the last invocation, {run.n_reused} reused).",
+        (f"Suite `{settings.suite}`: {len(run.rows)} rows; {n_ok} finished cells "
+        f"({run.n_run} computed in the last invocation, {run.n_reused} reused)."),
         "",
         "## Command", "", "```", command or "(called from Python)", "```", "",
         "## Stated hyper-parameters (fixed in advance)", "", *_hyper_parameters(settings, cohort), "",
@@ -430,10 +525,12 @@ def write_report(run: Any, cohort: Any, settings: Any, *, command: str = "") -> 
     base_keys = [r.key for r in BASELINE_ROWS]
     base = summary[summary["config"].isin(base_keys)]
     if len(base):
-        lines += ["## Baselines", "", "C-index mean ± sd over fold x seed cells; branch-alone columns are the "
+        lines += ["## Baselines", "", ("C-index mean ± sd over fold x seed cells; branch-alone columns are the "
                   "C-index of W^G·G and W^P·P alone (— where the model has no such branch or it is not separable, "
-                  "as in Kronecker fusion); Δ and Wilcoxon p are paired against concat (SNN RNA encoder).", "",
-                  _HEADER, *[_row_line(s) for _, s in base.iterrows()], ""]
+                  "as in Kronecker fusion); Δ and Wilcoxon p are paired against concat (SNN RNA encoder). The Cox "
+                  "rows show genomic, genomic + clinical and clinical-only inputs side by side; † marks a row with "
+                  "cells whose fit did not converge (its mean covers the converged cells only and enters no claim)."),
+                  "", _HEADER, *[_row_line(s) for _, s in base.iterrows()], ""]
     grid = summary[summary["config"].isin([f"{f}_{r}" for r in RNA_ENCODERS for f in ABLATION_FUSIONS])]
     if len(grid):
         lines += ["## Paper ablation (Table 3 layout): RNA encoder x fusion", "", "Fused C-index, mean ± sd:", "",
@@ -443,11 +540,11 @@ def write_report(run: Any, cohort: Any, settings: Any, *, command: str = "") -> 
                   _HEADER, *[_row_line(s) for _, s in grid.iterrows()], ""]
     na = summary[summary["n_cells"] < summary["n_total"]]
     if len(na):
-        lines += ["## Not available / failed rows", "", "| Row | status | reason |", "|---|---|---|"]
+        lines += ["## Not available / failed / not converged rows", "", "| Row | status | reason |", "|---|---|---|"]
         for _, s in na.iterrows():
             lines.append(f"| {s['label']} | {s['status']} | {_cell(s['reason'])} |")
         lines.append("")
-    reading = _reading(summary)
+    reading = baseline_reading(summary, results) + _reading(summary, out)
     if reading:
         lines += ["## What was measured (read directly from the tables)", "", *reading, ""]
     lines += ["## Reference figures (not computed here)", ""]
@@ -456,13 +553,13 @@ def write_report(run: Any, cohort: Any, settings: Any, *, command: str = "") -> 
     if "gbmlgg" in src:
         lines += ["- TCGA-GBMLGG on the shared 5 splits (../shared/data/README.md, sd over the 5 folds):"]
         lines += [f"  - {a}: {b}" for a, b in GBMLGG_REFERENCES]
-    lines += ["- These figures use other protocols, encoders and hardware; compare the orders of magnitude, "
-              "not the third decimal.", ""]
+    lines += [("- These figures use other protocols, encoders and hardware; compare the orders of magnitude, "
+              "not the third decimal."), ""]
     lines += ["## Figures", "", *_figures(results, out, run.rows), ""]
-    lines += ["## Files", "", "- `results.csv`: one row per fold x seed x configuration (status, reason, C-indices, "
-              "time).", "- `summary.csv`: the tables above in machine-readable form.",
-              "- `curves/<row>/seed<S>_fold<K>_{epochs,history}.csv`: per-epoch evaluation-fold C-indices "
-              "(monitoring only) and per-step ρ / k / gradient norms (concat and gradmod rows).",
+    lines += ["## Files", "", ("- `results.csv`: one row per fold x seed x configuration (status, reason, C-indices, "
+              "time)."), "- `summary.csv`: the tables above in machine-readable form.",
+              ("- `curves/<row>/seed<S>_fold<K>_{epochs,history}.csv`: per-epoch evaluation-fold C-indices "
+              "(monitoring only) and per-step ρ / k / gradient norms (concat and gradmod rows)."),
               "- `benchmark.json`: the settings and every command that wrote into this folder.", ""]
     lines += ["## Environment", "", *[f"- {k}: {v}" for k, v in environment_info().items()], ""]
     path = out / "report.md"

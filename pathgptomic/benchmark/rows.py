@@ -3,10 +3,12 @@
 Each :class:`BenchmarkRow` is one configuration evaluated on every fold x seed cell.
 Suites:
 
-- ``baselines``: penalized Cox on principal components of the genomic features (with and
-  without the cohort's clinical covariates), a genomic-only model (RNA through the SNN, and
-  through frozen scGPT / scGPT + MLP-A features), an image-only model and Pathomic
-  Fusion-style Kronecker fusion;
+- ``baselines``: classical Cox baselines side by side — penalized Cox on per-block
+  principal components of the genomic features, the same + the clinical covariates,
+  the clinical covariates alone, and late fusion of the genomic and clinical Cox risks
+  (:mod:`pathgptomic.benchmark.baselines`) — then a genomic-only model (RNA through the
+  SNN, and through frozen scGPT / scGPT + MLP-A features), an image-only model and
+  Pathomic Fusion-style Kronecker fusion;
 - ``paper-ablation``: RNA encoder in {SNN, scGPT, scGPT + smoothing (MLP-A)} x fusion in
   {concat, kronecker, gradmod} (the paper's Table 3);
 - ``all``: both (the Kronecker/SNN row is shared).
@@ -34,11 +36,13 @@ class BenchmarkRow:
     Attributes:
         key: Identifier used in ``results.csv`` (column ``config``).
         label: Human-readable name used in the report.
-        kind: ``"cox"`` (lifelines penalized Cox on PCs) or ``"deep"`` (PathGPTomic).
+        kind: ``"cox"`` (lifelines penalized Cox baseline) or ``"deep"`` (PathGPTomic).
         fusion: Fusion mode of a deep row (``concat``, ``kronecker``, ``gradmod``,
             ``genomic``, ``image``); ``None`` for Cox rows.
         rna_encoder: RNA input of the genomic branch (``snn``, ``scgpt``, ``scgpt_smooth``).
-        clinical: Cox rows only: also use the cohort's clinical covariates.
+        baseline: Cox rows only: the inputs, one of
+            :data:`~pathgptomic.benchmark.baselines.BASELINE_INPUTS` (``genomic``,
+            ``genomic_clinical``, ``clinical``, ``late_fusion``).
         suite: ``"baselines"`` or ``"paper-ablation"`` (the first suite that lists it).
     """
 
@@ -47,8 +51,20 @@ class BenchmarkRow:
     kind: str
     fusion: str | None = None
     rna_encoder: str = "snn"
-    clinical: bool = False
+    baseline: str = ""
     suite: str = "baselines"
+
+    @property
+    def clinical(self) -> bool:
+        """Whether the row uses the clinical covariates (deep rows never do in the benchmark)."""
+        return self.baseline in ("genomic_clinical", "clinical", "late_fusion")
+
+    @property
+    def inputs(self) -> str:
+        """What the model sees, in words (``genomic``, ``genomic + clinical``, ``clinical``, ``image`` …)."""
+        if self.kind == "cox":
+            return _COX_INPUTS[self.baseline]
+        return {"genomic": "genomic", "image": "image"}.get(self.fusion or "", "genomic + image")
 
     @property
     def needs_images(self) -> bool:
@@ -67,9 +83,15 @@ class BenchmarkRow:
         return None if ref == self.key else ref
 
 
+_COX_INPUTS = {"genomic": "genomic", "genomic_clinical": "genomic + clinical", "clinical": "clinical",
+               "late_fusion": "genomic + clinical (late fusion)"}
+
 BASELINE_ROWS: tuple[BenchmarkRow, ...] = (
-    BenchmarkRow("cox_pca", "Penalized Cox, genomic PCs", "cox"),
-    BenchmarkRow("cox_pca_clinical", "Penalized Cox, genomic PCs + clinical", "cox", clinical=True),
+    BenchmarkRow("cox_pca", "Penalized Cox, genomic (per-block PCs)", "cox", baseline="genomic"),
+    BenchmarkRow("cox_pca_clinical", "Penalized Cox, genomic + clinical", "cox", baseline="genomic_clinical"),
+    BenchmarkRow("cox_clinical", "Penalized Cox, clinical only", "cox", baseline="clinical"),
+    BenchmarkRow("cox_late_fusion", "Late fusion: Cox on genomic-Cox and clinical-Cox risks", "cox",
+                 baseline="late_fusion"),
     BenchmarkRow("genomic_snn", "Genomic only (SNN)", "deep", fusion="genomic"),
     BenchmarkRow("genomic_scgpt", "Genomic only (scGPT RNA features)", "deep", fusion="genomic", rna_encoder="scgpt"),
     BenchmarkRow("genomic_scgpt_smooth", "Genomic only (scGPT + smoothing RNA features)", "deep", fusion="genomic",

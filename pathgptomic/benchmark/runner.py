@@ -2,8 +2,10 @@
 
 A *cell* is one (configuration, seed, fold). Each finished cell is appended to
 ``results.csv`` at once, so an interrupted run loses at most the cell in progress; a
-rerun into the same folder skips every cell already ``ok`` and retries the others (rows
-that were "not available" are retried too, e.g. once scGPT features exist).
+rerun into the same folder skips every cell already ``ok`` or ``not_converged`` (a
+baseline whose lifelines fit did not converge within its caps: deterministic, so not
+retried, and excluded from every claim of the report) and retries the others (rows that
+were "not available" are retried too, e.g. once scGPT features exist).
 
 Folds: with ``splits_dir`` the same split files for every seed (the seed then only
 changes initialisation and batching); with ``n_folds`` a stratified k-fold drawn with
@@ -16,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time as _time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,7 +27,11 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from pathgptomic.benchmark.baselines import CoxBaselineConfig, fit_predict_cox_pca
+from pathgptomic.benchmark.baselines import (
+    STATUS_NOT_CONVERGED,
+    CoxBaselineConfig,
+    fit_predict_baseline,
+)
 from pathgptomic.benchmark.rows import BenchmarkRow, rows_for_suite
 from pathgptomic.data.cohort import Cohort
 from pathgptomic.errors import ConfigError, PathGPTomicError
@@ -36,11 +41,13 @@ logger = logging.getLogger(__name__)
 STATUS_OK = "ok"
 STATUS_NA = "not available"
 STATUS_FAILED = "failed"
+#: Statuses of finished cells (not rerun on resume).
+FINAL_STATUSES = (STATUS_OK, STATUS_NOT_CONVERGED)
 
 RESULT_COLUMNS = [
     "config", "label", "suite", "kind", "fusion", "rna_encoder", "seed", "fold", "status", "reason",
     "cindex", "cindex_genomic", "cindex_image", "train_seconds", "n_train", "n_test", "best_epoch",
-    "finished_at",
+    "finished_at", "penalizer",
 ]
 #: Columns of the per-step logs kept for the ρ figures.
 CURVE_COLUMNS = ["fold", "epoch", "step", "loss", "rho_g", "rho_p", "coef_g", "coef_p", "grad_norm_g",
@@ -67,7 +74,7 @@ class BenchmarkSettings:
         patch_size: Tile side in pixels.
         cache_dir: Feature cache folder.
         device: ``cpu`` / ``cuda`` / ``None`` (CUDA when available).
-        cox: Penalized Cox baseline settings.
+        cox: Penalized Cox baseline settings (design, penalizer selection, caps).
         rows: Restrict to these row keys (``None`` = the whole suite).
         scgpt_dir, mlp_a: scGPT checkpoint folder and MLP-A file (``None``: defaults).
     """
@@ -102,14 +109,14 @@ class BenchmarkSettings:
         if self.epochs < 1:
             raise ConfigError(f"--epochs must be >= 1, got {self.epochs}")
         if isinstance(self.cox, dict):
-            self.cox = CoxBaselineConfig(**{**self.cox, "blocks": tuple(self.cox.get("blocks", ("cnv", "mut")))})
+            self.cox = CoxBaselineConfig(**self.cox)
 
     def fingerprint_dict(self) -> dict[str, Any]:
         """Settings that change a cell's result (seeds, suite, rows, device, cache excluded)."""
         d = asdict(self)
         for k in ("seeds", "suite", "rows", "device", "cache_dir"):
             d.pop(k)
-        d["cox"]["blocks"] = list(d["cox"]["blocks"])
+        d["cox"] = {k: list(v) if isinstance(v, tuple) else v for k, v in d["cox"].items()}
         if d["splits_dir"]:
             d["splits_dir"] = str(Path(d["splits_dir"]).name)
         return d
@@ -149,7 +156,7 @@ def load_results(out_dir: Path) -> pd.DataFrame:
     path = Path(out_dir) / "results.csv"
     if not path.is_file() or path.stat().st_size == 0:
         return pd.DataFrame(columns=RESULT_COLUMNS)
-    df = pd.read_csv(path, keep_default_na=True)
+    df = pd.read_csv(path, keep_default_na=True).reindex(columns=RESULT_COLUMNS)
     df["reason"] = df["reason"].fillna("")
     return df.drop_duplicates(["config", "seed", "fold"], keep="last").reset_index(drop=True)
 
@@ -246,6 +253,7 @@ def _train_config(row: BenchmarkRow, settings: BenchmarkSettings, features_setti
         balance=BalanceConfig(enabled=True, alpha=settings.alpha),
         epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr, weight_decay=settings.weight_decay,
         seed=seed, device=settings.device, early_stopping=settings.early_stopping,
+        log_balance=row.fusion == "concat",  # ρ / k / gradient norms for the concat-vs-gradmod figures and evidence
     )
 
 
@@ -276,9 +284,14 @@ def _run_deep_cell(row, feats, store, cohort, settings, seed, k, tr, te, out_dir
 
 
 def _run_cox_cell(row, cohort, settings, tr, te) -> dict[str, Any]:
-    res = fit_predict_cox_pca(cohort, tr, te, clinical=row.clinical, config=settings.cox)
-    c = _cindex(res.risk, np.asarray(cohort.time, dtype=float)[te], np.asarray(cohort.event, dtype=int)[te])
-    return {"cindex": c, "cindex_genomic": c, "cindex_image": np.nan, "train_seconds": res.seconds, "best_epoch": np.nan}
+    """One baseline cell; a non-converged fit gives status ``not_converged`` and no C-index."""
+    res = fit_predict_baseline(cohort, tr, te, row.baseline, settings.cox)
+    out = {"status": res.status, "reason": res.reason, "cindex_image": np.nan, "train_seconds": res.seconds,
+           "best_epoch": np.nan, "penalizer": res.penalizer, "cindex": np.nan, "cindex_genomic": np.nan}
+    if res.converged:
+        c = _cindex(res.risk, np.asarray(cohort.time, dtype=float)[te], np.asarray(cohort.event, dtype=int)[te])
+        out.update(cindex=c, cindex_genomic=c if row.baseline != "clinical" else np.nan)
+    return out
 
 
 def _check_settings(out_dir: Path, settings: BenchmarkSettings, cohort: Cohort, command: str) -> None:
@@ -341,9 +354,10 @@ def run_benchmark(
     _check_settings(out, settings, cohort, command)
     path = out / "results.csv"
     previous = load_results(out)
-    done = previous[previous["status"] == STATUS_OK]
-    if len(previous) != len(done) or (path.is_file() and len(pd.read_csv(path)) != len(done)):
-        _rewrite(path, done)  # unfinished / unavailable cells are retried
+    done = previous[previous["status"].isin(FINAL_STATUSES)]
+    on_disk = pd.read_csv(path, nrows=0).columns.tolist() if path.is_file() and path.stat().st_size else RESULT_COLUMNS
+    if len(previous) != len(done) or on_disk != RESULT_COLUMNS or (path.is_file() and len(pd.read_csv(path)) != len(done)):
+        _rewrite(path, done)  # unfinished / unavailable cells are retried; an older column layout is rewritten
     finished = {(str(r.config), int(r.seed), int(r.fold)) for r in done.itertuples()}
     folds_by_seed = {s: _folds(cohort, settings, s) for s in settings.seeds}
     cells = [
@@ -401,6 +415,16 @@ def settings_from_json(path: str | Path) -> BenchmarkSettings:
 
 
 __all__ = [
-    "BenchmarkRun", "BenchmarkSettings", "RESULT_COLUMNS", "STATUS_FAILED", "STATUS_NA", "STATUS_OK",
-    "cohort_fingerprint", "load_results", "run_benchmark", "settings_from_json",
+    "FINAL_STATUSES",
+    "RESULT_COLUMNS",
+    "STATUS_FAILED",
+    "STATUS_NA",
+    "STATUS_NOT_CONVERGED",
+    "STATUS_OK",
+    "BenchmarkRun",
+    "BenchmarkSettings",
+    "cohort_fingerprint",
+    "load_results",
+    "run_benchmark",
+    "settings_from_json",
 ]
