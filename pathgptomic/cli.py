@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from pathgptomic.errors import PathGPTomicError
+from pathgptomic.schema import DEFAULT_RNA_COMPONENTS, FUSION_MODES, POOLINGS, RNA_ENCODERS
 
 logger = logging.getLogger(__name__)
 
@@ -65,19 +66,24 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cohort", default="demo", help="'demo' (synthetic demo cohort), a TCGA-layout CSV(.gz) or a generic-layout folder")
     p.add_argument("--out", required=True, help="bundle folder to write (must not exist unless --overwrite)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing bundle folder")
-    p.add_argument("--fusion", default="gradmod", choices=["concat", "kronecker", "gradmod", "genomic", "image"])
-    p.add_argument("--rna-encoder", default="snn", choices=["snn", "scgpt", "scgpt_smooth", "none"],
+    p.add_argument("--fusion", default="gradmod", choices=FUSION_MODES)
+    p.add_argument("--rna-encoder", default="snn", choices=RNA_ENCODERS,
                    help="RNA input: SNN on expression (Exp. 1), frozen scGPT (Exp. 2-3) or scGPT + MLP-A (Exp. 4-6)")
     p.add_argument("--scgpt-dir", default=None, help="scGPT checkpoint folder (default: $PATHGPTOMIC_SCGPT_DIR or models/scgpt-demo)")
     p.add_argument("--mlp-a", default=None, help="MLP-A file for --rna-encoder scgpt_smooth")
     p.add_argument("--blocks", default="cnv,mut", help="blocks for the CNV/mutation SNN (comma list of cnv,mut)")
+    p.add_argument("--rna-components", type=int, default=DEFAULT_RNA_COMPONENTS,
+                   help="with --rna-encoder snn: project RNA-seq onto this many principal components fitted on the "
+                        "training patients (0 = feed every gene; default %(default)s)")
     p.add_argument("--clinical", action="store_true", help="also feed clinical covariates (age, sex) to the genomic SNN")
-    p.add_argument("--image-encoder", default="resnet18", help="timm or project encoder name for patch features (e.g. t2t_vit_14, test_resnet)")
-    p.add_argument("--image-weights", default=None, help="local weights file for the image encoder (default: frozen random init, saved in the bundle)")
+    p.add_argument("--image-encoder", default="resnet18",
+                   help="timm or project encoder name for patch features (e.g. t2t_vit_14, test_resnet)")
+    p.add_argument("--image-weights", default=None,
+                   help="local weights file for the image encoder (default: frozen random init, saved in the bundle)")
     p.add_argument("--finetune-encoder", action="store_true",
                    help="train the patch encoder end to end on tile pixels (the paper's setting) instead of frozen cached features")
     p.add_argument("--ties", default="breslow", choices=["breslow", "efron"], help="Cox partial likelihood ties method")
-    p.add_argument("--pooling", default="mean", choices=["mean", "attention"], help="patch pooling: mean or gated-attention MIL")
+    p.add_argument("--pooling", default="mean", choices=POOLINGS, help="patch pooling: mean or gated-attention MIL")
     p.add_argument("--patch-size", type=int, default=224)
     p.add_argument("--mpp", type=float, default=0.5, help="target microns per pixel of the tiles")
     p.add_argument("--assumed-mpp", type=float, default=0.5, help="microns per pixel assumed when an image has no metadata")
@@ -116,7 +122,8 @@ def config_from_args(args: argparse.Namespace):
     blocks = tuple(b.strip() for b in args.blocks.split(",") if b.strip())
     return TrainConfig(
         model=ModelConfig(fusion=args.fusion, rna_encoder=args.rna_encoder, image_pooling=args.pooling, dropout=args.dropout,
-                          image_finetune=args.finetune_encoder, image_encoder=args.image_encoder),
+                          image_finetune=args.finetune_encoder, image_encoder=args.image_encoder,
+                          rna_components=getattr(args, "rna_components", DEFAULT_RNA_COMPONENTS)),
         features=FeatureSettings(
             genomic_blocks=blocks, use_clinical=args.clinical, rna_encoder=args.rna_encoder, scgpt_dir=args.scgpt_dir,
             mlp_a=args.mlp_a, image_encoder=args.image_encoder, image_encoder_weights=args.image_weights,
@@ -142,7 +149,8 @@ def _print_summary(result, title: str) -> None:
         table["fold"] = table["fold"] + 1
         print(f"\n{title}\n" + table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         s = result.summary
-        imputed = int(folds.get("n_imputed_train", pd.Series(dtype=float)).sum() + folds.get("n_imputed_test", pd.Series(dtype=float)).sum())
+        empty = pd.Series(dtype=float)
+        imputed = int(folds.get("n_imputed_train", empty).sum() + folds.get("n_imputed_test", empty).sum())
         if imputed:
             print(f"\nmissing feature values imputed with training-fold medians: {imputed} (see metrics.json per fold)")
         print(
@@ -176,7 +184,8 @@ def _run_training(args: argparse.Namespace, *, crossval: bool) -> int:
         result = cross_validate(cohort, cfg, folds=folds, n_folds=n_folds, callback=live, show_progress=show)
     else:
         result = fit(cohort, cfg, callback=live, show_progress=show)
-    command = "pathgptomic " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[0].endswith(("pathgptomic", "__main__.py")) else ""
+    from_cli = sys.argv[0].endswith(("pathgptomic", "__main__.py"))
+    command = "pathgptomic " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if from_cli else ""
     path = save_bundle(result, out, cohort=cohort, command=args.command_line or command, name=args.name, overwrite=args.overwrite)
     if live:
         live.progress("done", f"bundle written to {path}", bundle=str(path))

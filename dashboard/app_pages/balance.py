@@ -72,10 +72,10 @@ def main() -> None:
         return
     labels = list(opts)
     current = selected_bundle_path()
-    default_a = next((i for i, l in enumerate(labels) if opts[l] == f"bundle:{current}"), 0)
+    default_a = next((i for i, lab in enumerate(labels) if opts[lab] == f"bundle:{current}"), 0)
     c = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
     a = c[0].selectbox("Run A", labels, index=default_a, key="balance.a")
-    others = [l for l in labels if l != a]
+    others = [lab for lab in labels if lab != a]
     b = c[1].selectbox("Run B (optional, shared axes)", [NONE] + others, index=1 if others else 0, key="balance.b")
     window = c[2].number_input("Smoothing (steps)", 1, 500, 25, key="balance.window")
     raw = c[3].toggle("Raw values", value=False, key="balance.raw")

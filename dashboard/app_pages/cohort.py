@@ -19,10 +19,10 @@ from components import analysis as A
 from components import state as S
 from components.inputs import read_omics_upload
 from components.safe_paths import resolve_inside, slide_root
-from components.state import current_bundle, demo_cohort, selected_bundle_path
 from components.slide_view import file_mtime
-from components.ui import plain, run_guarded
-from components.uploads import read_csv_upload
+from components.state import current_bundle, demo_cohort, selected_bundle_path
+from components.ui import plain, run_guarded, show_warning
+from components.uploads import DEFAULT_CSV_LIMIT_MB, read_csv_upload
 from pathgptomic.data.export import csv_text
 from pathgptomic.errors import InputValidationError
 
@@ -85,16 +85,16 @@ def _td_auc(data_key: str, _pred: pd.DataFrame, _train: pd.DataFrame) -> dict:
 def _uploaded_cohort(bundle):
     c1, c2 = st.columns(2)
     up = c1.file_uploader("Cohort CSV (TCGA layout with outcomes, or generic with patient_id, time, event "
-                          "and omics columns)", type=["csv"], key="cohort.upload",
+                          "and omics columns)", type=["csv"], key="cohort.upload", max_upload_size=DEFAULT_CSV_LIMIT_MB,
                           help="TCGA layout: each slide_id is looked up in the server slide folder")
     manifest = c2.file_uploader("Slide manifest (optional: patient_id, path relative to the server slide root)",
-                                type=["csv"], key="cohort.manifest")
+                                type=["csv"], key="cohort.manifest", max_upload_size=DEFAULT_CSV_LIMIT_MB)
     if up is None:
         st.info("Choose a cohort CSV to continue.")
         return None, None
     cohort, notes = read_omics_upload(up, what="cohort CSV", slide_root=slide_root())
     for n in notes:
-        st.warning(n)
+        show_warning(n)
     if not cohort.meta.get("has_outcomes", True) or not np.isfinite(np.asarray(cohort.time, float)).all():
         raise InputValidationError("the cohort CSV has no usable outcomes; it needs survival_months and "
                                    "censorship (TCGA layout) or time and event (generic layout) for every patient")

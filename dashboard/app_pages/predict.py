@@ -23,8 +23,14 @@ from components.safe_paths import list_slide_files, resolve_inside, slide_root
 from components.slide_view import file_mtime, tiling_summary
 from components.state import current_bundle, demo_cohort, selected_bundle_path
 from components.ui import ordinal, plain, run_guarded
-from components.uploads import DEFAULT_SLIDE_LIMIT_MB, check_size, private_temp_file, sniff_image_type, \
-    validate_slide_file
+from components.uploads import (
+    DEFAULT_CSV_LIMIT_MB,
+    DEFAULT_SLIDE_LIMIT_MB,
+    check_size,
+    private_temp_file,
+    sniff_image_type,
+    validate_slide_file,
+)
 from pathgptomic.data.export import csv_text
 from pathgptomic.errors import InputValidationError
 
@@ -218,7 +224,7 @@ def _slide_inputs(col: Any) -> tuple[Any, str | None, Any]:
     sources = ["Upload"] + (["Server slide folder"] if root else [])
     src = col.radio("Slide source", sources, horizontal=True, key="predict.slide_src")
     if src == "Upload":
-        return col.file_uploader("Slide or ROI image", key="predict.slide",
+        return col.file_uploader("Slide or ROI image", key="predict.slide", max_upload_size=DEFAULT_SLIDE_LIMIT_MB,
                                  type=["png", "jpg", "jpeg", "tif", "tiff", "svs", "ndpi", "scn", "bif",
                                        "svslide"]), None, root
     files = list_slide_files(root)
@@ -267,7 +273,8 @@ def _upload_mode(bundle: Any) -> str | None:
                        omics_template_csv(A.template_feature_blocks(bundle)), file_name="omics_template.csv",
                        mime="text/csv", key="predict.template", icon=":material/download:")
     c1, c2 = st.columns(2)
-    omics = c1.file_uploader("Omics CSV (one row)", type=["csv"], key="predict.omics")
+    omics = c1.file_uploader("Omics CSV (one row)", type=["csv"], key="predict.omics",
+                           max_upload_size=DEFAULT_CSV_LIMIT_MB)
     slide_up, server_rel, root = _slide_inputs(c2)
     if omics is None:
         st.info("Choose an omics CSV to continue.")
@@ -302,7 +309,8 @@ def _batch_inputs(bundle: Any) -> tuple[Any, list[str], str] | None:
             st.info("Pick at least one patient.")
             return None
         return cohort.subset([ids.index(c) for c in chosen]), [], A.input_key(_bundle_identity(), "batch", *chosen)
-    up = st.file_uploader("Omics CSV (TCGA or generic layout)", type=["csv"], key="predict.batch_upload")
+    up = st.file_uploader("Omics CSV (TCGA or generic layout)", type=["csv"], key="predict.batch_upload",
+                          max_upload_size=DEFAULT_CSV_LIMIT_MB)
     if up is None:
         st.info("Choose a CSV to continue.")
         return None

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import io
 import warnings
 from pathlib import Path
 from typing import Any
 
+from components.uploads import DEFAULT_CSV_LIMIT_MB, NamedBytes, read_upload_header, upload_read_limits
 from pathgptomic.errors import DataQualityWarning, InputValidationError
-
-from components.uploads import DEFAULT_CSV_LIMIT_MB, MAX_CSV_ROWS, check_size
 
 #: Session-state key where the Predict page keeps the last uploaded patient it predicted, for the
 #: Explain page: ``{"cohort", "label", "key", "slide" (bytes or None), "suffix", "server_path"}``.
 UPLOADED_PATIENT_KEY = "predict.uploaded_patient"
 #: Largest uploaded slide kept in the session for the Explain page, in MB.
 KEEP_SLIDE_MB = 200
-
-
-class _NamedBytes(io.BytesIO):
-    """Bytes with a display name (the readers put ``.name`` in their messages)."""
-
-    def __init__(self, data: bytes, name: str) -> None:
-        super().__init__(data)
-        self.name = name
 
 
 def read_omics_upload(upload: Any, *, what: str = "omics CSV", limit_mb: float = DEFAULT_CSV_LIMIT_MB,
@@ -48,20 +38,15 @@ def read_omics_upload(upload: Any, *, what: str = "omics CSV", limit_mb: float =
     """
     from pathgptomic.data import read_generic, read_tcga
 
-    check_size(upload, limit_mb, what)
+    header = read_upload_header(upload, what=what, limit_mb=limit_mb)  # bounded, decompressed, BOM-safe
     data = upload.getvalue()
-    if b"\x00" in data[:8192]:
-        raise InputValidationError(f"the {what} is binary, not a CSV text file")
-    if data.count(b"\n") > MAX_CSV_ROWS + 1:
-        raise InputValidationError(f"the {what} has more than {MAX_CSV_ROWS} rows; split it into smaller files")
-    first = data.split(b"\n", 1)[0].decode("utf-8", errors="replace")
-    header = [h.strip().strip('"') for h in first.split(",")]
-    with warnings.catch_warnings(record=True) as caught:
+    name = f"the uploaded {what}"
+    with warnings.catch_warnings(record=True) as caught, upload_read_limits():
         warnings.simplefilter("always", DataQualityWarning)
         if "case_id" in header:
-            cohort = read_tcga(_NamedBytes(data, what), for_prediction=True, slide_dir=slide_root)
+            cohort = read_tcga(NamedBytes(data, name), for_prediction=True, slide_dir=slide_root)
         elif "patient_id" in header:
-            cohort = read_generic(None, [_NamedBytes(data, what)], for_prediction=True)
+            cohort = read_generic(None, [NamedBytes(data, name)], for_prediction=True)
         else:
             raise InputValidationError(
                 f"the {what} has neither a 'case_id' column (TCGA layout) nor a 'patient_id' column "

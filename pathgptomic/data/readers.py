@@ -40,10 +40,10 @@ from pathgptomic.data.validation import (
     check_min_events,
     check_outcomes,
     check_required_columns,
+    check_unique_genes,
     coerce_numeric,
     collapse_feature_rows,
     drop_uninformative,
-    check_unique_genes,
     read_csv_checked,
     read_header_checked,
     resolve_manifest_paths,
@@ -171,7 +171,8 @@ def read_tcga(
     clin_present = [c for c in clinical if c in df.columns]
     feature_cols = [c for cols in block_cols.values() for c in cols] + clin_present
     structural = {TCGA_ID, TCGA_SLIDE, TCGA_TIME, TCGA_CENSORSHIP}
-    ignored = [c for c in df.columns if c not in structural and c not in set(feature_cols)]
+    feature_set = set(feature_cols)
+    ignored = [c for c in df.columns if c not in structural and c not in feature_set]
     check_has_features(feature_cols, file=name)
     feats = coerce_numeric(df, feature_cols, file=name, ids=row_ids, kind="feature")
     for c in clinical:
@@ -607,7 +608,8 @@ def _template_tables() -> dict[str, pd.DataFrame]:
     }
     omics = pd.DataFrame({GENERIC_ID: pids, **values})
     slides = pd.DataFrame(
-        {GENERIC_ID: ["PATIENT-001", "PATIENT-001", "PATIENT-002"], "path": ["slides/P001_a.svs", "slides/P001_b.svs", "/data/slides/P002.tif"]}
+        {GENERIC_ID: ["PATIENT-001", "PATIENT-001", "PATIENT-002"],
+         "path": ["slides/P001_a.svs", "slides/P001_b.svs", "/data/slides/P002.tif"]}
     )
     rows = [0, 0, 1, 2, 3]
     tcga = pd.DataFrame(

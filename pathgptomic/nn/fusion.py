@@ -22,10 +22,7 @@ from torch import nn
 
 from pathgptomic.errors import ConfigError
 from pathgptomic.nn.snn import MLP, SNN
-
-FUSION_MODES = ("concat", "kronecker", "gradmod", "genomic", "image")
-RNA_ENCODERS = ("snn", "scgpt", "scgpt_smooth", "none")
-POOLINGS = ("mean", "attention")
+from pathgptomic.schema import DEFAULT_RNA_COMPONENTS, FUSION_MODES, POOLINGS, RNA_ENCODERS  # noqa: F401 - re-exported
 
 
 @dataclass
@@ -53,6 +50,13 @@ class ModelConfig:
         image_encoder: Encoder name for ``image_finetune`` (any timm / project name).
         image_mean: Per-channel normalisation mean (0..1 scale) for ``image_finetune``.
         image_std: Per-channel normalisation std for ``image_finetune``.
+        rna_components: With ``rna_encoder="snn"`` and more RNA features than this, the
+            standardised expression is first projected onto its leading principal
+            components, fitted on the training patients only (a frozen linear layer:
+            attributions still reach each gene), each scaled to unit variance; 0 = off.
+            The trainer keeps it only for a high-dimensional RNA block
+            (:func:`pathgptomic.training.trainer.resolve_rna_projection`); measured in
+            docs/DECISIONS.md, "RNA projection".
     """
 
     fusion: str = "gradmod"
@@ -71,6 +75,7 @@ class ModelConfig:
     image_encoder: str = ""
     image_mean: tuple[float, ...] = (0.485, 0.456, 0.406)
     image_std: tuple[float, ...] = (0.229, 0.224, 0.225)
+    rna_components: int = DEFAULT_RNA_COMPONENTS
 
     def __post_init__(self) -> None:
         self.snn_hidden = tuple(int(h) for h in self.snn_hidden)
@@ -84,6 +89,8 @@ class ModelConfig:
             raise ConfigError(f"rna_encoder must be one of {RNA_ENCODERS}, got {self.rna_encoder!r}")
         if self.image_pooling not in POOLINGS:
             raise ConfigError(f"image_pooling must be one of {POOLINGS}, got {self.image_pooling!r}")
+        if int(self.rna_components) < 0:
+            raise ConfigError(f"rna_components must be >= 0 (0 = no projection), got {self.rna_components}")
         if len(self.snn_hidden) < 1 or min(self.snn_hidden) < 1:
             raise ConfigError(f"snn_hidden must be positive widths, got {self.snn_hidden}")
         for name in ("snn_dropout", "dropout"):
@@ -180,8 +187,13 @@ class GenomicBranch(nn.Module):
         if cnv_mut_dim == 0 and rna_dim == 0:
             raise ConfigError("the genomic branch has no input features: give CNV/mutation and/or RNA columns")
         self.snn = SNN(cnv_mut_dim, cfg.snn_hidden, cfg.snn_dropout) if cnv_mut_dim > 0 else None
+        self.projects_rna = cfg.rna_encoder == "snn" and 0 < cfg.rna_components < rna_dim
+        if self.projects_rna:  # frozen PCA, set by fit_rna_projection on the training patients
+            self.register_buffer("rna_projection", torch.zeros(rna_dim, cfg.rna_components))
+            self.register_buffer("rna_projection_scale", torch.ones(cfg.rna_components))
         if rna_dim > 0 and cfg.rna_encoder == "snn":
-            self.rna_snn: nn.Module | None = SNN(rna_dim, cfg.snn_hidden, cfg.snn_dropout)
+            width = cfg.rna_components if self.projects_rna else rna_dim
+            self.rna_snn: nn.Module | None = SNN(width, cfg.snn_hidden, cfg.snn_dropout)
             g2 = self.rna_snn.num_features
         else:
             self.rna_snn = None
@@ -191,12 +203,38 @@ class GenomicBranch(nn.Module):
         self.mlp_b = MLP(g1 + g2, cfg.mlp_b_hidden, cfg.genomic_dim, n_layers=3, dropout=cfg.dropout)
         self.num_features = cfg.genomic_dim
 
+    @torch.no_grad()
+    def fit_rna_projection(self, rna: torch.Tensor) -> None:
+        r"""Set the frozen RNA projection from the training patients' standardised expression.
+
+        With :math:`Z` ``(n, p2)`` (already z-scored on the same patients, so centred), the
+        projection is :math:`V_k` (``(p2, k)``), the leading right singular vectors, each
+        signed so that its largest loading is positive (deterministic), and the scale the
+        standard deviation of :math:`Z V_k` per component: inputs become
+        :math:`Z V_k / \mathrm{sd}`.
+        """
+        if not self.projects_rna:
+            return
+        k = self.rna_projection.shape[1]
+        z = rna.detach().double().cpu()
+        z = z - z.mean(dim=0, keepdim=True)
+        _, _, vh = torch.linalg.svd(z, full_matrices=False)
+        v = vh[:k].T  # (p2, min(k, n, p2)); fewer patients than k: the rest stay zero
+        sign = torch.sign(v.gather(0, v.abs().argmax(dim=0, keepdim=True)))
+        v = v * torch.where(sign == 0, torch.ones_like(sign), sign)
+        v = torch.nn.functional.pad(v, (0, k - v.shape[1]))
+        scale = (z @ v).std(dim=0).nan_to_num(1.0).clamp_min(1e-6)
+        self.rna_projection.copy_(v.to(self.rna_projection))
+        self.rna_projection_scale.copy_(scale.to(self.rna_projection_scale))
+
     def forward(self, cnv_mut: torch.Tensor, rna: torch.Tensor) -> torch.Tensor:
         """``(B, p1), (B, p2) → G (B, genomic_dim)``."""
         parts = []
         if self.snn is not None:
             parts.append(self.snn(cnv_mut))
         if self.use_rna:
+            if self.projects_rna:
+                rna = (rna @ self.rna_projection) / self.rna_projection_scale
             parts.append(self.rna_snn(rna) if self.rna_snn is not None else rna)
         return self.mlp_b(torch.cat(parts, dim=1))
 

@@ -1,6 +1,6 @@
 """Model bundles: a directory holding everything needed to predict, explain and audit.
 
-Layout (DESIGN.md §3), written atomically (temporary sibling folder, then ``rename``):
+Layout (docs/ARCHITECTURE.md, "Model bundle"), written atomically (temporary sibling folder, then ``rename``):
 
 ``config.json``
     Format version, library version, the full :class:`~pathgptomic.training.trainer.TrainConfig`,
@@ -262,7 +262,8 @@ class Bundle:
             final model and the cross-validation fold models: model uncertainty);
             ``survival_<t>`` with ``_low``/``_high`` (from the same range);
             ``median_survival`` (NaN = not reached within the training follow-up) with its
-            band (``_low`` NaN too when even the highest risk does not reach it); ``percentile`` (share 0–100 of the training patients' out-of-fold risks
+            band (``_low`` NaN too when even the highest risk does not reach it);
+            ``percentile`` (share 0–100 of the training patients' out-of-fold risks
             at or below) and ``risk_group`` (tertiles of those risks); ``theta``,
             ``genomic_term``, ``image_term``, ``bias`` (the model's raw
             θ = W^G·G + W^P·P + b); ``coverage_<block>`` and ``n_imputed``. Scores are NaN
@@ -424,7 +425,10 @@ def load_bundle(path: str | Path) -> Bundle:
         table = _read_table(root / "baseline_hazard.csv")
         if table.empty:
             raise _corrupt(root / "baseline_hazard.csv", "is missing or empty", "needed for survival curves")
-        baseline = BreslowBaseline.from_frame(table)
+        try:
+            baseline = BreslowBaseline.from_frame(table)
+        except BundleError as exc:
+            raise _corrupt(root / "baseline_hazard.csv", "is not a valid baseline hazard table", exc) from exc
         calibration = RiskCalibration.from_parts(cal_cfg, baseline)
     folds = []
     for k in range(int(cal_cfg.get("n_fold_models", 0)) if cal_cfg else 0):

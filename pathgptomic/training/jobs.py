@@ -170,6 +170,8 @@ from typing import Sequence  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from pathgptomic.errors import ConfigError, JobError  # noqa: E402
+from pathgptomic.schema import FUSION_MODES  # noqa: E402
+from pathgptomic.schema import RNA_ENCODERS as SCHEMA_RNA_ENCODERS  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -183,9 +185,10 @@ UPLOAD_GRACE_S = 15 * 60
 #: Note of a job whose supervisor died and whose complete bundle the store adopted.
 ADOPTED_NOTE = "adopted after the supervisor died"
 
-#: Fusion modes and RNA encoders the CLI accepts (see the lead's CLI contract).
-FUSIONS: tuple[str, ...] = ("concat", "kronecker", "gradmod", "genomic", "image")
-RNA_ENCODERS: tuple[str, ...] = ("snn", "scgpt", "scgpt_smooth")
+#: Fusion modes and RNA encoders a job may use: the CLI's choices (pathgptomic.schema); a job
+#: always has an RNA input, so "none" is not offered.
+FUSIONS: tuple[str, ...] = FUSION_MODES
+RNA_ENCODERS: tuple[str, ...] = tuple(e for e in SCHEMA_RNA_ENCODERS if e != "none")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (

@@ -43,7 +43,8 @@ def _calibration_lines(metrics: dict[str, Any], config: dict[str, Any]) -> list[
         f"β = {_fmt(cal['slope'])}, learned by a one-covariate Cox fit on the out-of-fold risks of the "
         f"{cal['n_fold_models']} cross-validation fold models; the Breslow baseline hazard is fitted on the same "
         "out-of-fold risks. The risk shown is this log hazard ratio against the average training patient. "
-        "The band is the range of this risk over the final model and the fold models (model uncertainty). Percentiles and risk groups are relative to "
+        "The band is the range of this risk over the final model and the fold models (model uncertainty). "
+        "Percentiles and risk groups are relative to "
         "the out-of-fold risks of the training patients. A patient with under "
         f"{DEFAULT_MIN_COVERAGE:.0%} of a needed block measured gets no risk ('insufficient data').",
     ]

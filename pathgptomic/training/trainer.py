@@ -320,6 +320,8 @@ def _train_model(
     model = PathGPTomic(
         cfg.model, inputs.cnv_mut.shape[1], inputs.rna.shape[1], feats.image_dim if cfg.model.uses_images else 0
     ).to(device)
+    if model.genomic_branch is not None:
+        model.genomic_branch.fit_rna_projection(inputs.rna)
     groups = [
         {"params": model.genomic_parameters(), "branch": "genomic"},
         {"params": model.image_parameters(), "branch": "image"},
@@ -457,6 +459,26 @@ def risk_centre(trained: TrainedModel, features: CohortFeatures) -> float:
     return float(predict_inputs(trained.model, trained.scaling.transform(features))["risk"].mean())
 
 
+def resolve_rna_projection(cfg: TrainConfig, features: CohortFeatures) -> TrainConfig:
+    """The configuration to train with: RNA projection kept only for a high-dimensional RNA block.
+
+    ``model.rna_components`` applies when the RNA-seq block has more than
+    :data:`~pathgptomic.schema.RNA_PROJECTION_MIN_RATIO` times as many features as the cohort
+    has patients (p ≫ n, where an SNN over every gene over-fits); otherwise it is set to 0.
+    Decided once per cohort, so every fold model and the final model share one architecture.
+    Returns a new config (``cfg`` is not changed).
+    """
+    from dataclasses import replace
+
+    from pathgptomic.schema import RNA_PROJECTION_MIN_RATIO
+
+    k = cfg.model.rna_components
+    wide = features.rna.shape[1] > RNA_PROJECTION_MIN_RATIO * len(features.ids)
+    if k == 0 or cfg.model.rna_encoder != "snn" or wide:
+        return cfg
+    return replace(cfg, model=replace(cfg.model, rna_components=0))
+
+
 def summarize_folds(folds: pd.DataFrame) -> dict[str, float]:
     """Mean and sample sd (ddof=1) of every C-index column over folds.
 
@@ -514,6 +536,7 @@ def cross_validate(
             cohort, cfg.features, need_images=cfg.model.uses_images, pixels=cfg.model.image_finetune,
             device=cfg.device, show_progress=show_progress,
         )
+    cfg = resolve_rna_projection(cfg, features)
     rows, preds, hist, eps, models, centres = [], [], [], [], [], []
     for k, (tr, te) in enumerate(tqdm(folds, desc="folds", disable=not show_progress)):
         if callback:
@@ -568,6 +591,7 @@ def fit(
             cohort, cfg.features, need_images=cfg.model.uses_images, pixels=cfg.model.image_finetune,
             device=cfg.device, show_progress=show_progress,
         )
+    cfg = resolve_rna_projection(cfg, features)
     final = train_model(features, time, event, np.arange(cohort.n), cfg, fold=-1, callback=callback,
                         show_progress=show_progress)
     pred = labelled_predictions(predict_inputs(final.model, final.scaling.transform(features)), np.asarray(cohort.ids),

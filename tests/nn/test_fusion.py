@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -83,3 +84,40 @@ def test_rna_embeddings_feed_mlp_b_directly() -> None:
 def test_config_rejects_bad_values(bad: dict) -> None:
     with pytest.raises(ConfigError):
         ModelConfig(**bad)
+
+
+def test_rna_projection_matches_sklearn_pca_and_is_frozen() -> None:
+    from sklearn.decomposition import PCA
+
+    from pathgptomic.nn.fusion import GenomicBranch
+
+    gen = torch.Generator().manual_seed(0)
+    z = torch.randn(40, 120, generator=gen) @ torch.randn(120, 120, generator=gen) * 0.1
+    z = (z - z.mean(0)) / z.std(0)
+    branch = GenomicBranch(ModelConfig(fusion="genomic", rna_components=5), 3, 120)
+    assert branch.projects_rna and not any(p is branch.rna_projection for p in branch.parameters())
+    branch.fit_rna_projection(z)
+    ours = (z @ branch.rna_projection).numpy()
+    ref = PCA(n_components=5, svd_solver="full").fit_transform(z.numpy())
+    for j in range(5):  # same components up to sign
+        assert abs(np.corrcoef(ours[:, j], ref[:, j])[0, 1]) > 0.9999
+    np.testing.assert_allclose(branch.rna_projection_scale.numpy(), ref.std(axis=0, ddof=1), rtol=1e-4)
+    few = GenomicBranch(ModelConfig(fusion="genomic", rna_components=5), 3, 120)
+    few.fit_rna_projection(z[:3])  # fewer patients than components: padded with zero columns
+    assert torch.isfinite(few(torch.zeros(2, 3), z[:2])).all()
+
+
+def test_rna_projection_only_for_a_high_dimensional_block() -> None:
+    import pandas as pd
+
+    from pathgptomic.training.features import CohortFeatures
+    from pathgptomic.training.trainer import TrainConfig, resolve_rna_projection
+
+    def feats(n: int, p: int) -> CohortFeatures:
+        ids = np.array([f"P{i}" for i in range(n)])
+        return CohortFeatures(ids, pd.DataFrame(index=ids), pd.DataFrame(np.zeros((n, p)), index=ids), [], [], [], {})
+
+    cfg = TrainConfig(model=ModelConfig(fusion="genomic", rna_components=32))
+    assert resolve_rna_projection(cfg, feats(100, 1000)).model.rna_components == 32
+    narrow = resolve_rna_projection(cfg, feats(200, 200))
+    assert narrow.model.rna_components == 0 and cfg.model.rna_components == 32  # cfg itself unchanged

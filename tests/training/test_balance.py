@@ -1,4 +1,4 @@
-"""Tests of balanced training: ρ, coefficients and gradient modulation (DESIGN.md §5)."""
+"""Tests of balanced training: ρ, coefficients and gradient modulation (docs/ARCHITECTURE.md, "Balance")."""
 
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ def bundle_dir(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
         model=ModelConfig(fusion="gradmod", snn_hidden=(16, 16, 16, 16), mlp_b_hidden=32, genomic_dim=8, image_dim=8,
                           image_hidden=16),
         features=FeatureSettings(image_encoder="test_resnet", max_patches=4, cache_dir=str(cache)),
-        epochs=4, batch_size=16, seed=0, device="cpu",
+        epochs=8, batch_size=16, seed=0, device="cpu",
     )
     cohort = read_cohort(demo_dir)
     res = cross_validate(cohort, cfg, n_folds=3, show_progress=False)
@@ -94,7 +94,9 @@ def test_same_patient_same_score_alone_and_in_a_batch(bundle, demo_dir, tmp_path
     alone, _ = _predict(bundle, _folder(tmp_path, demo_dir, batch.iloc[[1]], "alone"))
     together, _ = _predict(bundle, _folder(tmp_path, demo_dir, batch, "batch"))
     cols = ["risk", "risk_low", "risk_high", "survival_12", "survival_60", "median_survival", "percentile", "theta"]
-    np.testing.assert_allclose(alone[cols].to_numpy(float), together[cols].iloc[[1]].to_numpy(float), rtol=1e-6)
+    # equal up to float32 matrix-kernel rounding (BLAS paths differ with the batch size): ~1e-7 on θ
+    np.testing.assert_allclose(alone[cols].to_numpy(float), together[cols].iloc[[1]].to_numpy(float),
+                               rtol=1e-5, atol=1e-6)
     assert together["n_imputed"].tolist() == [0, 0, 0]
 
 
@@ -185,8 +187,14 @@ def test_risk_scale_is_calibrated_on_out_of_fold_risks(bundle) -> None:
     event_times = cph.baseline_cumulative_hazard_.index.to_numpy()
     times = [float(event_times[k]) for k in (2, len(event_times) // 2, len(event_times) - 3)]
     ours = bundle.calibration.survival(x.to_numpy(), times)
-    theirs = cph.predict_survival_function(pd.DataFrame({"x": x}), times=times).to_numpy().T
-    np.testing.assert_allclose(ours, theirs, atol=2e-3)
+    if cph.params_["x"] > 0:
+        theirs = cph.predict_survival_function(pd.DataFrame({"x": x}), times=times).to_numpy().T
+    else:  # slope clamped at 0: every patient gets the Nelson–Aalen (Breslow with no covariate) survival
+        from lifelines import NelsonAalenFitter
+
+        na = NelsonAalenFitter().fit(oof["time"], oof["event"])
+        theirs = np.tile(np.exp(-na.cumulative_hazard_at_times(times).to_numpy()), (len(x), 1))
+    np.testing.assert_allclose(ours, theirs, atol=1e-6)
     cal = bundle.metrics["calibration"]
     assert set(cal) >= {"table", "mean_abs_error", "calibration_in_the_large", "ibs", "ibs_null", "extreme_share"}
     assert "Calibration (out of fold" in bundle.card and "clinical covariates" in bundle.card

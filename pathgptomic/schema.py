@@ -1,0 +1,18 @@
+"""Names and defaults defined once, without importing torch (the CLI parser reads them).
+
+Every parser choice, config check and dashboard form takes its values from here.
+"""
+
+from __future__ import annotations
+
+#: Fusion modes of :class:`~pathgptomic.nn.fusion.PathGPTomic` (``gradmod`` = concat + balanced training).
+FUSION_MODES: tuple[str, ...] = ("concat", "kronecker", "gradmod", "genomic", "image")
+#: RNA-seq encoders: SNN on expression (paper Exp. 1), frozen scGPT (Exp. 2-3), scGPT + MLP-A (Exp. 4-6), none.
+RNA_ENCODERS: tuple[str, ...] = ("snn", "scgpt", "scgpt_smooth", "none")
+#: Patch pooling of the image branch.
+POOLINGS: tuple[str, ...] = ("mean", "attention")
+#: Principal components the RNA-seq block is projected onto in front of its SNN (0 = every gene),
+#: when the block is high-dimensional (below). Chosen among 0 / 10 / 32 / 64 (docs/DECISIONS.md, "RNA projection").
+DEFAULT_RNA_COMPONENTS = 32
+#: The projection applies only when the RNA block has more than this many features per patient.
+RNA_PROJECTION_MIN_RATIO = 2.0
