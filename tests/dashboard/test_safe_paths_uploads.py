@@ -218,10 +218,10 @@ def test_tcga_upload_slide_ids_cannot_leave_the_slide_root(tmp_path: Path) -> No
 
 def test_omics_upload_limits_rows_and_refuses_binary(monkeypatch) -> None:
     import components.inputs as I
+    from components.uploads import MAX_CSV_ROWS
 
-    monkeypatch.setattr(I, "MAX_CSV_ROWS", 3)
-    rows = b"patient_id,EGFR_cnv\n" + b"".join(b"P%d,1\n" % i for i in range(5))
-    with pytest.raises(InputValidationError, match="more than 3 rows"):
+    rows = b"patient_id,EGFR_cnv\n" + b"".join(b"P%d,1\n" % i for i in range(MAX_CSV_ROWS + 1))
+    with pytest.raises(InputValidationError, match=f"{MAX_CSV_ROWS:,}"):
         I.read_omics_upload(FakeUpload(rows))
     with pytest.raises(InputValidationError, match="binary"):
         I.read_omics_upload(FakeUpload(b"\x80\x04\x95pickle\x00\x00"))
