@@ -7,7 +7,7 @@ import streamlit as st
 
 from components.state import available_bundles, bundle_label, job_store, load_bundle, selected_bundle_path
 from components.ui import run_guarded
-from pathgptomic.training import jobs as J
+from pathgptomic import jobs as J
 
 NONE = "(none)"
 

@@ -30,7 +30,7 @@ def _is_model_bundle(path: Path) -> bool:
 @st.cache_resource(show_spinner=False)
 def job_store() -> Any:
     """The process-wide job store (``$PATHGPTOMIC_DATA_DIR`` or ``~/.pathgptomic``)."""
-    from pathgptomic.training.jobs import JobStore
+    from pathgptomic.jobs import JobStore
 
     return JobStore()
 

@@ -88,7 +88,7 @@ def test_train_form_creates_a_job_row():
     at.text_input(key="train.name").set_value("apptest-job")
     at.button(key="FormSubmitter:train.form-Launch job").click().run()
     _no_errors(at)
-    from pathgptomic.training.jobs import JobStore
+    from pathgptomic.jobs import JobStore
 
     store = JobStore(os.environ["PATHGPTOMIC_DATA_DIR"])
     jobs = store.list()
@@ -141,7 +141,7 @@ def test_train_with_uploaded_cohort_validates_before_launch():
     at.file_uploader(key="train.upload").upload("c.csv", demo.iloc[:5].to_csv(index=False).encode(), "text/csv")
     at.button(key="FormSubmitter:train.form-Launch job").click().run()
     assert any("at least 10 patients" in e.value for e in at.error), [e.value for e in at.error]
-    from pathgptomic.training.jobs import JobStore
+    from pathgptomic.jobs import JobStore
 
     store = JobStore(os.environ["PATHGPTOMIC_DATA_DIR"])
     assert store.list() == []  # nothing launched
@@ -177,7 +177,7 @@ def test_balance_compares_two_runs_with_a_reading():
 
 
 def test_finished_job_bundle_appears_in_the_model_picker():
-    from pathgptomic.training import jobs as J
+    from pathgptomic import jobs as J
 
     store = J.JobStore(os.environ["PATHGPTOMIC_DATA_DIR"])
     cmd = J.build_cli_command(mode="train", fusion="genomic", epochs=1, extra=["--no-progress"])

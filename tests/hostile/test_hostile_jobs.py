@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from pathgptomic.training import jobs as J
+from pathgptomic import jobs as J
+from pathgptomic.jobs.cli import main as jobs_cli
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "dashboard"))
@@ -106,7 +107,7 @@ def test_cli_listing_prints_no_control_characters_even_for_old_rows(tmp_path, ca
     job = _submit_without_running(store, "placeholder")
     with store._connect() as con:  # a row written before names were cleaned
         con.execute("UPDATE jobs SET name=? WHERE id=?", (HOSTILE_NAMES["control_characters"], job.id))
-    assert J._main(["list", "--data-dir", str(store.data_dir)]) == 0
+    assert jobs_cli(["list", "--data-dir", str(store.data_dir)]) == 0
     out = capsys.readouterr().out
     line = next(line for line in out.splitlines() if line.startswith(job.id))
     assert not any(unicodedata.category(ch) == "Cc" for ch in line), repr(line)

@@ -6,11 +6,14 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
+from pathgptomic import jobs as J
 from pathgptomic.errors import ConfigError, JobError
-from pathgptomic.training import jobs as J
+from pathgptomic.jobs.processes import _group_members
+from pathgptomic.jobs.store import _SCHEMA
 
 # A stand-in job: writes a bundle folder with config.json + live progress, then exits 0.
 FAKE_JOB = (
@@ -124,6 +127,27 @@ def test_build_cli_command_validates():
         J.build_cli_command(mode="cv", folds=1)
 
 
+@pytest.mark.parametrize("mode", ["cv", "train"])
+def test_build_cli_command_is_accepted_by_the_cli_parser(mode, tmp_path):
+    """Every command the job builder makes (with the --out/--live-dir the store appends) parses as
+    ``pathgptomic train|cv`` with the values it was built from."""
+    from pathgptomic.cli import build_parser
+
+    parser = build_parser()
+    for fusion in J.FUSIONS:
+        for rna in (None, *J.RNA_ENCODERS):
+            cmd = J.build_cli_command(mode=mode, cohort="demo", fusion=fusion, epochs=3, folds=4, seed=7,
+                                      rna_encoder=rna, scgpt_dir=str(tmp_path / "scgpt"), mlp_a=str(tmp_path / "a.pt"),
+                                      extra=["--no-progress"])
+            assert cmd[:3] == [sys.executable, "-m", "pathgptomic"]
+            args = parser.parse_args(cmd[3:] + ["--out", str(tmp_path / "b"), "--live-dir", str(tmp_path / "l")])
+            assert (args.cmd, args.fusion, args.epochs, args.seed, args.cohort) == (mode, fusion, 3, 7, "demo")
+            if mode == "cv":
+                assert args.folds == 4
+            if rna is not None:
+                assert args.rna_encoder == rna
+
+
 def test_tiny_real_cv_job_succeeds_and_registers_bundle(tmp_path):
     store = J.JobStore(tmp_path)
     # Genomics-only keeps the job to seconds (no slide features); the launch path is the same.
@@ -225,12 +249,12 @@ def test_orphaned_bundle_that_does_not_load_is_deleted_and_said(tmp_path):
 def test_cancel_kills_a_training_that_outlived_its_supervisor(tmp_path):
     store = J.JobStore(tmp_path / "data")
     job, _go = _orphan(store, tmp_path, "complete")
-    assert J._group_members(job.pid)  # the training still runs in the job's process group
+    assert _group_members(job.pid)  # the training still runs in the job's process group
     assert store.cancel(job.id, grace=2.0).state == J.CANCELLED
     deadline = time.time() + 10
-    while J._group_members(job.pid) and time.time() < deadline:
+    while _group_members(job.pid) and time.time() < deadline:
         time.sleep(0.05)
-    assert J._group_members(job.pid) == []
+    assert _group_members(job.pid) == []
 
 
 def test_stale_bundle_temp_folders_are_removed_when_the_job_ends(tmp_path):
@@ -313,7 +337,7 @@ def test_old_database_gains_the_new_columns(tmp_path):
 
     (tmp_path / "jobs").mkdir()
     con = sqlite3.connect(tmp_path / "jobs.sqlite3")
-    old_schema = J._SCHEMA.replace(",\n    note TEXT,\n    cleanup TEXT", "")
+    old_schema = _SCHEMA.replace(",\n    note TEXT,\n    cleanup TEXT", "")
     assert "note" not in old_schema
     con.execute(old_schema)
     con.execute("INSERT INTO jobs (id, name, state, params, command, job_dir, created) VALUES "
@@ -366,7 +390,7 @@ def test_seeded_encoder_weights_failed_write_leaves_nothing(tmp_path, monkeypatc
     from pathgptomic.training.features import seeded_encoder_weights
 
     def broken_save(tensors, filename, *args, **kwargs):
-        J.Path(filename).write_bytes(b"half a file")
+        Path(filename).write_bytes(b"half a file")
         raise OSError("disk full")
 
     monkeypatch.setattr(safetensors.torch, "save_file", broken_save)
