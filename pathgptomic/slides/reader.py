@@ -17,8 +17,10 @@ pixels, ``size`` is ``(width, height)`` in pixels *of the requested level*.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import sys
 import threading
 import warnings
 from pathlib import Path
@@ -65,6 +67,20 @@ OPAQUE_VENDORS = frozenset({"aperio", "generic-tiff", "hamamatsu", "trestle"})
 PILLOW_FORMATS = ("png", "jpeg", "tiff", "bmp")
 
 _PIL_LOCK = threading.Lock()
+
+
+def _lowlevel_read() -> Any:
+    """openslide-python's low-level ``_read_region(osr, buf, x, y, level, w, h)`` on little-endian machines, else None."""
+    if sys.byteorder != "little":
+        return None
+    try:
+        from openslide import lowlevel
+    except (ImportError, OSError):  # pragma: no cover - openslide-python and openslide-bin are dependencies
+        return None
+    return getattr(lowlevel, "_read_region", None)
+
+
+_LOWLEVEL_READ = _lowlevel_read()
 
 
 class UnsupportedSlideError(SlideError):
@@ -303,7 +319,9 @@ class Slide:
             raise SlideError(f"{self.path}: region size must be positive, got {size}")
         self._ensure_open()
         x, y = int(location[0]), int(location[1])
-        if self.backend == "openslide":
+        if self.backend == "openslide" and not self.has_alpha and self._inside(x, y, level, w, h):
+            arr = self._read_opaque(x, y, level, w, h)
+        elif self.backend == "openslide":
             try:
                 img = self._osr.read_region((x, y), level, (w, h))
             except Exception as exc:
@@ -311,10 +329,29 @@ class Slide:
                     f"slide {self.path} could not be read at {(x, y)} level {level}: {exc}; "
                     "the file is probably truncated or damaged, re-export or re-copy it"
                 ) from exc
-            arr = _pil_rgba_to_rgb(img) if self.has_alpha or not self._inside(x, y, level, w, h) else _opaque_rgb(img)
+            arr = _pil_rgba_to_rgb(img)
         else:
             arr = self._crop_plain(x, y, w, h)
         return arr if as_array else Image.fromarray(arr)
+
+    def _read_opaque(self, x: int, y: int, level: int, w: int, h: int) -> np.ndarray:
+        """RGB pixels of a region known to be opaque, without the RGBA ``PIL.Image`` round trip.
+
+        OpenSlide fills a buffer of premultiplied ARGB words (bytes B, G, R, A on little-endian
+        machines); for opaque pixels premultiplied equals straight colour, so RGB is a byte view
+        of it. Falls back to the public ``read_region`` when the low-level call is unavailable.
+        """
+        try:
+            if _LOWLEVEL_READ is None:
+                return _opaque_rgb(self._osr.read_region((x, y), level, (w, h)))
+            buf = (ctypes.c_uint32 * (w * h))()
+            _LOWLEVEL_READ(self._osr._osr, buf, x, y, level, w, h)
+        except Exception as exc:  # noqa: BLE001 - openslide.OpenSlideError and friends
+            raise CorruptSlideError(
+                f"slide {self.path} could not be read at {(x, y)} level {level}: {exc}; "
+                "the file is probably truncated or damaged, re-export or re-copy it"
+            ) from exc
+        return np.frombuffer(buf, dtype=np.uint8).reshape(h, w, 4)[..., 2::-1].copy()
 
     def _inside(self, x: int, y: int, level: int, w: int, h: int) -> bool:
         """Whether the region lies inside level 0 (OpenSlide fills the outside with transparency)."""
