@@ -13,16 +13,17 @@ import argparse
 import importlib
 import json
 import logging
+import math
 import shlex
 import sys
 from pathlib import Path
-from typing import Callable, Sequence
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from pathgptomic.errors import PathGPTomicError
 from pathgptomic.schema import DEFAULT_RNA_COMPONENTS, FUSION_MODES, POOLINGS, RNA_ENCODERS
+
+if TYPE_CHECKING:  # numpy/pandas are imported where used: `pathgptomic --help` stays light
+    import pandas as pd
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +150,8 @@ def _print_summary(result, title: str) -> None:
         table["fold"] = table["fold"] + 1
         print(f"\n{title}\n" + table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         s = result.summary
+        import pandas as pd
+
         empty = pd.Series(dtype=float)
         imputed = int(folds.get("n_imputed_train", empty).sum() + folds.get("n_imputed_test", empty).sum())
         if imputed:
@@ -210,7 +213,7 @@ def _parse_times(text: str) -> list[float]:
         times = [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise InputValidationError(f"--times must be comma-separated numbers of months, got {text!r}") from None
-    if not times or any(not np.isfinite(t) or t <= 0 for t in times):
+    if not times or any(not math.isfinite(t) or t <= 0 for t in times):
         raise InputValidationError(f"--times must be positive numbers of months, got {text!r}")
     return times
 
@@ -248,6 +251,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _read_predictions(path: str) -> pd.DataFrame:
+    import numpy as np
+    import pandas as pd
+
     from pathgptomic.errors import InputValidationError
 
     try:
