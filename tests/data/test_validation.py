@@ -416,7 +416,9 @@ def test_wide_parser_matches_pandas(monkeypatch):
         "P3,s3.svs,y,2,0,1,2.25\n"
     ).encode()
     narrow = V.read_csv_checked(_named(text), id_columns=("case_id", "slide_id"))
-    monkeypatch.setattr(V, "WIDE_TABLE_COLUMNS", 3)
+    from pathgptomic.data import csv_reading
+
+    monkeypatch.setattr(csv_reading, "WIDE_TABLE_COLUMNS", 3)
     wide = V.read_csv_checked(_named(text), id_columns=("case_id", "slide_id"))
     pd.testing.assert_frame_equal(wide, narrow.astype({c: float for c in narrow.columns if narrow[c].dtype.kind in "iu"}))
     with pytest.raises(InputValidationError, match=r"cannot be parsed as a comma-separated file \(row 2 has 9 fields, the header 8\)"):
