@@ -2,7 +2,10 @@
 
 - :mod:`~pathgptomic.explain.decomposition`: θ = W^G·G + W^P·P + b split per patient.
 - :mod:`~pathgptomic.explain.attributions`: integrated gradients on the genomic inputs
-  and the patch features, grouped by block and gene signature; per-tile scores.
+  and the patch features, grouped by block and gene signature; per-tile scores. It gathers
+  :mod:`~pathgptomic.explain.integrated_gradients` (the IG core), :mod:`~pathgptomic.explain.feature_names`,
+  :mod:`~pathgptomic.explain.tables`, :mod:`~pathgptomic.explain.signatures` and
+  :mod:`~pathgptomic.explain.tiles`.
 
 Thread safety: hold one ``threading.Lock`` per shared model around attribution calls
 (see :mod:`pathgptomic.explain.attributions`).

@@ -1,0 +1,23 @@
+"""Parsing genomic feature names into their block and gene symbol (``TP53_cnv`` → ``("cnv", "TP53")``)."""
+
+from __future__ import annotations
+
+#: Feature-name suffix / prefix -> block label.
+_SUFFIX_BLOCKS: tuple[tuple[str, str], ...] = (("_rnaseq", "rna"), ("_cnv", "cnv"), ("_mut", "mut"))
+_PREFIX_BLOCKS: tuple[tuple[str, str], ...] = (("scgpt_", "scgpt"), ("mlpa_", "mlpa"))
+
+
+def feature_block(name: str) -> tuple[str, str | None]:
+    """Block and gene symbol of a feature name.
+
+    ``TP53_cnv`` → ``("cnv", "TP53")``, ``EGFR_rnaseq`` → ``("rna", "EGFR")``,
+    ``IDH1_mut`` → ``("mut", "IDH1")``, ``scgpt_17`` → ``("scgpt", None)``,
+    ``mlpa_3`` → ``("mlpa", None)``, anything else → ``("other", None)``.
+    """
+    for suffix, block in _SUFFIX_BLOCKS:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return block, name[: -len(suffix)]
+    for prefix, block in _PREFIX_BLOCKS:
+        if name.startswith(prefix):
+            return block, None
+    return "other", None
