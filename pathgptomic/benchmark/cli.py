@@ -61,7 +61,7 @@ def _command_line(args: argparse.Namespace) -> str:
 
 _DEFAULTS: dict[str, Any] = {
     "batch_size": 32, "lr": 5e-4, "weight_decay": 1e-4, "dropout": 0.25, "alpha": 1.0, "image_encoder": "resnet18",
-    "max_patches": 64, "patch_size": 224, "cox_components": 10, "cox_penalizer": 0.1,
+    "max_patches": 64, "patch_size": 224, "cox_components": 10, "cox_penalizer": None,
 }
 
 
@@ -144,7 +144,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     p.add_argument("--rows", default=None, help="comma list of row keys to run (default: the whole suite)")
     p.add_argument("--cox-components", type=int, default=10, help="principal components of the Cox baseline")
-    p.add_argument("--cox-penalizer", type=float, default=0.1, help="lifelines L2 penalizer of the Cox baseline")
+    p.add_argument("--cox-penalizer", type=float, default=None,
+                   help="fixed lifelines L2 penalizer of the Cox baselines (default: chosen by inner cross-validation "
+                        "on each training fold)")
     p.add_argument("--scgpt-dir", default=None, help="scGPT checkpoint folder (default: $PATHGPTOMIC_SCGPT_DIR or models/scgpt-demo)")
     p.add_argument("--mlp-a", default=None, help="MLP-A file for the scgpt_smooth rows")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (e.g. 1 on a shared machine)")
