@@ -12,6 +12,9 @@ Cache entries are keyed by
 * the encoder identity (name, weights-file SHA-256 or ``random-init:seed``, model kwargs),
 * the tiling settings (:meth:`TilingConfig.to_dict`) and the cache format version.
 
+After a miss, entries precomputed beside the slides in a :data:`SHIPPED_FEATURES_DIRNAME`
+folder (same layout and keys) are used read-only.
+
 Entries are written to a temporary file and renamed (atomic on POSIX), so a killed run
 leaves either a whole entry or none, and a rerun continues where it stopped. Each entry
 carries a SHA-256 of its arrays; an entry that fails to load or to verify is logged,
@@ -63,6 +66,7 @@ __all__ = [
     "EncoderSpec",
     "PatientFeatures",
     "SlideFeatures",
+    "SHIPPED_FEATURES_DIRNAME",
     "default_cache_dir",
     "extract_cohort_features",
     "extract_slide_features",
@@ -299,8 +303,20 @@ def _write_entry(path: Path, features: np.ndarray, coords: np.ndarray, meta: dic
         raise
 
 
-def _read_entry(path: Path) -> tuple[np.ndarray, np.ndarray, dict[str, Any]] | None:
-    """The entry's arrays, or None (logged) when it is missing, unreadable or fails its checksum."""
+#: Folder, beside a set of slides, holding their features precomputed in the cache layout
+#: (``<encoder>/<entry>.npz``). It is read (never written) after a miss in the cache; an entry
+#: matches only the same slide bytes, encoder weights and tiling, so stale features are never
+#: used. The demo cohort ships its features this way (``assets/demo_cohort/images``), which
+#: makes a cold demo prediction skip tiling and encoding.
+SHIPPED_FEATURES_DIRNAME = ".pathgptomic-features"
+
+
+def _read_entry(path: Path, *, remove_corrupt: bool = True) -> tuple[np.ndarray, np.ndarray, dict[str, Any]] | None:
+    """The entry's arrays, or None (logged) when it is missing, unreadable or fails its checksum.
+
+    A corrupt entry is deleted (so it is recomputed) unless ``remove_corrupt`` is False
+    (features shipped beside the slides are never modified).
+    """
     if not path.is_file():
         return None
     try:
@@ -314,10 +330,11 @@ def _read_entry(path: Path) -> tuple[np.ndarray, np.ndarray, dict[str, Any]] | N
             raise ValueError("checksum mismatch")
     except Exception as exc:  # noqa: BLE001 - any failure means: recompute
         logger.warning("cache entry %s is corrupt (%s); recomputing it", path, exc)
-        try:
-            path.unlink()
-        except OSError:
-            pass
+        if remove_corrupt:
+            try:
+                path.unlink()
+            except OSError:
+                pass
         return None
     return features, coords, meta
 
@@ -428,6 +445,9 @@ def extract_slide_features(
     shash = slide_content_hash(p)
     entry = cache_entry_path(cache, shash, spec.name, spec.key, tiling)
     hit = _read_entry(entry)
+    if hit is None:  # features shipped beside the slide (same keys: content hash, encoder, tiling)
+        shipped = cache_entry_path(p.parent / SHIPPED_FEATURES_DIRNAME, shash, spec.name, spec.key, tiling)
+        hit = _read_entry(shipped, remove_corrupt=False)
     if hit is not None:
         features, coords, meta = hit
         logger.debug("cache hit %s -> %s", p, entry)

@@ -151,3 +151,50 @@ def test_cpu_encoding_uses_one_thread_and_restores_the_callers(slide_dir: Path, 
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(previous)
+
+
+def test_features_shipped_beside_the_slides_are_used_read_only(slide_dir: Path, tmp_path: Path,
+                                                                counting_encoder) -> None:
+    import shutil
+
+    from pathgptomic.slides.features import SHIPPED_FEATURES_DIRNAME
+
+    folder = tmp_path / "slides"
+    folder.mkdir()
+    shutil.copy(slide_dir / "tissue0.png", folder / "a.png")
+    fresh = extract_slide_features(folder / "a.png", counting_encoder, cache_dir=tmp_path / "c1", show_progress=False)
+    shutil.copytree(tmp_path / "c1", folder / SHIPPED_FEATURES_DIRNAME)  # ship the cache beside the slide
+    calls = counting_encoder.model.calls
+    shipped = extract_slide_features(folder / "a.png", counting_encoder, cache_dir=tmp_path / "c2", show_progress=False)
+    assert shipped.from_cache and counting_encoder.model.calls == calls
+    np.testing.assert_array_equal(shipped.features, fresh.features)
+    assert not (tmp_path / "c2").exists() or not list((tmp_path / "c2").rglob("*.npz"))
+    # another image under the same name does not match the shipped entry (content-hashed)
+    shutil.copy(slide_dir / "tissue1.png", folder / "a.png")
+    assert not extract_slide_features(folder / "a.png", counting_encoder, cache_dir=tmp_path / "c3",
+                                      show_progress=False).from_cache
+    # a corrupt shipped entry is ignored, never deleted
+    shutil.copy(slide_dir / "tissue0.png", folder / "a.png")
+    entry = next((folder / SHIPPED_FEATURES_DIRNAME).rglob("*.npz"))
+    entry.write_bytes(b"garbage")
+    assert not extract_slide_features(folder / "a.png", counting_encoder, cache_dir=tmp_path / "c4",
+                                      show_progress=False).from_cache
+    assert entry.read_bytes() == b"garbage"
+
+
+def test_demo_cohort_ships_valid_features_for_the_demo_bundles(tmp_path: Path, monkeypatch) -> None:
+    """Every demo image has shipped features matching its bytes and the demo bundles' encoder and tiling."""
+    from pathgptomic.cli import demo_cohort_path
+    from pathgptomic.data import read_cohort
+    from pathgptomic.slides.features import SHIPPED_FEATURES_DIRNAME
+    from pathgptomic.training.bundle import load_bundle
+
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.setenv("PATHGPTOMIC_CACHE_DIR", str(tmp_path / "empty-cache"))
+    cohort = read_cohort(demo_cohort_path())
+    shipped = list((root / "assets" / "demo_cohort" / "images" / SHIPPED_FEATURES_DIRNAME).rglob("*.npz"))
+    assert len(shipped) == cohort.n
+    for name in ("demo", "demo-concat"):
+        feats = load_bundle(root / "models" / name).features(cohort)
+        assert all(len(p) > 0 for p in feats.patches)
+    assert not list((tmp_path / "empty-cache").rglob("*.npz"))  # nothing was computed: all shipped entries hit
