@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 import streamlit as st
 
 from components.state import available_bundles, bundle_label, job_store, load_bundle, selected_bundle_path
-from components.ui import run_guarded
+from components.ui import plain, run_guarded
 from pathgptomic import jobs as J
 
 NONE = "(none)"
@@ -16,7 +18,7 @@ def _run_options() -> dict[str, str]:
     """Label -> run id (``bundle:<path>`` or ``job:<id>``) for every bundle and live/finished job."""
     opts = {bundle_label(p): f"bundle:{p}" for p in available_bundles()}
     for job in job_store().list(states=(J.RUNNING,), limit=10):
-        opts[f"job {job.id} · {job.name} (running, live)"] = f"job:{job.id}"
+        opts[f"{job.name} · job {job.id} (running, live)"] = f"job:{job.id}"
     return opts
 
 
@@ -29,21 +31,52 @@ def _tables(run_id: str) -> tuple[pd.DataFrame, pd.DataFrame, str, str]:
         return b.history, b.epochs, f"{bundle_label(ref)} ({fusion})" if fusion else bundle_label(ref), fusion
     job = job_store().get(ref)
     fusion = str(job.params.get("fusion", ""))
-    return J.read_history(job), J.read_epochs(job), f"job {job.id} ({fusion})", fusion
+    return J.read_history(job), J.read_epochs(job), f"{job.name} · job {job.id} ({fusion})", fusion
+
+
+def _plot_text(text: str) -> str:
+    """User text (bundle and job names) for Plotly titles: Plotly renders a subset of HTML, so escape it."""
+    return html.escape(str(text), quote=False)
+
+
+def _fold_choice(histories: list[pd.DataFrame]) -> int | None:
+    """The fit to draw (a CV fold or the final fit), picked by the user among those the runs recorded.
+
+    Balance quantities are never averaged over folds here: a mean of k^G and k^P over folds can have
+    both below 1 although no single step does. Returns None only for a history without a ``fold``
+    column (one sequence of steps, nothing to pick).
+    """
+    from pathgptomic.plots import FINAL_FIT, fold_label, history_folds
+
+    per_run = [history_folds(h) for h in histories]
+    if not any(per_run):
+        return None
+    options = sorted({f for folds in per_run for f in folds}, key=lambda f: (f != FINAL_FIT, f))
+    if st.session_state.get("balance.fold") not in options:
+        st.session_state["balance.fold"] = options[0]  # the final fit when recorded
+    return st.selectbox("Fit", options, format_func=fold_label, key="balance.fold",
+                        help="Each cross-validation fold or the final fit on all patients, one at a time (never "
+                             "averaged: the modulation slows one branch per step, a mean over folds would not show "
+                             "that)")
 
 
 def _draw(run_ids: list[str], window: int, raw: bool) -> None:
-    from pathgptomic.plots import balance_figure, balance_reading, epoch_cindex_figure
+    from pathgptomic.plots import balance_figure, balance_reading, epoch_cindex_figure, fold_label, history_folds
 
     tables = [_tables(r) for r in run_ids]
-    histories = [t[0] for t in tables if not t[0].empty]
-    labels = [t[2] for t in tables if not t[0].empty]
-    if not histories:
+    with_history = [t for t in tables if not t[0].empty]
+    if not with_history:
         st.info("No per-step history recorded yet for the chosen run(s).")
         return
+    fold = _fold_choice([t[0] for t in with_history])
+    if fold is not None:
+        for t in with_history:
+            if fold not in history_folds(t[0]):
+                st.info(f"{plain(t[2])} has no steps recorded for the {fold_label(fold)}.")
+        with_history = [t for t in with_history if fold in history_folds(t[0])]
     with_epochs = [t for t in tables if not t[1].empty]
     epochs = [t[1] for t in with_epochs]
-    ep_labels = [t[2] for t in with_epochs]
+    ep_labels = [_plot_text(t[2]) for t in with_epochs]
     if epochs:
         if len(epochs) == 2:
             a, b = with_epochs
@@ -54,14 +87,17 @@ def _draw(run_ids: list[str], window: int, raw: bool) -> None:
             reading = balance_reading(a[1], b[1], labels=names)
         else:
             reading = balance_reading(epochs[0])
-        st.markdown(f"**Reading:** {reading}.")
-    st.plotly_chart(balance_figure(histories, labels, window=window, raw=raw), width="stretch",
-                    key="balance.steps")
+        st.markdown(f"**Reading:** {plain(reading)}.")  # run names are user text
+    if with_history:
+        st.plotly_chart(balance_figure([t[0] for t in with_history], [_plot_text(t[2]) for t in with_history],
+                                       window=window, raw=raw, fold=fold),
+                        width="stretch", key="balance.steps")
     if epochs:
         st.plotly_chart(epoch_cindex_figure(epochs, ep_labels), width="stretch", key="balance.epochs")
     st.caption("ρ^G = s^G/s^P compares each branch's share of the Cox partial likelihood (ρ > 1: genomics "
                "dominates); gradmod scales the dominant branch's gradients by k = min(1 − tanh(α(ρ − 1)), 1). "
-               "Validation C-index per epoch is for monitoring only (never used for model selection).")
+               "Per-step curves show the chosen fit; the validation C-index per epoch is the mean ± sd over the "
+               "CV folds, for monitoring only (never used for model selection).")
 
 
 def main() -> None:

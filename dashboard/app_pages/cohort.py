@@ -21,7 +21,7 @@ from components.inputs import read_omics_upload
 from components.safe_paths import resolve_inside, slide_root
 from components.slide_view import file_mtime
 from components.state import current_bundle, demo_cohort, selected_bundle_path
-from components.ui import plain, run_guarded, show_warning
+from components.ui import Metric, metric_row, plain, run_guarded, show_warning
 from components.uploads import DEFAULT_CSV_LIMIT_MB, read_csv_upload
 from pathgptomic.data.export import csv_text
 from pathgptomic.errors import InputValidationError
@@ -156,7 +156,7 @@ def _groups_choice(pred: pd.DataFrame) -> str | tuple[float, ...]:
     if scheme != "custom":
         return scheme
     ok = pred[pred["status"] == "ok"] if "status" in pred.columns else pred
-    text = c2.text_input("One or two cut-offs on the risk scale (increasing, comma-separated)",
+    text = c2.text_input("Cut-offs on the risk scale: at most two, increasing, comma-separated",
                          value=f"{float(np.median(ok['risk'])):.3f}", key="cohort.custom")
     return tuple(A.parse_custom_cutoffs(text))
 
@@ -170,18 +170,20 @@ def _headline(report: dict) -> None:
     from pathgptomic.evaluation.groups import format_p
 
     pooled, per_fold, rg = report["cindex_pooled"], report["cindex_per_fold"], report["risk_groups"]
-    m = st.columns(4)
-    m[0].metric("Patients / events", f"{report['n_patients']} / {report['n_events']}")
     if per_fold:
-        m[1].metric("C-index, per-fold mean ± sd", f"{_fmt(per_fold['mean'])} ± {_fmt(per_fold['sd'])}",
-                    help="Mean over the cross-validation folds (each fold's risks compared among themselves)")
-        m[1].caption(f"over {per_fold['n_folds_defined']} of {per_fold['n_folds']} folds")
+        fold_metric = Metric("C-index, per-fold mean ± sd", f"{_fmt(per_fold['mean'])} ± {_fmt(per_fold['sd'])}",
+                             help="Mean over the cross-validation folds (each fold's risks compared among themselves)",
+                             caption=f"over {per_fold['n_folds_defined']} of {per_fold['n_folds']} folds")
     else:
-        m[1].metric("C-index, per-fold mean ± sd", "n/a", help="Needs a fold column with at least two folds")
-    m[2].metric("C-index, pooled", _fmt(pooled["c"]), help=report["convention"])
-    m[2].caption(f"95% bootstrap CI {_fmt(pooled['ci'][0])}–{_fmt(pooled['ci'][1])}")
-    m[3].metric("Log-rank p", format_p(rg["logrank_p"]))
-    m[3].caption("cut-offs " + ", ".join(f"{c:.3f}" for c in rg["cutoffs"]))
+        fold_metric = Metric("C-index, per-fold mean ± sd", "n/a", help="Needs a fold column with at least two folds")
+    metric_row([
+        Metric("Patients / events", f"{report['n_patients']} / {report['n_events']}"),
+        fold_metric,
+        Metric("C-index, pooled", _fmt(pooled["c"]), help=report["convention"],
+               caption=f"95% bootstrap CI {_fmt(pooled['ci'][0])}–{_fmt(pooled['ci'][1])}"),
+        Metric("Log-rank p", format_p(rg["logrank_p"]),
+               caption="cut-offs " + ", ".join(f"{float(c):.3f}" for c in rg["cutoffs"])),
+    ])
     for note in report["notes"]:
         st.caption(f"Note: {note}.")
 

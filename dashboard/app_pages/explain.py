@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+import pathgptomic.plots as P
 from components import analysis as A
 from components import state as S
-from components import figures as F
 from components.inputs import KEEP_SLIDE_MB, UPLOADED_PATIENT_KEY
-from components.state import current_bundle, demo_cohort, selected_bundle_path
 from components.slide_view import file_mtime, tiling_summary
-from components.ui import plain, run_guarded
+from components.state import current_bundle, demo_cohort, selected_bundle_path
+from components.ui import Metric, metric_row, plain, run_guarded
 from components.uploads import private_temp_file
 
 MODES = ["One patient", "Cohort summary"]
@@ -43,8 +43,7 @@ def _explain_patient(bundle_key: str, input_key: str, n_steps: int, _bundle, _on
         _bundle: The bundle.
         _one: One-patient cohort whose slide file exists during the call.
     """
-    from pathgptomic.explain import genomic_attribution_table, integrated_gradients, modality_shares, \
-        tile_attributions
+    from pathgptomic.explain import genomic_attribution_table, integrated_gradients, modality_shares, tile_attributions
 
     pred = S.predict(_bundle, _one)
     out: dict = {"pred": pred, "warnings": list(pred.attrs.get("warnings", []))}
@@ -70,8 +69,7 @@ def _explain_patient(bundle_key: str, input_key: str, n_steps: int, _bundle, _on
 
 @st.cache_data(show_spinner="Integrated gradients over the cohort…", max_entries=8)
 def _explain_cohort(bundle_key: str, n_patients: int, n_steps: int, _bundle, _cohort) -> dict:
-    from pathgptomic.explain import cohort_modality_shares, cohort_summary, integrated_gradients, \
-        modality_shares
+    from pathgptomic.explain import cohort_modality_shares, cohort_summary, integrated_gradients, modality_shares
 
     sub = _cohort.subset(np.arange(min(n_patients, _cohort.n)))
     pred = S.predict(_bundle, sub)
@@ -138,30 +136,34 @@ def _patient_view(bundle, cohort, bundle_key: str) -> None:
         st.error(plain(f"Insufficient data: the model cannot judge {label}, so there is nothing to explain. "
                        f"Missing: {pred['reason']}"), icon=":material/block:")
         return
-    m = st.columns(4)
-    m[0].metric("Model's raw score θ", f"{pred['theta']:.3f}",
-                help=f"θ = W^G·G + W^P·P + b, what the attributions explain; the calibrated risk is "
-                     f"{pred['risk']:.3f}")
-    m[1].metric("IG convergence delta", f"{out['delta']:.2e}",
-                help="Σ attributions − (θ(x) − θ(baseline)); near 0 = the integral converged. "
-                     "Raise the IG steps if it is large.")
-    m[2].metric("θ at baseline (average patient)", f"{out['baseline_theta']:.3f}")
     sh = out["shares"].iloc[0]
     if bool(sh.get("separable", True)):
-        m[3].metric("Genomic / image share of |θ|", f"{sh['genomic_share']:.0%} / {sh['image_share']:.0%}")
+        shares = Metric("Genomic / image share of |θ|", f"{sh['genomic_share']:.0%} / {sh['image_share']:.0%}")
     else:
-        m[3].metric("Modality shares", "n/a", help="Kronecker fusion: θ does not split into modality terms")
+        shares = Metric("Modality shares", "n/a", help="Kronecker fusion: θ does not split into modality terms")
+    metric_row([
+        Metric("Model's raw score θ", f"{pred['theta']:.3f}",
+               help=f"θ = W^G·G + W^P·P + b, what the attributions explain; the calibrated risk is "
+                    f"{pred['risk']:.3f}"),
+        Metric("IG convergence delta", f"{out['delta']:.2e}",
+               help="Σ attributions − (θ(x) − θ(baseline)); near 0 = the integral converged. "
+                    "Raise the IG steps if it is large."),
+        Metric("θ at baseline (average patient)", f"{out['baseline_theta']:.3f}"),
+        shares,
+    ])
     left, right = st.columns([3, 2])
     with left:
         top = out["table"].sort_values("magnitude", ascending=False)
         top = top.groupby("block", sort=False, group_keys=False).head(int(k))
-        st.plotly_chart(F.attribution_bar_figure(top, value="attribution"), width="stretch", key="explain.top")
+        st.plotly_chart(P.attribution_bar_figure(top, value="attribution", by_block=True,
+                                                 title="Top genomic features by block (integrated gradients)"),
+                        width="stretch", key="explain.top")
     with right:
         from pathgptomic.explain import block_summary
 
         st.markdown("**By block** (sum of signed IG; share of Σ|IG|)")
         st.dataframe(block_summary(out["table"]), hide_index=True, width="stretch")
-        st.plotly_chart(F.shares_figure(out["shares"]), width="stretch", key="explain.shares")
+        st.plotly_chart(P.modality_shares_figure(out["shares"]), width="stretch", key="explain.shares")
     _signature_view(out["table"], "attribution")
     _tile_view(out)
 
@@ -173,8 +175,11 @@ def _tile_view(out: dict) -> None:
                 "red raises the risk, blue lowers it)")
     tiling = out.get("tiling")
     if tiling is not None:
-        st.plotly_chart(F.tile_heatmap_figure(tiling["thumbnail"], tiling["downsample"], tiling["step"],
-                                              out["tiles"]), width="stretch", key="explain.tiles")
+        tiles = out["tiles"].dropna(subset=["x", "y"])
+        st.plotly_chart(P.tile_heatmap_figure(tiling["thumbnail"], tiles[["x", "y"]].to_numpy(float), tiling["step"],
+                                              tiling["downsample"], tiles["ig"].to_numpy(float), score_name="IG",
+                                              diverging=True, title="Per-tile integrated gradients"),
+                        width="stretch", key="explain.tiles")
     if out["tiles"]["attention"].notna().any():
         st.caption("MIL attention weights are in the table below.")
     with st.expander("Tile table"):
@@ -188,14 +193,19 @@ def _cohort_view(bundle, cohort, bundle_key: str) -> None:
     n_steps = c[1].number_input("IG steps", 8, 100, 32, step=8, key="explain.cohort_steps")
     out = _explain_cohort(bundle_key, int(n), int(n_steps), bundle, cohort)
     cs = out["cohort_shares"]
-    m = st.columns(4)
-    m[0].metric("Patients", out["n"])
-    m[1].metric("Max |IG delta|", f"{np.nanmax(np.abs(out['delta'])):.2e}")
-    m[2].metric("Mean genomic share of |θ|", "n/a" if np.isnan(cs["genomic"]) else f"{cs['genomic']:.0%}")
-    m[3].metric("Mean image share of |θ|", "n/a" if np.isnan(cs["image"]) else f"{cs['image']:.0%}")
+    metric_row([
+        Metric("Patients", out["n"]),
+        Metric("Max |IG delta|", f"{np.nanmax(np.abs(out['delta'])):.2e}"),
+        Metric("Mean genomic share of |θ|", "n/a" if np.isnan(cs["genomic"]) else f"{cs['genomic']:.0%}"),
+        Metric("Mean image share of |θ|", "n/a" if np.isnan(cs["image"]) else f"{cs['image']:.0%}"),
+    ])
     top = out["summary"].groupby("block", sort=False, group_keys=False).head(10)
-    st.plotly_chart(F.attribution_bar_figure(top, value="mean_abs_attribution"), width="stretch",
-                    key="explain.cohort_top")
+    st.caption("Bar length: mean |IG| over the patients; colour: the sign of the mean IG (red: on average "
+               "raises the risk, blue: lowers it).")
+    st.plotly_chart(P.attribution_bar_figure(top, value="mean_abs_attribution", sign="mean_attribution",
+                                             by_block=True, title="Top genomic features by block, cohort "
+                                                                  "(integrated gradients)"),
+                    width="stretch", key="explain.cohort_top")
     _signature_view(out["summary"], "mean_abs_attribution")
 
 

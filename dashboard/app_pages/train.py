@@ -14,21 +14,24 @@ from pathlib import Path
 
 import pandas as pd
 import streamlit as st
-from components import figures
+
 from components import settings as S
 from components.safe_paths import slide_root
 from components.state import MODELS_DIR, available_bundles, bundle_label, job_store
 from components.ui import plain, run_guarded, scrub_paths, show_error, show_warning
 from components.uploads import DEFAULT_CSV_LIMIT_MB, read_csv_upload
-
+from pathgptomic import jobs as J
 from pathgptomic.errors import InputValidationError
-from pathgptomic.training import jobs as J
+from pathgptomic.plots import training_curves_figure
 
 STATE_ICONS = {J.QUEUED: ":material/schedule:", J.RUNNING: ":material/autorenew:", J.SUCCEEDED: ":material/check_circle:",
                J.FAILED: ":material/error:", J.CANCELLED: ":material/cancel:"}
 
 
 DEFAULT = "(default)"
+#: Session key of the job picker (its value is the job shown in the detail panel).
+JOB_PICKER = "train.job_select"
+TEMPLATES_TITLE = "Cohort CSV templates (with outcome columns)"
 
 
 def _scgpt_folders() -> list[str]:
@@ -70,8 +73,10 @@ def _save_uploaded_cohort(upload, fusion: str) -> Path:
     """
     df = read_csv_upload(upload, what="cohort CSV")
     if "case_id" not in df.columns:
-        raise InputValidationError("the training cohort must be in the TCGA layout (first column case_id); "
-                                   "download a template on the Predict page")
+        raise InputValidationError(
+            "the training cohort must be in the TCGA layout: one row per slide with case_id, slide_id, "
+            "survival_months, censorship, then the genomic columns; download the TCGA-layout template under "
+            f"'{TEMPLATES_TITLE}' on this page")
     folder = job_store().private_upload_dir("cohort")
     try:
         _write_private(folder / "cohort.csv", df.to_csv(index=False))
@@ -104,6 +109,24 @@ def _save_uploaded_cohort(upload, fusion: str) -> Path:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return folder
+
+
+def _templates() -> None:
+    """Download buttons of the cohort templates that carry outcome columns (survival time and event)."""
+    from pathgptomic.data import TEMPLATE_FILES, template_csv_text
+
+    with st.expander(TEMPLATES_TITLE, icon=":material/download:"):
+        st.caption("The upload above takes the TCGA layout: one row per slide, with the outcome columns "
+                   "survival_months and censorship (1 = censored). The generic layout (clinical.csv with "
+                   "patient_id, time, event, plus omics CSVs keyed by patient_id) is a folder: train on it with "
+                   "the command line (pathgptomic cv --cohort <folder>).")
+        c = st.columns(2)
+        c[0].download_button("TCGA-layout cohort template", template_csv_text("tcga"), file_name=TEMPLATE_FILES["tcga"],
+                             mime="text/csv", key="train.template_tcga", icon=":material/download:",
+                             on_click="ignore")
+        c[1].download_button("Generic-layout clinical template", template_csv_text("clinical"),
+                             file_name=TEMPLATE_FILES["clinical"], mime="text/csv", key="train.template_clinical",
+                             icon=":material/download:", on_click="ignore")
 
 
 def _launch_form() -> None:
@@ -141,6 +164,7 @@ def _launch_form() -> None:
         name = c3.text_input("Job name", value="", key="train.name", placeholder="e.g. gradmod-5ep",
                              max_chars=J.MAX_NAME_CHARS)
         submitted = st.form_submit_button("Launch job", type="primary", icon=":material/play_arrow:")
+    _templates()
     if not submitted:
         return
     now = time.time()
@@ -153,24 +177,28 @@ def _launch_form() -> None:
         cohort, cleanup = str(folder), [folder]
     else:
         cohort, cleanup = "demo", []
+    job_name = J.clean_job_name(name.strip()) or f"{fusion}-{mode}-{int(epochs)}ep"
     cmd = J.build_cli_command(mode=mode, cohort=cohort, fusion=fusion, epochs=int(epochs), folds=int(folds),
                               seed=int(seed), rna_encoder=rna if rna != "snn" else None,
                               scgpt_dir=None if scgpt_dir == DEFAULT else scgpt_dir,
                               mlp_a=None if mlp_a == DEFAULT else mlp_a,
                               extra=["--image-encoder", encoder, "--max-patches", str(int(max_patches)),
-                                     "--pooling", pooling, "--no-progress"])
+                                     "--pooling", pooling, "--no-progress",
+                                     f"--name={job_name}"])  # the bundle's display name (one argument)
     params = {"mode": mode, "cohort": "demo" if cohort == "demo" else "uploaded", "fusion": fusion, "rna": rna,
               "folds": int(folds), "epochs": int(epochs), "seed": int(seed), "encoder": encoder,
               "max_patches": int(max_patches), "pooling": pooling}
     try:
-        job = store.submit(cmd, name=name.strip() or f"{fusion}-{mode}-{int(epochs)}ep", params=params,
+        job = store.submit(cmd, name=job_name, params=params,
                            max_active=S.max_active_jobs(), cleanup=cleanup)
     except BaseException:
         for folder in cleanup:
             shutil.rmtree(folder, ignore_errors=True)
         raise
     S.record_launch(now)
-    st.session_state["train.selected"] = job.id
+    # The job picker below is drawn after this form in the same run: setting its value here (before the
+    # widget exists) makes the detail panel show the new job, not the one picked before.
+    st.session_state[JOB_PICKER] = job.id
     st.toast(f"Job {job.id} {job.state}", icon=":material/rocket_launch:")
 
 
@@ -248,7 +276,7 @@ def _job_detail(job_id: str) -> None:
             st.info(plain(j.note), icon=":material/info:")
         history = J.read_history(j)
         if not history.empty:
-            st.plotly_chart(figures.live_training_figure(history), width="stretch", key=f"train.curves.{j.id}")
+            st.plotly_chart(training_curves_figure(history), width="stretch", key=f"train.curves.{j.id}")
         with st.expander("Log (last 40 lines)", expanded=j.state == J.FAILED):
             st.code(scrub_paths(J.tail_log(j)) or "(empty)", language="text")  # no server paths
 
@@ -271,11 +299,10 @@ def main() -> None:
         return
     _jobs_table(jobs)
     ids = [j.id for j in jobs]
-    default = st.session_state.get("train.selected")
-    index = ids.index(default) if default in ids else 0
-    labels = {j.id: f"{j.id} · {j.name}" for j in jobs}
-    selected = st.selectbox("Job", ids, index=index, format_func=labels.get, key="train.job_select")
-    st.session_state["train.selected"] = selected
+    if st.session_state.get(JOB_PICKER) not in ids:
+        st.session_state[JOB_PICKER] = ids[0]  # the newest job
+    labels = {j.id: f"{j.name} · job {j.id}" for j in jobs}
+    selected = st.selectbox("Job", ids, format_func=labels.get, key=JOB_PICKER)
     _job_detail(selected)
 
 

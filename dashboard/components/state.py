@@ -72,16 +72,45 @@ def available_bundles() -> list[str]:
     return out
 
 
-def bundle_label(path: str) -> str:
-    """Short label for the model picker."""
-    p = Path(path)
+@st.cache_data(show_spinner=False, max_entries=256)
+def _config_name(path: str, mtime: float) -> str:
+    """``config.json`` "name" of a bundle ('' when absent or unreadable), read once per config mtime."""
+    import json
+
     try:
-        return f"models/{p.relative_to(MODELS_DIR).as_posix()}"
+        name = json.loads((Path(path) / "config.json").read_text(encoding="utf-8")).get("name")
+    except (OSError, ValueError, AttributeError):
+        return ""
+    return " ".join(str(name).split()) if isinstance(name, str) else ""
+
+
+def _job_name(job_id: str) -> str:
+    """The job store's name of job ``job_id`` ('' when unknown)."""
+    try:
+        return str(job_store().get(job_id).name)
+    except (PathGPTomicError, KeyError, LookupError, OSError):
+        return ""
+
+
+def bundle_label(path: str) -> str:
+    """Label for the model picker and page texts: the bundle's display name, then where it comes from.
+
+    ``"<config.json name> · models/<folder>"`` for shipped bundles and ``"<name> · job <id>"`` for a
+    job's bundle (the job's name when its config carries none, as bundles of older jobs). The name is
+    user text: render the label as text (``plain``), never as Markdown or HTML.
+    """
+    p = Path(path)
+    name = _config_name(str(path), _mtime(str(path)))
+    try:
+        ident = f"models/{p.relative_to(MODELS_DIR).as_posix()}"
     except ValueError:
-        pass
-    if p.name == "bundle" and p.parent.parent.name == "jobs":
-        return f"job {p.parent.name}"
-    return p.name
+        ident = ""
+    if not ident and p.name == "bundle" and p.parent.parent.name == "jobs":
+        ident = f"job {p.parent.name}"
+        if not name or name == p.name:
+            name = _job_name(p.parent.name)
+    ident = ident or p.name
+    return f"{name} · {ident}" if name and name != p.name else ident
 
 
 def _mtime(path: str) -> float:

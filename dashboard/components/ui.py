@@ -15,7 +15,8 @@ import re
 import string
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,17 @@ import streamlit as st
 from pathgptomic.errors import PathGPTomicError
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One key number for :func:`metric_row` (``caption``: program text, e.g. a CI or a band)."""
+
+    label: str
+    value: Any
+    help: str | None = None
+    caption: str | None = None
+
 
 _PUNCTUATION = frozenset(string.punctuation)
 #: Bidirectional-text controls (format characters that can reorder what a reader sees).
@@ -124,6 +136,22 @@ def run_guarded(main: Callable[[], Any]) -> None:
     except Exception as exc:  # last line of defence for the UI
         logger.exception("unexpected error in a dashboard page")
         show_error(f"Unexpected error ({type(exc).__name__}): {exc}. The server log has the details.")
+
+
+def metric_row(items: Sequence[Metric]) -> None:
+    """Key numbers side by side, each as wide as its label and value, wrapping onto further lines
+    when the page is narrow: a value is never cut off with an ellipsis (``st.columns`` gives every
+    metric an equal share of the width and truncates what does not fit, e.g. at 800 px).
+
+    Args:
+        items: One :class:`Metric` per number, in reading order.
+    """
+    row = st.container(horizontal=True, wrap=True, gap="large")
+    for item in items:
+        with row.container(width="content"):
+            st.metric(item.label, item.value, help=item.help)
+            if item.caption:
+                st.caption(item.caption)
 
 
 def fmt_p(p: float) -> str:

@@ -9,19 +9,25 @@ Static export: :func:`figure_to_bytes` needs kaleido + Chrome (optional, usually
 """
 
 from pathgptomic.plots.balance import (
+    FINAL_FIT,
     balance_figure,
     balance_reading,
     balance_series,
     epoch_cindex_figure,
     epoch_series,
+    fold_label,
+    history_folds,
+    trailing_mean,
+    training_curves_figure,
 )
 from pathgptomic.plots.benchmark import cindex_by_config_figure, cindex_summary
 from pathgptomic.plots.calibration import calibration_figure, calibration_plot_data
-from pathgptomic.plots.explain import attribution_bar_figure, risk_decomposition_figure
+from pathgptomic.plots.explain import attribution_bar_figure, modality_shares_figure, risk_decomposition_figure
 from pathgptomic.plots.export import StaticExportUnavailable, figure_to_bytes, kaleido_available
 from pathgptomic.plots.km import (
     KMPlotData,
     KMSteps,
+    add_survival_band,
     at_risk_counts,
     censor_marks,
     km_figure,
@@ -41,10 +47,12 @@ from pathgptomic.plots.slides import (
 )
 
 __all__ = [
+    "FINAL_FIT",
     "KMPlotData",
     "KMSteps",
     "StaticExportUnavailable",
     "TileGrid",
+    "add_survival_band",
     "at_risk_counts",
     "attribution_bar_figure",
     "balance_figure",
@@ -58,12 +66,15 @@ __all__ = [
     "epoch_cindex_figure",
     "epoch_series",
     "figure_to_bytes",
+    "fold_label",
+    "history_folds",
     "kaleido_available",
     "km_figure",
     "km_matplotlib",
     "km_plot_data",
     "km_statistics",
     "km_steps",
+    "modality_shares_figure",
     "risk_decomposition_figure",
     "slide_tiles_figure",
     "step_value",
@@ -71,4 +82,6 @@ __all__ = [
     "tile_heatmap_figure",
     "tile_outlines",
     "tile_score_grid",
+    "trailing_mean",
+    "training_curves_figure",
 ]

@@ -122,3 +122,41 @@ def require_columns(df: Any, columns: Sequence[str], name: str) -> None:
         raise InputValidationError(
             f"{name} lacks column(s) {missing}; it has {have}. Pass a table with those columns."
         )
+
+
+#: Pixels kept under the plotting area for the x-axis titles and a horizontal legend.
+LEGEND_BAND_PX = 100
+
+
+def legend_below(fig: Any, *, band: int = LEGEND_BAND_PX) -> Any:
+    """Put a horizontal legend in the bottom ``band`` pixels of the figure, below the x-axis titles.
+
+    The legend is anchored to the figure (container) edge, not to the plotting area, and the bottom
+    margin reserves the band, so it never covers subplot titles, axis titles or the figure title,
+    whatever the width the figure is drawn at (a legend that wraps to a second line grows upwards
+    into the reserved band).
+
+    Args:
+        fig: A Plotly figure (changed in place).
+        band: Bottom margin in pixels.
+
+    Returns:
+        ``fig``.
+    """
+    fig.update_layout(
+        legend={"orientation": "h", "yref": "container", "y": 0.0, "yanchor": "bottom", "x": 0.0,
+                "xanchor": "left"},
+        margin={"b": band},
+    )
+    return fig
+
+
+def wrap_title(text: str, width: int = 30) -> str:
+    """``text`` broken at spaces into lines of at most ``width`` characters, joined by Plotly's ``<br>``.
+
+    For subplot titles that share the figure's width: long run names otherwise run into their
+    neighbour's title on a narrow page. Words longer than ``width`` stay whole.
+    """
+    import textwrap
+
+    return "<br>".join(textwrap.wrap(str(text), width=width, break_long_words=False, break_on_hyphens=False)) or ""

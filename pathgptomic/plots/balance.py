@@ -23,14 +23,16 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from pathgptomic.errors import InputValidationError
-from pathgptomic.plots._common import BRANCH_COLOURS, require_columns
+from pathgptomic.plots._common import BRANCH_COLOURS, legend_below, require_columns, wrap_title
 
 #: (row title, column of the genomic branch, column of the image branch, log y axis)
 BALANCE_PANELS: tuple[tuple[str, str, str, bool], ...] = (
-    ("ρ (branch dominance)", "rho_g", "rho_p", True),
-    ("modulation coefficient k", "coef_g", "coef_p", False),
-    ("gradient norm (before scaling)", "grad_norm_g", "grad_norm_p", True),
+    ("ρ (dominance)", "rho_g", "rho_p", True),
+    ("coefficient k", "coef_g", "coef_p", False),
+    ("gradient norm", "grad_norm_g", "grad_norm_p", True),
 )
+#: ``fold`` value of the final fit on all patients in ``history``/``epochs`` (CV folds are 0, 1, ...).
+FINAL_FIT = -1
 BALANCE_COLUMNS: tuple[str, ...] = tuple(c for _, g, p, _ in BALANCE_PANELS for c in (g, p))
 EPOCH_COLUMNS: tuple[str, ...] = ("val_cindex", "val_cindex_genomic", "val_cindex_image")
 _EPOCH_LABELS = {"val_cindex": "fused", "val_cindex_genomic": "genomic", "val_cindex_image": "image"}
@@ -49,15 +51,46 @@ def _as_runs(
     return runs, names
 
 
+def fold_label(fold: Any) -> str:
+    """``"final fit"`` for :data:`FINAL_FIT`, ``"CV fold <i + 1>"`` for CV fold ``i`` (counted from 1)."""
+    return "final fit" if int(fold) == FINAL_FIT else f"CV fold {int(fold) + 1}"
+
+
+def history_folds(history: pd.DataFrame) -> list[int]:
+    """The fits recorded in a ``history`` (or ``epochs``) table: the final fit first, then the CV folds.
+
+    Args:
+        history: A table with a ``fold`` column (``-1`` = final fit).
+
+    Returns:
+        Distinct fold values as ints; empty when the table has no ``fold`` column or no rows.
+    """
+    if "fold" not in getattr(history, "columns", ()):
+        return []
+    values = pd.to_numeric(history["fold"], errors="coerce").dropna().astype(int).unique().tolist()
+    return sorted(values, key=lambda f: (f != FINAL_FIT, f))
+
+
+def trailing_mean(values: pd.Series, window: int) -> pd.Series:
+    """Trailing rolling mean over ``window`` steps, NaNs skipped, the first steps over fewer values.
+
+    The one smoother of the training curves (:func:`balance_series`, :func:`training_curves_figure`).
+    """
+    return pd.to_numeric(values, errors="coerce").astype(float).rolling(int(window), min_periods=1).mean()
+
+
 def balance_series(
     history: pd.DataFrame, *, window: int = 25, fold: Any | None = None
 ) -> pd.DataFrame:
-    """Per-step balance quantities, averaged over folds, raw and smoothed.
+    """Per-step balance quantities of one fit (or averaged over folds), raw and smoothed.
 
-    Steps restart in every fold, so with several folds (and ``fold=None``) each
-    quantity is the mean over folds at the same ``step`` (NaN entries, e.g. batches
-    without events where ρ is undefined, are skipped). Smoothing is a trailing
-    rolling mean,
+    Pass ``fold`` to read one fit: a CV fold or the final fit (:data:`FINAL_FIT`).
+    The coefficients k^G and k^P of one step are never both below 1 (only the dominant
+    branch is slowed), but a mean over folds can be: readers that show k or raw values
+    (the dashboard) pick one fit. Steps restart in every fold, so with several folds
+    and ``fold=None`` each quantity is the mean over folds at the same ``step`` (the
+    benchmark report's summary over cells). NaN entries, e.g. batches without events
+    where ρ is undefined, are skipped. Smoothing is a trailing rolling mean,
 
     .. math:: \\bar x_s = \\frac{1}{|W_s|} \\sum_{j \\in W_s} x_j, \\quad
               W_s = \\{j \\le s : s - j < w,\\ x_j \\text{ not NaN}\\},
@@ -89,7 +122,7 @@ def balance_series(
     numeric = df[["step"] + cols].apply(pd.to_numeric, errors="coerce")
     per_step = numeric.groupby("step", sort=True)[cols].mean().reset_index()
     for c in cols:
-        per_step[f"{c}_smooth"] = per_step[c].rolling(int(window), min_periods=1).mean()
+        per_step[f"{c}_smooth"] = trailing_mean(per_step[c], window)
     return per_step
 
 
@@ -106,14 +139,17 @@ def balance_figure(
 
     One column per run (e.g. concat vs gradmod), three rows (ρ, k, gradient norm) with
     y axes shared across the runs of a row, so the runs read on the same scale. Genomic
-    in green, image in purple; a dotted line marks ρ = 1 (balance).
+    in green, image in purple; a dotted line marks ρ = 1 (balance). Run names head the
+    columns, the quantities title the y axes of the first column and the legend sits
+    in a band under the x-axis titles, so no two texts overlap at any width.
 
     Args:
         histories: One ``history`` table or a list of them (one per run).
         labels: Run names, one per table (column titles).
         window: Smoothing window in steps (see :func:`balance_series`).
         raw: Also draw the unsmoothed values, faint, behind the smoothed lines.
-        fold: Restrict to one fold (default: mean over folds per step).
+        fold: The fit to draw in every run (a CV fold or :data:`FINAL_FIT`); None: the
+            mean over folds per step (a summary: k^G and k^P of a mean can both be < 1).
         height: Figure height in pixels.
 
     Returns:
@@ -122,8 +158,7 @@ def balance_figure(
     runs, names = _as_runs(histories, labels)
     fig = make_subplots(
         rows=len(BALANCE_PANELS), cols=len(runs), shared_xaxes=True, shared_yaxes=True,
-        column_titles=names, row_titles=[p[0] for p in BALANCE_PANELS],
-        horizontal_spacing=0.04, vertical_spacing=0.06,
+        column_titles=[wrap_title(n) for n in names], horizontal_spacing=0.04, vertical_spacing=0.06,
     )
     for j, (hist, name) in enumerate(zip(runs, names), start=1):
         series = balance_series(hist, window=window, fold=fold)
@@ -153,15 +188,18 @@ def balance_figure(
             if i == 1:
                 fig.add_hline(y=1.0, line={"dash": "dot", "color": "#888888", "width": 1}, row=i, col=j)
         fig.update_xaxes(title_text="step", row=len(BALANCE_PANELS), col=j)
-    for i, (_, _, _, log) in enumerate(BALANCE_PANELS, start=1):
+    for i, (title, _, _, log) in enumerate(BALANCE_PANELS, start=1):
+        fig.update_yaxes(title_text=title, row=i, col=1)
         if log:
             fig.update_yaxes(type="log", row=i)
+    fig.update_annotations(font={"size": 13})  # the run names over the columns
+    which = "mean over folds" if fold is None else fold_label(fold)
     fig.update_layout(
-        height=height, template="plotly_white",
-        title=f"Modality balance per training step (smoothed over {int(window)} steps)",
-        legend={"orientation": "h", "y": 1.06, "x": 1, "xanchor": "right"},
+        height=height, template="plotly_white", margin={"t": 130},
+        title={"text": "Modality balance per training step", "yref": "container", "y": 1 - 12 / height,
+               "yanchor": "top", "subtitle": {"text": f"{which}, smoothed over {int(window)} steps"}},
     )
-    return fig
+    return legend_below(fig)
 
 
 def epoch_series(epochs: pd.DataFrame) -> pd.DataFrame:
@@ -194,7 +232,7 @@ def epoch_cindex_figure(
     epochs: pd.DataFrame | Sequence[pd.DataFrame],
     labels: Sequence[str] | None = None,
     *,
-    height: int = 380,
+    height: int = 440,
 ) -> go.Figure:
     """Validation C-index per epoch of the fused score and of each branch alone.
 
@@ -211,7 +249,7 @@ def epoch_cindex_figure(
         Figure with, per run and column that has data, a line (+ a band with > 1 fold).
     """
     runs, names = _as_runs(epochs, labels)
-    fig = make_subplots(rows=1, cols=len(runs), shared_yaxes=True, subplot_titles=names,
+    fig = make_subplots(rows=1, cols=len(runs), shared_yaxes=True, subplot_titles=[wrap_title(n) for n in names],
                         horizontal_spacing=0.04)
     for j, (table, name) in enumerate(zip(runs, names), start=1):
         s = epoch_series(table)
@@ -240,9 +278,48 @@ def epoch_cindex_figure(
         fig.add_hline(y=0.5, line={"dash": "dot", "color": "#888888", "width": 1}, row=1, col=j)
         fig.update_xaxes(title_text="epoch", row=1, col=j)
     fig.update_yaxes(title_text="validation C-index", row=1, col=1)
-    fig.update_layout(height=height, template="plotly_white",
-                      title="Validation C-index per epoch: fused and each branch alone")
-    return fig
+    fig.update_annotations(font={"size": 13})
+    fig.update_layout(height=height, template="plotly_white", margin={"t": 130},
+                      title={"text": "Validation C-index per epoch", "yref": "container", "y": 1 - 12 / height,
+                             "yanchor": "top",
+                             "subtitle": {"text": "fused and each branch alone, mean ± sd over the CV folds"}})
+    return legend_below(fig)
+
+
+def training_curves_figure(history: pd.DataFrame, *, window: int = 10, height: int = 340) -> go.Figure:
+    """Cox loss and ρ^G/ρ^P of a (running) job per step, over all its fits in order.
+
+    The live view of a training job: the rows of ``history.csv`` so far, one point per
+    step, the CV folds and the final fit one after another (``step`` restarts in every
+    fit, so the x axis is the row number). Smoothed with :func:`trailing_mean`.
+
+    Args:
+        history: ``history`` rows (``loss``, ``rho_g``, ``rho_p``; each optional).
+        window: Smoothing window in steps.
+        height: Figure height in pixels.
+
+    Returns:
+        Two panels side by side: loss (raw, faint, and smoothed) and ρ^G/ρ^P (log scale,
+        dotted line at ρ = 1).
+    """
+    if int(window) < 1:
+        raise InputValidationError(f"window must be >= 1 step, not {window}.")
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Cox loss", "ρ^G and ρ^P (log scale)"))
+    x = np.arange(len(history))
+    if "loss" in history.columns:
+        fig.add_trace(go.Scatter(x=x, y=history["loss"], mode="lines", name="loss (raw)",
+                                 line={"color": "#BBBBBB", "width": 1}), row=1, col=1)
+        fig.add_trace(go.Scatter(x=x, y=trailing_mean(history["loss"], window), mode="lines", name="loss",
+                                 line={"color": "#444444", "width": 2}), row=1, col=1)
+    for col, name, branch in (("rho_g", "ρ^G", "genomic"), ("rho_p", "ρ^P", "image")):
+        if col in history.columns:
+            fig.add_trace(go.Scatter(x=x, y=trailing_mean(history[col], window), mode="lines", name=name,
+                                     line={"color": BRANCH_COLOURS[branch], "width": 2}), row=1, col=2)
+    fig.add_hline(y=1.0, line={"color": "#888888", "dash": "dot", "width": 1}, row=1, col=2)
+    fig.update_yaxes(type="log", row=1, col=2)
+    fig.update_xaxes(title_text="step (all fits in order)")
+    fig.update_layout(height=height, template="plotly_white", margin={"l": 10, "r": 10, "t": 40})
+    return legend_below(fig, band=90)
 
 
 def _final(epochs: pd.DataFrame) -> dict[str, float]:

@@ -1,4 +1,4 @@
-"""Explanation figures: the θ waterfall and the top-feature attribution bars."""
+"""Explanation figures: the θ waterfall, the modality shares of |θ| and the top-feature attribution bars."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from pathgptomic.errors import InputValidationError
-from pathgptomic.plots._common import BRANCH_COLOURS, require_columns
+from pathgptomic.plots._common import BRANCH_COLOURS, legend_below, require_columns
 
 RAISES_RISK = "#d62728"
 LOWERS_RISK = "#1f77b4"
@@ -85,35 +85,78 @@ def attribution_bar_figure(
     features: pd.DataFrame,
     *,
     value: str = "attribution",
+    sign: str | None = None,
+    by_block: bool = False,
     title: str = "Top genomic features (integrated gradients)",
 ) -> go.Figure:
     """Horizontal bars of feature attributions, largest magnitude on top.
 
-    Red bars raise the risk, blue bars lower it; the label names the block.
+    Red bars raise the risk, blue bars lower it (the legend says so); the label names the
+    block. The bar length is ``value`` and the colour the sign of ``sign``, so a cohort
+    summary can draw the mean |IG| (always >= 0) coloured by the sign of the mean IG.
 
     Args:
         features: Table with ``feature`` and ``value`` (and ``block``), e.g.
             ``explain.top_genomic_features`` or ``explain.cohort_summary`` (then
-            ``value="mean_abs_attribution"``).
+            ``value="mean_abs_attribution", sign="mean_attribution"``).
         value: Column to draw.
+        sign: Column whose sign picks the colour (default: ``value``).
+        by_block: Group the bars by block (blocks in alphabetical order from the top, the
+            largest magnitude first inside each block) instead of one ranking.
         title: Figure title.
 
     Returns:
-        Figure with one ``Bar`` trace.
+        Figure whose first trace is the ``Bar`` trace (one bar per row of ``features``), then
+        two legend entries: raises risk, lowers risk.
     """
-    require_columns(features, ("feature", value), "The attribution table")
-    df = features.assign(_m=features[value].abs()).sort_values("_m", ascending=True, kind="stable")
+    sign = sign or value
+    require_columns(features, ("feature", value, sign), "The attribution table")
+    df = features.assign(_m=pd.to_numeric(features[value], errors="coerce").abs())
+    if by_block and "block" in df.columns:
+        # top to bottom: first block, largest magnitude first; Plotly draws the first row at the bottom
+        df = df.sort_values(["block", "_m"], ascending=[True, False], kind="stable").iloc[::-1]
+    else:
+        df = df.sort_values("_m", ascending=True, kind="stable")
     blocks = df["block"] if "block" in df.columns else pd.Series([""] * len(df), index=df.index)
     labels = [f"{f} ({b})" if b else str(f) for f, b in zip(df["feature"], blocks)]
-    colours = np.where(df[value] >= 0, RAISES_RISK, LOWERS_RISK)
+    colours = np.where(pd.to_numeric(df[sign], errors="coerce") >= 0, RAISES_RISK, LOWERS_RISK)
     fig = go.Figure(
         go.Bar(
-            x=df[value], y=labels, orientation="h", marker_color=list(colours), name=value,
-            hovertemplate="%{y}: %{x:.4g}<extra></extra>",
+            x=df[value], y=labels, orientation="h", marker_color=list(colours), name=value, showlegend=False,
+            customdata=df[sign], hovertemplate=f"%{{y}}: %{{x:.4g}}<br>{sign} %{{customdata:.4g}}<extra></extra>",
         )
     )
+    for name, colour in ((f"raises risk ({sign} > 0)", RAISES_RISK), (f"lowers risk ({sign} < 0)", LOWERS_RISK)):
+        fig.add_trace(go.Bar(x=[None], y=[labels[0] if labels else ""], orientation="h", marker_color=colour,
+                             name=name, showlegend=True, hoverinfo="skip"))
+    axis = f"{value} (→ higher risk)" if sign == value else f"{value} (colour: sign of {sign})"
     fig.update_layout(
-        title=title, template="plotly_white", xaxis_title=f"{value} (→ higher risk)",
-        height=max(300, 22 * len(df) + 120), margin={"l": 10},
+        title=title, template="plotly_white", xaxis_title=axis, barmode="overlay",
+        yaxis={"categoryorder": "array", "categoryarray": labels},
+        height=max(300, 22 * len(df) + 160), margin={"l": 10},
     )
+    return legend_below(fig, band=90)
+
+
+def modality_shares_figure(shares: pd.DataFrame, *, title: str = "Modality shares of |θ|") -> go.Figure:
+    """One stacked bar: the genomic, image and bias shares of |θ| of the first row.
+
+    Args:
+        shares: ``explain.modality_shares`` output (``genomic_share``, ``image_share``,
+            ``bias_share``; NaN parts, e.g. of a kronecker model, are drawn empty).
+        title: Figure title.
+
+    Returns:
+        Figure with three ``Bar`` traces (genomic, image, bias).
+    """
+    if len(shares) == 0:
+        raise InputValidationError("The shares table is empty: pass explain.modality_shares output.")
+    row = shares.iloc[0]
+    fig = go.Figure()
+    for part in ("genomic", "image", "bias"):
+        v = float(pd.to_numeric(row.get(f"{part}_share", np.nan), errors="coerce"))
+        fig.add_trace(go.Bar(x=[v], y=["|θ|"], orientation="h", name=part, marker_color=BRANCH_COLOURS[part],
+                             text=[f"{part} {v:.0%}"] if np.isfinite(v) else None, textposition="inside"))
+    fig.update_layout(barmode="stack", height=150, margin={"l": 10, "r": 10, "t": 30, "b": 10}, showlegend=False,
+                      xaxis={"range": [0, 1], "tickformat": ".0%"}, title=title, template="plotly_white")
     return fig

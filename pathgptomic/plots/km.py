@@ -529,6 +529,29 @@ def survival_curve_figure(
     return fig
 
 
+def add_survival_band(fig: go.Figure, curve: pd.DataFrame, *, colour: str = "#1f77b4",
+                      name: str = "band (final and fold models)") -> go.Figure:
+    """Add a patient's survival band as a shaded step area (e.g. to :func:`survival_curve_figure`).
+
+    Args:
+        fig: The figure (changed in place).
+        curve: Index = times, columns ``lower`` and ``upper`` (e.g.
+            ``explain.patient_report.patient_curve`` output).
+        colour: Fill colour (``"#rrggbb"``).
+        name: Legend name of the band.
+
+    Returns:
+        ``fig`` with two traces added: the upper edge (invisible) and the lower edge filled up to it.
+    """
+    require_columns(curve, ("lower", "upper"), "The survival band")
+    t = curve.index.to_numpy(dtype=float)
+    fig.add_trace(go.Scatter(x=t, y=curve["upper"], mode="lines", line={"width": 0, "shape": "hv"},
+                             hoverinfo="skip", showlegend=False, name="band upper"))
+    fig.add_trace(go.Scatter(x=t, y=curve["lower"], mode="lines", line={"width": 0, "shape": "hv"}, fill="tonexty",
+                             fillcolor=rgba(colour, 0.18), hoverinfo="skip", name=name))
+    return fig
+
+
 def km_matplotlib(
     time: Any,
     event: Any,

@@ -6,15 +6,12 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
-import numpy as np
 import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "dashboard"))
 
 from components import analysis as A  # noqa: E402
-from components.figures import smooth, tile_heatmap_figure  # noqa: E402
-
 from pathgptomic.errors import InputValidationError  # noqa: E402
 
 
@@ -63,27 +60,6 @@ def test_reference_predictions_prefer_out_of_fold():
     assert list(A.reference_predictions(SimpleNamespace(predictions=train_only))["risk"]) == [2.0, 3.0]
 
 
-def test_smooth_and_tile_heatmap_grid():
-    s = pd.Series([0.0, 10.0, 0.0, 10.0])
-    assert smooth(s, 1).tolist() == s.tolist()
-    assert smooth(s, 3).iloc[1] == pytest.approx(10 / 3)
-    tiles = pd.DataFrame({"tile": [0, 1, 2], "x": [0, 224, 0], "y": [0, 0, 224], "ig": [0.5, -0.25, 1.0]})
-    fig = tile_heatmap_figure(np.zeros((112, 112, 3), np.uint8), (4.0, 4.0), 224, tiles)
-    z = np.asarray(fig.data[-1].z, dtype=float)
-    assert z.shape == (2, 2) and z[0, 0] == 0.5 and z[0, 1] == -0.25 and z[1, 0] == 1.0 and np.isnan(z[1, 1])
-    assert fig.data[-1].dx == 56.0  # one tile = 224 level-0 px = 56 thumbnail px
-
-
-def test_attribution_bars_are_grouped_by_block():
-    from components.figures import attribution_bar_figure
-
-    table = pd.DataFrame({"feature": ["a_rnaseq", "b_cnv", "c_rnaseq", "d_cnv"], "block": ["rna", "cnv", "rna", "cnv"],
-                          "attribution": [0.9, -0.8, 0.1, 0.2]})
-    fig = attribution_bar_figure(table)
-    labels = list(fig.data[0].y)[::-1]  # top to bottom
-    assert labels == ["b_cnv · cnv", "d_cnv · cnv", "a_rnaseq · rna", "c_rnaseq · rna"]
-
-
 def test_ordinal():
     from components.ui import ordinal
 
@@ -93,7 +69,6 @@ def test_ordinal():
 
 def test_bundle_scan_agrees_with_list_bundles(tmp_path):
     from components.state import MODELS_DIR, scan_bundles
-
     from pathgptomic.training.bundle import list_bundles
 
     for name in ("a", "nested/b", "notabundle"):

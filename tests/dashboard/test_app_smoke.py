@@ -191,7 +191,7 @@ def test_finished_job_bundle_appears_in_the_model_picker():
     assert done.state == J.SUCCEEDED, J.tail_log(done)
     at = _page("balance")
     options = at.sidebar.selectbox(key="sidebar.bundle").options
-    assert f"job {job.id}" in options, options
+    assert f"picker · job {job.id}" in options, options  # the job's name with its id
     at.sidebar.selectbox(key="sidebar.bundle").set_value(str(done.bundle_path)).run()
     at.switch_page("app_pages/cohort.py").run()
     _no_errors(at)

@@ -9,11 +9,17 @@ import pytest
 from pathgptomic.errors import InputValidationError
 from pathgptomic.plots.balance import (
     BALANCE_COLUMNS,
+    BALANCE_PANELS,
+    FINAL_FIT,
     balance_figure,
     balance_reading,
     balance_series,
     epoch_cindex_figure,
     epoch_series,
+    fold_label,
+    history_folds,
+    trailing_mean,
+    training_curves_figure,
 )
 
 
@@ -115,3 +121,73 @@ def test_balance_reading_one_run_and_missing_branches() -> None:
     bare = a[["fold", "epoch", "val_cindex"]]
     assert "not recorded" in balance_reading(bare)
     assert "not recorded" in balance_reading(bare, bare)
+
+
+def make_gradmod_history(n_steps: int = 40) -> pd.DataFrame:
+    """Two CV folds and a final fit where one branch is slowed per step: k^G < 1 xor k^P < 1, never both.
+
+    Fold 0 slows the genomic branch, fold 1 the image branch and the final fit alternates, so a mean
+    over the fits has both coefficients below 1 at every step, which no single step has.
+    """
+    rows = []
+    for fold in (0, 1, FINAL_FIT):
+        for s in range(n_steps):
+            genomic_slowed = fold == 0 or (fold == FINAL_FIT and s % 2 == 0)
+            rho_g = 1.5 if genomic_slowed else 1 / 1.5
+            k_slow = 1 - np.tanh(0.5)
+            rows.append({"fold": fold, "epoch": s // 10, "step": s, "loss": 1.0, "rho_g": rho_g, "rho_p": 1 / rho_g,
+                         "coef_g": k_slow if genomic_slowed else 1.0, "coef_p": 1.0 if genomic_slowed else k_slow,
+                         "grad_norm_g": 1.0, "grad_norm_p": 0.5, "modulated": True})
+    return pd.DataFrame(rows)
+
+
+def test_history_folds_and_labels() -> None:
+    hist = make_gradmod_history(4)
+    assert history_folds(hist) == [FINAL_FIT, 0, 1]  # the final fit first
+    assert history_folds(hist.drop(columns="fold")) == []
+    assert [fold_label(f) for f in history_folds(hist)] == ["final fit", "CV fold 1", "CV fold 2"]
+
+
+def test_one_fit_never_has_both_coefficients_below_one() -> None:
+    hist = make_gradmod_history()
+    mean = balance_series(hist, window=1)
+    assert ((mean["coef_g"] < 1) & (mean["coef_p"] < 1)).all()  # the artefact of averaging over fits
+    for fold in history_folds(hist):
+        one = balance_series(hist, window=1, fold=fold)
+        assert not ((one["coef_g"] < 1) & (one["coef_p"] < 1)).any()
+
+
+def test_balance_figure_draws_the_chosen_fit_raw() -> None:
+    hist = make_gradmod_history()
+    fig = balance_figure([hist, hist], ["a", "b"], window=5, raw=True, fold=FINAL_FIT)
+    final = hist[hist["fold"] == FINAL_FIT]
+    raw_k = [t for t in fig.data if t.name == "genomic (raw)" and t.xaxis in ("x3", "x4")]
+    assert len(raw_k) == 2
+    for t in raw_k:
+        np.testing.assert_allclose(np.asarray(t.y, float), final["coef_g"].to_numpy())
+    assert fig.layout.title.subtitle.text.startswith("final fit")
+    assert balance_figure(hist).layout.title.subtitle.text.startswith("mean over folds")
+
+
+def test_balance_figures_keep_titles_and_legend_apart() -> None:
+    """The legend sits in a band under the plots (container coordinates), not over the column titles."""
+    fig = balance_figure([make_history(seed=0), make_history(seed=1)], ["concat", "gradmod"])
+    assert [a.text for a in fig.layout.annotations] == ["concat", "gradmod"]  # no row titles at the right edge
+    long = balance_figure([make_history()] * 2, ["Demo (synthetic cohort, gradmod) · models/demo", "b"])
+    assert long.layout.annotations[0].text == "Demo (synthetic cohort,<br>gradmod) · models/demo"
+    assert fig.layout.legend.orientation == "h" and fig.layout.legend.yref == "container"
+    assert fig.layout.legend.y == 0 and fig.layout.legend.yanchor == "bottom" and fig.layout.margin.b >= 90
+    assert [fig.layout[f"yaxis{i}"].title.text for i in ("", "3", "5")] == [p[0] for p in BALANCE_PANELS]
+    epochs = epoch_cindex_figure([make_epochs({"fused": 0.8, "genomic": 0.75, "image": 0.6})] * 2, ["a", "b"])
+    assert epochs.layout.legend.yref == "container" and epochs.layout.margin.b >= 90
+
+
+def test_training_curves_figure_smooths_trailing() -> None:
+    hist = make_gradmod_history(6)
+    fig = training_curves_figure(hist, window=3)
+    assert [t.name for t in fig.data] == ["loss (raw)", "loss", "ρ^G", "ρ^P"]
+    np.testing.assert_allclose(fig.data[2].y, trailing_mean(hist["rho_g"], 3))
+    assert list(fig.data[0].x) == list(range(len(hist)))  # every fit in order
+    np.testing.assert_allclose(trailing_mean(pd.Series([0.0, 10.0, np.nan, 10.0]), 2), [0.0, 5.0, 10.0, 10.0])
+    with pytest.raises(InputValidationError, match="window"):
+        training_curves_figure(hist, window=0)

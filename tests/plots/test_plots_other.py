@@ -10,11 +10,13 @@ import pytest
 from pathgptomic.errors import InputValidationError
 from pathgptomic.plots import (
     StaticExportUnavailable,
+    add_survival_band,
     attribution_bar_figure,
     cindex_by_config_figure,
     cindex_summary,
     figure_to_bytes,
     kaleido_available,
+    modality_shares_figure,
     risk_decomposition_figure,
     slide_tiles_figure,
     tile_heatmap_figure,
@@ -114,3 +116,61 @@ def test_figure_to_bytes() -> None:
             assert "Chrome" in str(err)
         else:
             assert b"<svg" in data[:500]
+
+
+def test_tile_heatmap_cells_in_thumbnail_pixels() -> None:
+    """One tile = 224 level-0 px = 56 thumbnail px at downsample 4 (the Explain page's tiling)."""
+    coords = np.array([[0, 0], [224, 0], [0, 224]])
+    fig = tile_heatmap_figure(np.zeros((112, 112, 3), np.uint8), coords, 224, (4.0, 4.0), [0.5, -0.25, 1.0],
+                              score_name="IG", diverging=True)
+    z = np.asarray(fig.data[-1].z, dtype=float)
+    assert z.shape == (2, 2) and z[0, 0] == 0.5 and z[0, 1] == -0.25 and z[1, 0] == 1.0 and np.isnan(z[1, 1])
+    assert fig.data[-1].dx == 56.0 and fig.data[-1].zmid == 0.0
+
+
+def test_attribution_bars_grouped_by_block() -> None:
+    table = pd.DataFrame({"feature": ["a_rnaseq", "b_cnv", "c_rnaseq", "d_cnv"], "block": ["rna", "cnv", "rna", "cnv"],
+                          "attribution": [0.9, -0.8, 0.1, 0.2]})
+    fig = attribution_bar_figure(table, by_block=True)
+    labels = list(fig.data[0].y)[::-1]  # top to bottom
+    assert labels == ["b_cnv (cnv)", "d_cnv (cnv)", "a_rnaseq (rna)", "c_rnaseq (rna)"]
+    assert list(fig.layout.yaxis.categoryarray)[::-1] == labels  # the legend traces do not reorder the rows
+
+
+def test_attribution_bars_colour_by_the_sign_column_with_a_legend() -> None:
+    """A cohort summary: bar length = mean |IG| (>= 0), colour = sign of the mean IG, as the legend reads."""
+    summary = pd.DataFrame({"feature": ["A_cnv", "B_rnaseq", "C_mut"], "block": ["cnv", "rna", "mut"],
+                            "mean_abs_attribution": [0.3, 0.2, 0.1], "mean_attribution": [-0.25, 0.1, -0.01]})
+    fig = attribution_bar_figure(summary, value="mean_abs_attribution", sign="mean_attribution")
+    bar = fig.data[0]
+    assert list(bar.y) == ["C_mut (mut)", "B_rnaseq (rna)", "A_cnv (cnv)"]
+    assert list(bar.x) == [0.1, 0.2, 0.3]
+    assert list(bar.marker.color) == ["#1f77b4", "#d62728", "#1f77b4"]  # not all red
+    legend = {t.name: t.marker.color for t in fig.data if t.showlegend}
+    assert legend == {"raises risk (mean_attribution > 0)": "#d62728", "lowers risk (mean_attribution < 0)": "#1f77b4"}
+    assert fig.layout.legend.yref == "container"
+    with pytest.raises(InputValidationError, match="mean_attribution"):
+        attribution_bar_figure(summary.drop(columns="mean_attribution"), value="mean_abs_attribution",
+                               sign="mean_attribution")
+
+
+def test_modality_shares_figure() -> None:
+    shares = pd.DataFrame({"genomic_share": [0.7], "image_share": [0.2], "bias_share": [0.1]})
+    fig = modality_shares_figure(shares)
+    assert [t.name for t in fig.data] == ["genomic", "image", "bias"]
+    assert [t.x[0] for t in fig.data] == [0.7, 0.2, 0.1] and fig.layout.barmode == "stack"
+    kron = modality_shares_figure(pd.DataFrame({"genomic_share": [np.nan], "image_share": [np.nan],
+                                                "bias_share": [np.nan]}))
+    assert all(t.text is None for t in kron.data)
+    with pytest.raises(InputValidationError, match="empty"):
+        modality_shares_figure(shares.iloc[:0])
+
+
+def test_add_survival_band() -> None:
+    curve = pd.DataFrame({"lower": [0.9, 0.7], "upper": [0.95, 0.8]}, index=[1.0, 2.0])
+    fig = add_survival_band(go.Figure(), curve, colour="#1f77b4")
+    upper, lower = fig.data
+    assert list(upper.y) == [0.95, 0.8] and list(lower.y) == [0.9, 0.7] and lower.fill == "tonexty"
+    assert lower.fillcolor == "rgba(31,119,180,0.18)" and not upper.showlegend
+    with pytest.raises(InputValidationError, match="upper"):
+        add_survival_band(go.Figure(), curve.drop(columns="upper"))
