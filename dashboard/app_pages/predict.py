@@ -22,7 +22,7 @@ from components.inputs import KEEP_SLIDE_MB, UPLOADED_PATIENT_KEY, read_omics_up
 from components.safe_paths import list_slide_files, resolve_inside, slide_root
 from components.slide_view import file_mtime, tiling_summary
 from components.state import current_bundle, demo_cohort, selected_bundle_path
-from components.ui import ordinal, plain, run_guarded
+from components.ui import Metric, metric_row, ordinal, plain, run_guarded
 from components.uploads import (
     DEFAULT_CSV_LIMIT_MB,
     DEFAULT_SLIDE_LIMIT_MB,
@@ -111,30 +111,30 @@ def _fmt_median(value: float, unit: str) -> str:
 
 
 def _risk_metrics(row: pd.Series, unit: str) -> None:
-    m = st.columns(4)
-    m[0].metric("Risk (calibrated log hazard ratio)", f"{row['risk']:.3f}",
-                help="Log hazard ratio against the average training patient, on the scale the model achieves "
-                     "on unseen patients (calibration slope from out-of-fold risks). 0 = average.")
-    m[0].caption(f"band {row['risk_low']:.3f} to {row['risk_high']:.3f} (final and fold models)")
-    m[1].metric("Percentile (training patients)", ordinal(round(float(row["percentile"]))),
-                help="Share of the training patients' out-of-fold risks at or below this risk")
-    m[2].metric("Risk group (tertiles)", str(row["risk_group"]).capitalize(),
-                help="Tertiles of the training patients' out-of-fold risks")
-    m[3].metric("Median survival", _fmt_median(float(row["median_survival"]), unit),
-                help="Not reached = the predicted curve stays above 0.5 within the training follow-up")
-    m[3].caption(f"band {_fmt_median(float(row['median_survival_low']), unit)} to "
-                 f"{_fmt_median(float(row['median_survival_high']), unit)}")
+    metric_row([
+        Metric("Risk (calibrated log hazard ratio)", f"{row['risk']:.3f}",
+               help="Log hazard ratio against the average training patient, on the scale the model achieves "
+                    "on unseen patients (calibration slope from out-of-fold risks). 0 = average.",
+               caption=f"band {row['risk_low']:.3f} to {row['risk_high']:.3f} (final and fold models)"),
+        Metric("Percentile (training patients)", ordinal(round(float(row["percentile"]))),
+               help="Share of the training patients' out-of-fold risks at or below this risk"),
+        Metric("Risk group (tertiles)", str(row["risk_group"]).capitalize(),
+               help="Tertiles of the training patients' out-of-fold risks"),
+        Metric("Median survival", _fmt_median(float(row["median_survival"]), unit),
+               help="Not reached = the predicted curve stays above 0.5 within the training follow-up",
+               caption=f"band {_fmt_median(float(row['median_survival_low']), unit)} to "
+                       f"{_fmt_median(float(row['median_survival_high']), unit)}"),
+    ])
 
 
 def _survival_metrics(row: pd.Series, unit: str) -> None:
     from pathgptomic.explain.patient_report import report_times, time_label
 
-    times = report_times(row)
-    cols = st.columns(max(len(times), 1))
-    for col, t in zip(cols, times):
-        c = f"survival_{t:g}"
-        col.metric(f"Survival at {time_label(t, unit)}", _pct(row[c]))
-        col.caption(f"band {_pct(row[c + '_low'])} to {_pct(row[c + '_high'])}")
+    metric_row([
+        Metric(f"Survival at {time_label(t, unit)}", _pct(row[f"survival_{t:g}"]),
+               caption=f"band {_pct(row[f'survival_{t:g}_low'])} to {_pct(row[f'survival_{t:g}_high'])}")
+        for t in report_times(row)
+    ])
 
 
 def _curve(res: dict, row: pd.Series, unit: str) -> None:

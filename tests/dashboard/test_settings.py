@@ -12,10 +12,10 @@ import re
 import string
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
-import tomllib
 from streamlit.testing.v1 import AppTest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -224,7 +224,7 @@ def _train_page() -> AppTest:
 def test_queue_limit_refuses_a_launch_over_it(monkeypatch):
     import sys as _sys
 
-    from pathgptomic.training import jobs as J
+    from pathgptomic import jobs as J
 
     monkeypatch.setenv("PATHGPTOMIC_MAX_ACTIVE_JOBS", "1")
     store = J.JobStore(os.environ["PATHGPTOMIC_DATA_DIR"])
@@ -239,7 +239,7 @@ def test_queue_limit_refuses_a_launch_over_it(monkeypatch):
 
 
 def test_session_rate_limit_refuses_before_anything_is_saved(monkeypatch):
-    from pathgptomic.training import jobs as J
+    from pathgptomic import jobs as J
 
     monkeypatch.setenv("PATHGPTOMIC_SESSION_LAUNCHES", "1")
     at = _train_page()
@@ -297,7 +297,6 @@ def _guarded_script() -> None:
 
     sys.path.insert(0, os.environ["PGT_TEST_DASHBOARD"])
     from components.ui import run_guarded
-
     from pathgptomic.errors import InputValidationError
 
     data = Path(os.environ["PATHGPTOMIC_DATA_DIR"])

@@ -125,8 +125,6 @@ def test_key_metrics_are_not_cut_off_at_800_px(chromium, app_url, tmp_path, path
             browser.close()
 
 
-@pytest.mark.xfail(strict=True, reason="dashboard/app_pages/predict.py still lays its key metrics out in st.columns(4); "
-                                       "switch it to components.ui.metric_row (issue 13 item 7) and drop this mark")
 def test_predict_key_metrics_are_not_cut_off_at_800_px(chromium, app_url):
     from playwright.sync_api import expect, sync_playwright
 

@@ -146,8 +146,8 @@ def test_bundle_refuses_unknown_format_and_existing_folder(demo_dir: Path, cache
 
 
 def test_interrupted_save_leaves_no_bundle(demo_dir: Path, cache_dir: Path, tmp_path: Path, monkeypatch) -> None:
-    from pathgptomic.data import read_cohort
     import pathgptomic.training.bundle_save as bundle_mod
+    from pathgptomic.data import read_cohort
 
     cohort = read_cohort(demo_dir)
     res = cross_validate(cohort, _cfg("genomic", cache_dir), n_folds=2, show_progress=False)
