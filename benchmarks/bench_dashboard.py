@@ -49,7 +49,6 @@ def _in_process_prediction(repeats: int) -> tuple[float, float]:
     """(first call, median warm call) seconds of Bundle.predict on one demo patient."""
     from components import analysis as A  # noqa: E402
     from components.state import DEMO_COHORT_DIR, MODELS_DIR, _is_model_bundle  # noqa: E402
-
     from pathgptomic.data import read_cohort
     from pathgptomic.training.bundle import list_bundles, load_bundle
 
@@ -173,8 +172,8 @@ def main() -> int:
     results["predict_server_side"] = _server_side_prediction(args.repeats)
     results.update(_import_times())
 
-    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
-                if l.startswith("model name")), platform.processor())
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
     load = os.getloadavg()
     r = results
     md = f"""# Dashboard benchmark

@@ -202,7 +202,8 @@ Use it to test whether a multimodal model recovers complementary image signal â€
 Rebuild (deterministic, byte-identical):
 
 ```
-pathgptomic semisynthetic --tcga <{info['source_file']}> --covariate {info['covariate']} --noise {info['noise']} --seed {info['seed']} --image-size {info['image_size']} --out <folder>
+pathgptomic semisynthetic --tcga <{info['source_file']}> --covariate {info['covariate']} \\
+    --noise {info['noise']} --seed {info['seed']} --image-size {info['image_size']} --out <folder>
 ```
 """
 
@@ -228,7 +229,8 @@ def read_semisynthetic(folder: str | os.PathLike) -> Cohort:
 
     p = Path(folder)
     if not is_semisynthetic(p):
-        raise InputValidationError(f"{p}: no {MARKER} with semi_synthetic true; not a semi-synthetic cohort folder (build one with 'pathgptomic semisynthetic').")
+        raise InputValidationError(f"{p}: no {MARKER} with semi_synthetic true; not a semi-synthetic cohort folder "
+                                   "(build one with 'pathgptomic semisynthetic').")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)
         cohort = read_cohort(p)

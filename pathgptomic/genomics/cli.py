@@ -32,7 +32,8 @@ def _add_smooth(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cell-type-col", default="bulk_labels", help="obs column with the cell type")
     p.add_argument("--no-raw", action="store_true", help="use .X instead of .raw.X")
     p.add_argument("--out", default=None, help="MLP-A file to write (default: <scgpt-dir>/mlp_a.safetensors)")
-    p.add_argument("--loss", choices=["soft_ce", "mse"], default="soft_ce", help="soft-target cross-entropy (default) or MSE on probabilities")
+    p.add_argument("--loss", choices=["soft_ce", "mse"], default="soft_ce",
+                   help="soft-target cross-entropy (default) or MSE on probabilities")
     p.add_argument("--n-pairs", type=int, default=2000, help="mixed training pairs (embedded once)")
     p.add_argument("--n-val-pairs", type=int, default=300)
     p.add_argument("--val-fraction", type=float, default=0.2)

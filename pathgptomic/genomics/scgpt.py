@@ -113,7 +113,8 @@ class ScGPTConfig:
         """Build from a parsed ``args.json``; raises CheckpointError naming a bad field."""
         for key in ("embsize", "nheads", "d_hid", "nlayers"):
             if key not in args:
-                raise CheckpointError(f"{source}: required field {key!r} is missing (scGPT args.json holds embsize, nheads, d_hid, nlayers)")
+                raise CheckpointError(f"{source}: required field {key!r} is missing "
+                                      "(scGPT args.json holds embsize, nheads, d_hid, nlayers)")
             if not isinstance(args[key], int) or args[key] <= 0:
                 raise CheckpointError(f"{source}: field {key!r} must be a positive integer, got {args[key]!r}")
         if args["embsize"] % args["nheads"]:
@@ -310,7 +311,8 @@ def _require_files(folder: Path, files: list[Path]) -> None:
         )
     missing = [f.name for f in files if not f.is_file()]
     if missing:
-        raise CheckpointError(f"scGPT folder {folder} lacks {', '.join(missing)}; an official folder holds args.json, vocab.json and best_model.pt")
+        raise CheckpointError(f"scGPT folder {folder} lacks {', '.join(missing)}; "
+                              "an official folder holds args.json, vocab.json and best_model.pt")
 
 
 def remap_state_dict(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], list[str]]:

@@ -65,7 +65,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--manifest", help="CSV with columns patient_id,path (relative paths: from the CSV's folder)")
     src.add_argument("--cohort", help="'demo', a TCGA-layout CSV or a generic-layout folder with a slide manifest")
-    p.add_argument("--cache-dir", default=None, help="feature cache (default: $PATHGPTOMIC_CACHE_DIR/features or ~/.cache/pathgptomic/features)")
+    p.add_argument("--cache-dir", default=None,
+                   help="feature cache (default: $PATHGPTOMIC_CACHE_DIR/features or ~/.cache/pathgptomic/features)")
     p.add_argument("--encoder", default="resnet18", help="t2t_vit_14, t2t_vit_7, or any timm model name (default resnet18)")
     p.add_argument("--weights", default=None, help="local encoder weights (.pth read weights_only, or .safetensors)")
     p.add_argument("--pretrained", action="store_true", help="opt in to timm's pretrained download (needs network)")

@@ -174,8 +174,8 @@ def tissue_mask(thumbnail: np.ndarray | Image.Image, cfg: TilingConfig = TilingC
     """Tissue mask of an RGB thumbnail (see the module docstring for the method).
 
     HSV is computed directly from the 8-bit channels (``V = max``,
-    ``S = (max - min) / max``; hue only where needed) and the morphology uses square structuring elements (separable min/max filters), so a 2048²
-    thumbnail takes well under a second.
+    ``S = (max - min) / max``; hue only where needed) and the morphology uses square structuring
+    elements (separable min/max filters), so a 2048² thumbnail takes well under a second.
 
     Args:
         thumbnail: RGB image, shape ``(h, w, 3)`` uint8.
@@ -401,5 +401,6 @@ def write_coords_csv(result: TilingResult, path: str | os.PathLike[str]) -> Path
     p.parent.mkdir(parents=True, exist_ok=True)
     with open(p, "w", encoding="utf-8") as fh:
         fh.write("x,y,level,read_size,patch_size,tissue_fraction\n")
-        fh.writelines(f"{int(x)},{int(y)},{result.level},{result.read_size},{result.patch_size},{float(f):.4f}\n" for (x, y), f in zip(result.coords, result.tissue_fraction))
+        fh.writelines(f"{int(x)},{int(y)},{result.level},{result.read_size},{result.patch_size},{float(f):.4f}\n"
+                      for (x, y), f in zip(result.coords, result.tissue_fraction))
     return p

@@ -21,7 +21,6 @@ from pathgptomic.explain.patient_report import (
 )
 
 
-
 @pytest.fixture(scope="module")
 def genomic_bundle(tmp_path_factory):
     """A small cross-validated genomics-only bundle and its cohort (trained in a few seconds)."""
