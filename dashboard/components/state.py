@@ -158,9 +158,9 @@ def start_warm_up() -> threading.Thread:
 
 @st.cache_resource(show_spinner=False)
 def model_lock() -> threading.RLock:
-    """Lock held around every use of a shared (cached) model: Captum hooks, and the bundle's
-    feature scaling, which records per-call state (``last_imputed_``), are not thread-safe.
-    Predictions take ~0.1 s, so serialising them across sessions costs little."""
+    """Lock held around every use of a shared (cached) model: Captum attaches hooks to it, which is
+    not thread-safe (the feature scaling stores no per-call state). Predictions take ~0.1 s, so
+    serialising them across sessions costs little."""
     return threading.RLock()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,23 @@ from pathgptomic.errors import DataQualityWarning, InputValidationError
 logger = logging.getLogger(__name__)
 
 _FORMAT = 1
+
+
+@dataclass(frozen=True)
+class ImputationReport:
+    """What one :meth:`FeatureStandardizer.transform_with_report` call imputed.
+
+    Attributes:
+        count: Cells imputed (missing values plus every cell of a column absent from the input).
+        per_column: Imputed cells per column (only columns with some).
+        missing_columns: Training columns absent from the input.
+        extra_columns: Input columns unknown to the standardizer (ignored).
+    """
+
+    count: int
+    per_column: dict[str, int]
+    missing_columns: list[str]
+    extra_columns: list[str]
 
 
 class FeatureStandardizer:
@@ -42,11 +60,9 @@ class FeatureStandardizer:
     Attributes:
         columns_: Training column names, in order (``p`` of them).
         median_, mean_, std_: Statistics, each shape ``(p,)``.
-        last_imputed_count_: Cells imputed by the last :meth:`transform` (missing values
-            plus every cell of a column absent from the input).
-        last_imputed_per_column_: Imputed cells per column (only columns with some).
-        last_missing_columns_: Training columns absent from the last input.
-        last_extra_columns_: Input columns unknown to the standardizer (ignored).
+
+    What each call imputed is returned by :meth:`transform_with_report`, never stored on
+    the object, so one fitted standardizer can serve concurrent callers.
     """
 
     def __init__(self, std_floor: float = 1e-6) -> None:
@@ -55,10 +71,6 @@ class FeatureStandardizer:
         self.median_: np.ndarray | None = None
         self.mean_: np.ndarray | None = None
         self.std_: np.ndarray | None = None
-        self.last_imputed_count_: int = 0
-        self.last_imputed_per_column_: dict[str, int] = {}
-        self.last_missing_columns_: list[str] = []
-        self.last_extra_columns_: list[str] = []
 
     @property
     def n_features(self) -> int:
@@ -106,46 +118,56 @@ class FeatureStandardizer:
         if self.columns_ is None:
             raise InputValidationError("FeatureStandardizer is not fitted. Fix: call fit() on the training fold first.")
 
-    def transform(self, df: pd.DataFrame) -> np.ndarray:
-        """Impute and z-score ``df`` with the training statistics.
+    def transform_with_report(self, df: pd.DataFrame) -> tuple[np.ndarray, "ImputationReport"]:
+        """Impute and z-score ``df`` with the training statistics, and say what was imputed.
 
         Columns are matched by name (order does not matter); training columns absent from
         ``df`` are imputed entirely with the training median and reported with a
-        :class:`~pathgptomic.errors.DataQualityWarning`; extra columns are ignored.
+        :class:`~pathgptomic.errors.DataQualityWarning`; extra columns are ignored. Nothing is
+        stored on ``self`` (a fitted standardizer may be shared by concurrent callers).
 
         Args:
             df: Features, shape ``(n, q)``.
 
         Returns:
-            float32 array of shape ``(n, p)`` in training column order.
+            ``(z, report)``: float32 array of shape ``(n, p)`` in training column order, and
+            the :class:`ImputationReport` of this call.
         """
         self._check_fitted()
         cols = [str(c) for c in df.columns]
         known = set(self.columns_)
         present = set(cols)
-        self.last_missing_columns_ = [c for c in self.columns_ if c not in present]
-        self.last_extra_columns_ = [c for c in cols if c not in known]
+        missing_columns = [c for c in self.columns_ if c not in present]
+        extra_columns = [c for c in cols if c not in known]
         frame = df.copy()
         frame.columns = cols
         frame = frame.reindex(columns=self.columns_)
         arr = self._as_float(frame)
         miss = np.isnan(arr)
         per_col = miss.sum(axis=0)
-        self.last_imputed_count_ = int(per_col.sum())
-        self.last_imputed_per_column_ = {c: int(k) for c, k in zip(self.columns_, per_col) if k}
-        if self.last_missing_columns_:
-            shown = ", ".join(self.last_missing_columns_[:10])
-            more = len(self.last_missing_columns_) - 10
+        report = ImputationReport(
+            count=int(per_col.sum()),
+            per_column={c: int(k) for c, k in zip(self.columns_, per_col) if k},
+            missing_columns=missing_columns,
+            extra_columns=extra_columns,
+        )
+        if missing_columns:
+            shown = ", ".join(missing_columns[:10])
+            more = len(missing_columns) - 10
             warnings.warn(
-                f"{len(self.last_missing_columns_)} feature column(s) seen in training are absent from the input and "
+                f"{len(missing_columns)} feature column(s) seen in training are absent from the input and "
                 f"were imputed with the training median: {shown}{f' and {more} more' if more > 0 else ''}.",
                 DataQualityWarning,
                 stacklevel=2,
             )
-        if self.last_extra_columns_:
-            logger.info("ignored %d column(s) unknown to the standardizer", len(self.last_extra_columns_))
+        if extra_columns:
+            logger.info("ignored %d column(s) unknown to the standardizer", len(extra_columns))
         filled = np.where(miss, self.median_, arr)
-        return ((filled - self.mean_) / self.std_).astype(np.float32)
+        return ((filled - self.mean_) / self.std_).astype(np.float32), report
+
+    def transform(self, df: pd.DataFrame) -> np.ndarray:
+        """:meth:`transform_with_report` without the report: float32 array ``(n, p)``."""
+        return self.transform_with_report(df)[0]
 
     def fit_transform(self, df: pd.DataFrame) -> np.ndarray:
         """:meth:`fit` then :meth:`transform` on the same rows."""

@@ -392,7 +392,6 @@ class FeatureScaling:
         self.rna_: Any = None
         self.image_mean_: np.ndarray | None = None
         self.image_std_: np.ndarray | None = None
-        self.last_imputed_: dict[str, int] = {}
 
     def fit(self, feats: CohortFeatures) -> "FeatureScaling":
         """Fit on the training patients' features."""
@@ -406,18 +405,21 @@ class FeatureScaling:
             self.image_std_ = np.maximum(allp.std(axis=0), 1e-6).astype(np.float32)
         return self
 
-    def _table(self, scaler: Any, df: pd.DataFrame, name: str) -> np.ndarray:
+    @staticmethod
+    def _table(scaler: Any, df: pd.DataFrame) -> tuple[np.ndarray, int]:
         if scaler is None:
-            return np.zeros((len(df), 0), dtype=np.float32)
-        out = scaler.transform(df)
-        self.last_imputed_[name] = int(getattr(scaler, "last_imputed_count_", 0))
-        return np.asarray(out, dtype=np.float32)
+            return np.zeros((len(df), 0), dtype=np.float32), 0
+        out, report = scaler.transform_with_report(df)
+        return np.asarray(out, dtype=np.float32), report.count
 
     def transform(self, feats: CohortFeatures) -> ModelInputs:
-        """Build padded model tensors for ``feats`` (any patients, e.g. a test fold)."""
-        self.last_imputed_ = {}
-        cnv_mut = self._table(self.cnv_mut_, feats.cnv_mut, "cnv_mut")
-        rna = self._table(self.rna_, feats.rna, "rna")
+        """Build padded model tensors for ``feats`` (any patients, e.g. a test fold).
+
+        The imputed-cell counts go into ``extras["n_imputed"]`` (``{"cnv_mut": k, "rna": k}``);
+        nothing is stored on ``self``, so one fitted scaling can serve concurrent callers.
+        """
+        cnv_mut, n_cnv = self._table(self.cnv_mut_, feats.cnv_mut)
+        rna, n_rna = self._table(self.rna_, feats.rna)
         n = len(feats.ids)
         if feats.pixels:
             n_max = max(len(p) for p in feats.patches)
@@ -442,7 +444,8 @@ class FeatureScaling:
             torch.from_numpy(rna),
             torch.from_numpy(image),
             torch.from_numpy(mask),
-            {"coords": feats.coords, "slide_index": feats.slide_index, "ids": list(feats.ids)},
+            {"coords": feats.coords, "slide_index": feats.slide_index, "ids": list(feats.ids),
+             "n_imputed": {"cnv_mut": n_cnv, "rna": n_rna}},
         )
 
     def to_dict(self) -> dict[str, Any]:

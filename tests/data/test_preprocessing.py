@@ -24,10 +24,11 @@ def test_fit_statistics_and_imputation_counts(train):
     np.testing.assert_allclose(st.mean_[0], filled_a.mean())
     np.testing.assert_allclose(st.std_[0], filled_a.std())
     assert st.std_[1] == st.std_floor  # constant column: floored, stays finite
-    z = st.transform(train)
+    z, report = st.transform_with_report(train)
     assert z.dtype == np.float32 and z.shape == (5, 3)
-    assert st.last_imputed_count_ == 3
-    assert st.last_imputed_per_column_ == {"a": 1, "c": 2}
+    assert report.count == 3
+    assert report.per_column == {"a": 1, "c": 2}
+    assert not hasattr(st, "last_imputed_count_")  # nothing per call is stored on the shared object
     np.testing.assert_allclose(z[:, 0], (filled_a - filled_a.mean()) / filled_a.std(), rtol=1e-6)
     assert np.all(z[:, 1] == 0.0) and np.isfinite(z).all()
 
@@ -36,10 +37,10 @@ def test_transform_realigns_and_reports_missing_columns(train):
     st = FeatureStandardizer().fit(train)
     new = pd.DataFrame({"c": [6.0, 8.0], "extra": [1.0, 2.0], "a": [3.0, np.nan]})
     with pytest.warns(DataQualityWarning, match=r"1 feature column\(s\) seen in training are absent.*: b"):
-        z = st.transform(new)
+        z, report = st.transform_with_report(new)
     assert z.shape == (2, 3)
-    assert st.last_missing_columns_ == ["b"] and st.last_extra_columns_ == ["extra"]
-    assert st.last_imputed_count_ == 3  # a[1] plus both cells of b
+    assert report.missing_columns == ["b"] and report.extra_columns == ["extra"]
+    assert report.count == 3  # a[1] plus both cells of b
     ref = st.transform(pd.DataFrame({"a": [3.0, 3.0], "b": [0.0, 0.0], "c": [6.0, 8.0]}))
     np.testing.assert_array_equal(z, ref)
 

@@ -275,3 +275,19 @@ def test_sgd_optimizer_runs(demo_dir: Path, cache_dir: Path) -> None:
     res = cross_validate(read_cohort(demo_dir), _cfg("gradmod", cache_dir, optimizer="sgd"), n_folds=2,
                          final_fit=False, show_progress=False)
     assert np.isfinite(res.predictions["risk"]).all()
+
+
+def test_config_is_resolved_into_a_new_object_never_mutated() -> None:
+    from pathgptomic.training.config import resolve_image_normalisation
+    from pathgptomic.training.features import CohortFeatures
+
+    ids = np.array(["A", "B"])
+    pixels = [np.zeros((1, 3, 8, 8), dtype=np.uint8)] * 2
+    feats = CohortFeatures(ids, pd.DataFrame(index=ids), pd.DataFrame(index=ids), pixels, [], [],
+                           {"image_mean": [0.1, 0.2, 0.3], "image_std": [0.4, 0.5, 0.6]})
+    cfg = TrainConfig(model=ModelConfig(fusion="image", image_finetune=True, image_encoder="test_resnet"),
+                      features=FeatureSettings(image_encoder="test_resnet"))
+    before = cfg.to_dict()
+    resolved = resolve_image_normalisation(cfg, feats)
+    assert resolved.model.image_mean == (0.1, 0.2, 0.3) and resolved.model.image_std == (0.4, 0.5, 0.6)
+    assert cfg.to_dict() == before  # the caller's configuration is unchanged
