@@ -13,6 +13,12 @@ what to do.
 
 Coordinates follow OpenSlide: ``location`` is the top-left corner ``(x, y)`` in level-0
 pixels, ``size`` is ``(width, height)`` in pixels *of the requested level*.
+
+This module holds :class:`Slide` and :func:`open_slide`; format detection is in
+:mod:`pathgptomic.slides.formats`, the error classes in :mod:`pathgptomic.slides.errors`,
+µm/px parsing in :mod:`pathgptomic.slides.metadata`, the plain-image size limit and header
+checks in :mod:`pathgptomic.slides.limits` and the conversion to RGB in
+:mod:`pathgptomic.slides.pixels`. Their public names are importable from here.
 """
 
 from __future__ import annotations
@@ -21,15 +27,40 @@ import ctypes
 import logging
 import os
 import sys
-import threading
-import warnings
 from pathlib import Path
 from typing import Any, Literal, Self, overload
 
 import numpy as np
 from PIL import Image
 
-from pathgptomic.errors import DataQualityWarning, SlideError
+from pathgptomic.errors import SlideError
+from pathgptomic.slides.errors import (
+    CorruptSlideError,
+    EmptySlideError,
+    SlideNotFoundError,
+    SlideTooLargeError,
+    SlideTooSmallError,
+    UnsupportedSlideError,
+)
+from pathgptomic.slides.formats import (
+    PILLOW_FORMATS,  # noqa: F401 - re-exported
+    _check_path,
+    _looks_like_text,
+    _magic,
+    _openslide_vendor,
+    _pillow_kind,
+    detect_format,
+)
+from pathgptomic.slides.limits import DEFAULT_MAX_IMAGE_PIXELS, _check_tiff_extent, _max_pixels, _open_pillow
+from pathgptomic.slides.metadata import (
+    OPAQUE_VENDORS,  # noqa: F401 - re-exported
+    PLAUSIBLE_MPP,
+    _may_be_transparent,
+    _parse_mpp_openslide,
+    _parse_mpp_tiff,
+    _plausible_mpp,
+)
+from pathgptomic.slides.pixels import _decode_plain, _opaque_rgb, _pil_rgba_to_rgb
 
 logger = logging.getLogger(__name__)
 
@@ -47,27 +78,6 @@ __all__ = [
     "open_slide",
 ]
 
-#: Largest plain (non-pyramidal) image, in pixels, that is decoded into memory
-#: (about 300 MB as RGB). Override per call (``max_pixels=``) or with the environment
-#: variable ``PATHGPTOMIC_MAX_IMAGE_PIXELS``. Pyramidal slides are never fully decoded
-#: and are not limited.
-DEFAULT_MAX_IMAGE_PIXELS = 100_000_000
-
-#: Microns per pixel a real scan or export can have: 0.05 (beyond any optical objective) to
-#: 20 (a 0.5x overview). A file stating a value outside this range (e.g. a TIFF resolution tag
-#: of 1 px/cm = 10,000 µm/px) is treated as stating none: the tiling's assumed µm/px is used
-#: and a :class:`~pathgptomic.errors.DataQualityWarning` names the value and the fix.
-PLAUSIBLE_MPP = (0.05, 20.0)
-
-#: OpenSlide vendors whose pyramids cover the whole level-0 rectangle with opaque pixels (no
-#: alpha channel); other vendors (MIRAX, Leica, Philips, DICOM, ...) can have transparent gaps.
-OPAQUE_VENDORS = frozenset({"aperio", "generic-tiff", "hamamatsu", "trestle"})
-
-#: Plain-image formats handled by Pillow (names returned by :func:`detect_format`).
-PILLOW_FORMATS = ("png", "jpeg", "tiff", "bmp")
-
-_PIL_LOCK = threading.Lock()
-
 
 def _lowlevel_read() -> Any:
     """openslide-python's low-level ``_read_region(osr, buf, x, y, level, w, h)`` on little-endian machines, else None."""
@@ -81,123 +91,6 @@ def _lowlevel_read() -> Any:
 
 
 _LOWLEVEL_READ = _lowlevel_read()
-
-
-class UnsupportedSlideError(SlideError):
-    """The file is not an image or slide format this project can read."""
-
-
-class CorruptSlideError(SlideError):
-    """The file looks like a supported format but is truncated or damaged."""
-
-
-class EmptySlideError(SlideError):
-    """The file has zero bytes."""
-
-
-class SlideNotFoundError(SlideError, FileNotFoundError):
-    """The path does not exist or is not a regular file."""
-
-
-class SlideTooSmallError(SlideError):
-    """The image is smaller than one patch."""
-
-
-class SlideTooLargeError(SlideError):
-    """A plain image is larger than the decompression-bomb limit."""
-
-
-def _magic(path: Path, n: int = 16) -> bytes:
-    with open(path, "rb") as fh:
-        return fh.read(n)
-
-
-def _pillow_kind(head: bytes) -> str | None:
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
-        return "tiff"
-    if head.startswith(b"BM"):
-        return "bmp"
-    return None
-
-
-def _looks_like_text(head: bytes) -> bool:
-    if not head:
-        return False
-    for cut in range(4):  # the sample may end inside a multi-byte character
-        try:
-            text = head[: len(head) - cut].decode("utf-8")
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        return False
-    return all(ch.isprintable() or ch in "\r\n\t" for ch in text)
-
-
-def _openslide_vendor(path: Path) -> str | None:
-    try:
-        import openslide
-    except ImportError:  # pragma: no cover - openslide-python is a hard dependency
-        logger.warning("openslide-python is not installed; whole-slide formats are unavailable")
-        return None
-    try:
-        return openslide.OpenSlide.detect_format(str(path))
-    except Exception as exc:  # noqa: BLE001 - OpenSlide raises several types on damaged files
-        logger.debug("OpenSlide.detect_format failed on %s: %s", path, exc)
-        return None
-
-
-def _check_path(path: str | os.PathLike[str]) -> Path:
-    p = Path(path)
-    if not p.exists():
-        raise SlideNotFoundError(f"slide file {p} does not exist; check the path (relative paths are resolved from {Path.cwd()})")
-    if not p.is_file():
-        raise SlideNotFoundError(f"slide path {p} is not a regular file (a MIRAX slide is opened through its .mrxs file)")
-    return p
-
-
-def detect_format(path: str | os.PathLike[str]) -> str | None:
-    """Identify a slide or image file from its content.
-
-    Args:
-        path: File to inspect (only its first bytes are read, plus OpenSlide's own probe).
-
-    Returns:
-        The OpenSlide vendor name (``"aperio"``, ``"generic-tiff"``, ``"hamamatsu"``,
-        ``"mirax"``, ...) for whole-slide formats, one of ``"png"``, ``"jpeg"``,
-        ``"tiff"`` (plain, non-tiled TIFF) or ``"bmp"`` for plain images, or ``None``
-        when the content is not recognised (including zero-byte and text files).
-
-    Raises:
-        SlideNotFoundError: When ``path`` does not exist or is not a file.
-    """
-    p = _check_path(path)
-    head = _magic(p)
-    if not head:
-        return None
-    kind = _pillow_kind(head)
-    if kind in ("png", "jpeg", "bmp"):
-        return kind
-    vendor = _openslide_vendor(p)
-    if vendor is not None:
-        return vendor
-    return kind  # plain TIFF or None
-
-
-def _max_pixels(max_pixels: int | None) -> int:
-    if max_pixels is not None:
-        return int(max_pixels)
-    env = os.environ.get("PATHGPTOMIC_MAX_IMAGE_PIXELS")
-    if env:
-        try:
-            return int(float(env))
-        except ValueError:
-            logger.warning("ignoring PATHGPTOMIC_MAX_IMAGE_PIXELS=%r (not a number)", env)
-    return DEFAULT_MAX_IMAGE_PIXELS
 
 
 class Slide:
@@ -398,194 +291,6 @@ class Slide:
         if (tw, th) != (W, H):
             img = img.resize((tw, th), Image.Resampling.BOX)
         return img
-
-
-def _opaque_rgb(img: Image.Image) -> np.ndarray:
-    """RGB array of an RGBA region known to be opaque: the alpha channel is dropped, not inspected."""
-    return np.asarray(img.convert("RGB"))
-
-
-def _pil_rgba_to_rgb(img: Image.Image) -> np.ndarray:
-    """RGB array of an OpenSlide RGBA region; the opaque case (almost always) stays in C."""
-    if img.mode == "RGBA" and img.getextrema()[3][0] == 255:
-        return np.asarray(img.convert("RGB"))
-    return _rgba_to_rgb(np.asarray(img))
-
-
-def _rgba_to_rgb(arr: np.ndarray) -> np.ndarray:
-    """Composite non-premultiplied RGBA onto white (OpenSlide's transparent borders)."""
-    if arr.ndim == 3 and arr.shape[2] == 4:
-        alpha = arr[..., 3]
-        if alpha.min() == 255:
-            return np.ascontiguousarray(arr[..., :3])
-        a = alpha[..., None].astype(np.float32) / 255.0
-        rgb = arr[..., :3].astype(np.float32) * a + 255.0 * (1.0 - a)
-        return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
-    if arr.ndim == 2:
-        return np.repeat(arr[..., None], 3, axis=2)
-    return np.ascontiguousarray(arr[..., :3])
-
-
-def _decode_plain(path: Path, fmt: str | None, expected_pixels: int | None = None) -> np.ndarray:
-    """RGB pixels of a plain image whose size was already checked against the limit."""
-    try:
-        with _open_pillow(path) as img:
-            img.load()
-            if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-                rgba = img.convert("RGBA")
-                return _rgba_to_rgb(np.asarray(rgba))
-            if img.mode.startswith(("I", "F")):
-                return _high_depth_to_rgb(np.asarray(img))
-            return np.asarray(img.convert("RGB"))
-    except SlideError:
-        raise
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise CorruptSlideError(
-            f"image {path} could not be decoded ({exc}); the file is probably truncated or damaged, re-export it"
-        ) from exc
-
-
-def _high_depth_to_rgb(arr: np.ndarray) -> np.ndarray:
-    """8-bit RGB of a single-channel 16/32-bit integer or float image (Pillow would clip it at 255).
-
-    Integers are scaled by their type's range (16-bit: ``v / 257``; wider types by the image's
-    maximum); floats in ``[0, 1]`` by 255, other floats by their maximum.
-    """
-    a = arr.astype(np.float64)
-    if np.issubdtype(arr.dtype, np.integer):
-        top = 65535.0 if arr.dtype.itemsize <= 2 or a.max(initial=0) <= 65535 else float(a.max())
-    else:
-        a = np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)
-        top = 1.0 if a.max(initial=0) <= 1.0 else float(a.max())
-    gray = np.clip(np.rint(a / max(top, 1e-12) * 255.0), 0, 255).astype(np.uint8)
-    return np.repeat(gray[..., None], 3, axis=2)
-
-
-def _open_pillow(path: Path) -> Image.Image:
-    """``Image.open`` (header only) with Pillow's decompression-bomb check off.
-
-    Every caller compares the header's size with the project's own limit
-    (:func:`_open_plain`) before any pixel is decoded, so a too-large image gets a
-    :class:`SlideTooLargeError` saying what to do instead of Pillow's ``DecompressionBombError``.
-    """
-    with _PIL_LOCK:
-        old = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = None
-        try:
-            return Image.open(path)
-        finally:
-            Image.MAX_IMAGE_PIXELS = old
-
-
-def _check_tiff_extent(p: Path, img: Image.Image) -> None:
-    """Refuse a TIFF whose first image's strips/tiles point past the end of the file."""
-    try:
-        tags = img.tag_v2  # type: ignore[attr-defined]
-        offsets = tags.get(324) or tags.get(273)
-        counts = tags.get(325) or tags.get(279)
-    except AttributeError:
-        return
-    if not offsets or not counts:
-        return
-    offsets = offsets if isinstance(offsets, (tuple, list)) else (offsets,)
-    counts = counts if isinstance(counts, (tuple, list)) else (counts,)
-    end = max(int(o) + int(c) for o, c in zip(offsets, counts))
-    size = p.stat().st_size
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # Pillow warns "Corrupt EXIF data" before failing
-            n_frames = int(getattr(img, "n_frames", 1))  # walks the IFD chain
-            img.seek(0)
-    except Exception as exc:
-        raise CorruptSlideError(f"TIFF {p} has a broken directory chain ({exc}); it is probably truncated, copy it again") from exc
-    logger.debug("%s: plain TIFF with %d pages", p, n_frames)
-    if end > size:
-        raise CorruptSlideError(
-            f"TIFF {p} is truncated: its image data runs to byte {end:,} but the file has {size:,} bytes; "
-            "copy or export it again"
-        )
-
-
-def _parse_mpp_openslide(props: Any) -> float | None:
-    vals = []
-    for key in ("openslide.mpp-x", "openslide.mpp-y"):
-        try:
-            v = float(props[key])
-        except (KeyError, TypeError, ValueError):
-            continue
-        if np.isfinite(v) and v > 0:
-            vals.append(v)
-    return float(np.mean(vals)) if vals else None
-
-
-def _parse_mpp_tiff(img: Image.Image) -> float | None:
-    """µm/px of a plain TIFF: Aperio's ``MPP = x`` in the ImageDescription, else a centimetre resolution tag.
-
-    Only a physical unit (centimetre) is trusted in the resolution tags; inch "dpi" of exported
-    images is screen density.
-    """
-    try:
-        tags = img.tag_v2  # type: ignore[attr-defined]
-        unit = tags.get(296)
-        xres = tags.get(282)
-        description = tags.get(270)
-    except AttributeError:
-        return None
-    aperio = _aperio_mpp(description)
-    if aperio is not None:
-        return aperio
-    if unit == 3 and xres:
-        try:
-            res = float(xres)
-        except (TypeError, ValueError, ZeroDivisionError):
-            return None
-        if res > 0:
-            return 10_000.0 / res
-    return None
-
-
-def _aperio_mpp(description: Any) -> float | None:
-    """``MPP`` of an Aperio ImageDescription (``Aperio Image Library ...|MPP = 0.2520|AppMag = 40``)."""
-    if not isinstance(description, str) or not description.startswith("Aperio"):
-        return None
-    for field in description.split("|")[1:]:
-        key, _, value = field.partition("=")
-        if key.strip() == "MPP":
-            try:
-                return float(value)
-            except ValueError:
-                return None
-    return None
-
-
-def _plausible_mpp(mpp: float | None, path: Path) -> float | None:
-    """``mpp`` when inside :data:`PLAUSIBLE_MPP`, else ``None`` with a :class:`DataQualityWarning`."""
-    if mpp is None or not np.isfinite(mpp):
-        return None
-    lo, hi = PLAUSIBLE_MPP
-    if lo <= mpp <= hi:
-        return float(mpp)
-    warnings.warn(
-        f"{path} states {mpp:.6g} µm per pixel, outside the plausible {lo:g}–{hi:g} µm/px of a scan or export "
-        "(a wrong resolution tag); it is ignored and the assumed µm/px is used instead. "
-        "If you know the resolution, pass it with --slide-mpp (TilingConfig.mpp_override).",
-        DataQualityWarning, stacklevel=3,
-    )
-    return None
-
-
-def _may_be_transparent(path: Path, vendor: str, properties: dict[str, str]) -> bool:
-    """Whether an OpenSlide slide can return transparent pixels inside its level-0 rectangle."""
-    if vendor not in OPAQUE_VENDORS or "openslide.bounds-width" in properties:
-        return True
-    if vendor == "hamamatsu":
-        return False
-    try:  # TIFF-based: an extra (alpha) sample makes transparency possible
-        with _open_pillow(path) as img:
-            tags = img.tag_v2  # type: ignore[attr-defined]
-            return int(tags.get(277, 3)) > 3 or 338 in tags
-    except Exception:  # noqa: BLE001 - unreadable header: be careful, check every patch
-        return True
 
 
 def open_slide(
