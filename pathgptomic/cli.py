@@ -20,46 +20,29 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from pathgptomic.errors import PathGPTomicError
-from pathgptomic.schema import DEFAULT_RNA_COMPONENTS, FUSION_MODES, POOLINGS, RNA_ENCODERS
+from pathgptomic.schema import DEFAULT_RNA_COMPONENTS, DEMO_N_PATIENTS, DEMO_SEED, FUSION_MODES, POOLINGS, RNA_ENCODERS
 
 if TYPE_CHECKING:  # numpy/pandas are imported where used: `pathgptomic --help` stays light
     import pandas as pd
 
 logger = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEMO_COHORT_DIR = REPO_ROOT / "assets" / "demo_cohort"
-DEMO_N_PATIENTS = 200
-DEMO_SEED = 0
-
 #: Subpackage modules exposing ``register(subparsers)``.
 PLUGIN_MODULES = ("pathgptomic.slides.cli", "pathgptomic.genomics.cli", "pathgptomic.benchmark.cli")
 
 
-def demo_cohort_path() -> Path:
-    """The shipped synthetic demo cohort (TCGA layout), generated on first use if absent."""
-    from pathgptomic.data import write_demo_cohort
-
-    csv = sorted(DEMO_COHORT_DIR.glob("*.csv*")) if DEMO_COHORT_DIR.is_dir() else []
-    if csv:
-        return DEMO_COHORT_DIR
-    target = DEMO_COHORT_DIR if DEMO_COHORT_DIR.parent.is_dir() else Path.home() / ".cache" / "pathgptomic" / "demo_cohort"
-    write_demo_cohort(target, n_patients=DEMO_N_PATIENTS, seed=DEMO_SEED, layout="tcga")
-    return target
-
-
 def load_cohort_arg(value: str, *, for_prediction: bool = False):
-    """``demo`` or a path (TCGA CSV or generic folder) → Cohort.
+    """``demo`` or a path → Cohort (:func:`pathgptomic.data.demo.resolve_cohort`)."""
+    from pathgptomic.data.demo import resolve_cohort
 
-    With ``for_prediction`` the patients are read as new patients to score (no outcome
-    columns needed, one patient accepted, nothing dropped for being constant in the file).
-    """
-    from pathgptomic.data import read_cohort
+    return resolve_cohort(value, for_prediction=for_prediction)
 
-    path = demo_cohort_path() if value == "demo" else Path(value)
-    if value != "demo" and not path.exists():
-        raise PathGPTomicError(f"cohort {path} does not exist; pass a TCGA-layout CSV, a generic-layout folder or 'demo'")
-    return read_cohort(path, for_prediction=for_prediction)
+
+def demo_cohort_path() -> Path:
+    """The demo cohort folder (:func:`pathgptomic.data.demo.demo_cohort_path`)."""
+    from pathgptomic.data.demo import demo_cohort_path as _path
+
+    return _path()
 
 
 # ----------------------------------------------------------------------------- train / cv

@@ -16,3 +16,7 @@ POOLINGS: tuple[str, ...] = ("mean", "attention")
 DEFAULT_RNA_COMPONENTS = 32
 #: The projection applies only when the RNA block has more than this many features per patient.
 RNA_PROJECTION_MIN_RATIO = 2.0
+
+#: Size and seed of the synthetic demo cohort (the shipped copy and a generated one are the same cohort).
+DEMO_N_PATIENTS = 200
+DEMO_SEED = 0
