@@ -26,7 +26,6 @@ only* and never used to pick anything.
 
 from __future__ import annotations
 
-import copy
 import logging
 import time as _time
 from dataclasses import asdict, dataclass, field
@@ -49,6 +48,7 @@ from pathgptomic.training.config import (  # noqa: F401 - re-exported: the train
 )
 from pathgptomic.training.cox import cox_ph_loss
 from pathgptomic.training.features import CohortFeatures, FeatureScaling, compute_cohort_features
+from pathgptomic.training.steps import EarlyStopping, as_float, make_optimizer, modulated_step
 
 logger = logging.getLogger(__name__)
 
@@ -225,17 +225,7 @@ def _train_model(
     ).to(device)
     if model.genomic_branch is not None:
         model.genomic_branch.fit_rna_projection(inputs.rna)
-    groups = [
-        {"params": model.genomic_parameters(), "branch": "genomic"},
-        {"params": model.image_parameters(), "branch": "image"},
-        {"params": [p for p in model.head_parameters() if p.requires_grad], "branch": "head"},
-    ]
-    groups = [g for g in groups if g["params"]]
-    if cfg.optimizer == "sgd":
-        optimizer = torch.optim.SGD(groups, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
-    else:
-        optimizer = torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    scale_lr = cfg.optimizer == "adam" and cfg.modulate_step_size
+    optimizer = make_optimizer(cfg, model)
     balance = cfg.balance if cfg.model.fusion == "gradmod" else BalanceConfig(**{**asdict(cfg.balance), "enabled": False})
     use_terms = cfg.model.fusion == "gradmod" or (cfg.model.fusion == "concat" and cfg.log_balance)
     modulator = GradientModulator(model.genomic_parameters(), model.image_parameters(), balance) if use_terms else None
@@ -244,8 +234,7 @@ def _train_model(
 
     history: list[dict[str, Any]] = []
     epochs: list[dict[str, Any]] = []
-    best = (-np.inf, None, cfg.epochs - 1)
-    bad_epochs = 0
+    stopper = EarlyStopping(cfg.patience, cfg.epochs - 1)
     step = 0
     bar = tqdm(range(cfg.epochs), desc=f"fold {fold}", leave=False, disable=not show_progress)
     for epoch in bar:
@@ -260,21 +249,9 @@ def _train_model(
             loss = cox_ph_loss(theta, t_fit[idx], e_fit[idx], ties=cfg.ties)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            if use_terms:
-                stats = modulator.step(
-                    out.genomic_term.detach().float(), out.image_term.detach().float(), out.bias.detach().float(),
-                    t_fit[idx], e_fit[idx], epoch,
-                )
-            else:
-                stats = {k: float("nan") for k in ("rho_g", "rho_p", "grad_norm_g", "grad_norm_p")}
-                stats.update(coef_g=1.0, coef_p=1.0, modulated=False)
-            if scale_lr:
-                coef = {"genomic": _f(stats.get("coef_g", 1.0)), "image": _f(stats.get("coef_p", 1.0))}
-                for group in optimizer.param_groups:
-                    group["lr"] = cfg.lr * coef.get(group["branch"], 1.0)
-            optimizer.step()
+            stats = modulated_step(cfg, optimizer, modulator, out, t_fit[idx], e_fit[idx], epoch)
             row = {"fold": fold, "epoch": epoch, "step": step, "loss": float(loss.detach()),
-                   "n_events": int(e_fit[idx].sum().item()), **{k: _f(stats.get(k)) for k in HISTORY_COLUMNS[5:]}}
+                   "n_events": int(e_fit[idx].sum().item()), **{k: as_float(stats.get(k)) for k in HISTORY_COLUMNS[5:]}}
             history.append(row)
             losses.append(row["loss"])
             step += 1
@@ -287,38 +264,23 @@ def _train_model(
         if inner_inputs is not None:
             ci = _cindex(predict_inputs(model, inner_inputs, device)["risk"].to_numpy(), time[inner_idx], event[inner_idx])
             erow["inner_val_cindex"] = ci
-            score = ci if np.isfinite(ci) else -np.inf
-            if score > best[0]:
-                best = (score, copy.deepcopy(model.state_dict()), epoch)
-                bad_epochs = 0
-            else:
-                bad_epochs += 1
+            stop = stopper.update(ci, model, epoch)
         epochs.append({k: erow.get(k, float("nan")) for k in EPOCH_COLUMNS})
         if callback:
             callback("epoch", epochs[-1])
         bar.set_postfix(loss=f"{erow['train_loss']:.3f}", c=f"{erow.get('val_cindex', float('nan')):.3f}")
-        if inner_inputs is not None and bad_epochs >= cfg.patience:
-            logger.info("fold %d: early stop at epoch %d (best inner-val epoch %d)", fold, epoch, best[2])
+        if inner_inputs is not None and stop:
+            logger.info("fold %d: early stop at epoch %d (best inner-val epoch %d)", fold, epoch, stopper.best_epoch)
             break
     best_epoch = len(epochs) - 1
-    if inner_inputs is not None and best[1] is not None:
-        model.load_state_dict(best[1])
-        best_epoch = best[2]
+    if inner_inputs is not None:
+        restored = stopper.restore(model)
+        best_epoch = best_epoch if restored is None else restored
     model.eval()
     return TrainedModel(
         model, scaling, pd.DataFrame(history, columns=HISTORY_COLUMNS), pd.DataFrame(epochs, columns=EPOCH_COLUMNS),
         best_epoch, _time.perf_counter() - start, np.asarray(feats.ids)[train_idx], n_imputed,
     )
-
-
-def _f(value: Any) -> Any:
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if value is None:
-        return float("nan")
-    if isinstance(value, torch.Tensor):
-        return float(value.detach().cpu())
-    return float(value)
 
 
 @dataclass
