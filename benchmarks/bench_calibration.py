@@ -64,7 +64,7 @@ def run_cohort(name: str, extra: list[str], seed: int) -> dict:
     from pathgptomic.cli import build_parser, config_from_args, load_cohort_arg
     from pathgptomic.data import read_split_files
     from pathgptomic.evaluation import concordance_index
-    from pathgptomic.evaluation.calibration import calibration_report, cross_fitted_survival, km_survival_at
+    from pathgptomic.evaluation.calibration import calibration_report, km_survival_at, out_of_fold_calibration
     from pathgptomic.training.trainer import cross_validate
 
     argv = ["cv", *COHORTS[name], "--seed", str(seed), "--out", "unused", *extra]
@@ -76,9 +76,9 @@ def run_cohort(name: str, extra: list[str], seed: int) -> dict:
     result = cross_validate(cohort, cfg, folds=folds, n_folds=args.folds, show_progress=False)
     seconds = time.perf_counter() - start
     oof = result.predictions.reset_index(drop=True)
-    x = (oof["risk"] - result.centres[oof["fold"].to_numpy(int)]).to_numpy(float)
-    pred, null, _ = cross_fitted_survival(x, oof["time"], oof["event"], oof["fold"], TIMES)
-    new = calibration_report(pred, null, oof["time"], oof["event"], TIMES, centred_risk=x, fold=oof["fold"])
+    centre = result.centres[oof["fold"].to_numpy(int)]
+    x = (oof["risk"] - centre).to_numpy(float)
+    new = out_of_fold_calibration(oof["risk"], centre, oof["time"], oof["event"], oof["fold"], TIMES)
     v0_surv, train_risk = _anchor_v0(result, cohort)
     km = km_survival_at(oof["time"].to_numpy(float), oof["event"].to_numpy(int), TIMES)
     with warnings.catch_warnings():

@@ -9,7 +9,6 @@ backslash-escaped, control characters shown as ``\\xNN``) or through ``st.text``
 from __future__ import annotations
 
 import logging
-import math
 import os
 import re
 import string
@@ -152,13 +151,6 @@ def metric_row(items: Sequence[Metric]) -> None:
             st.metric(item.label, item.value, help=item.help)
             if item.caption:
                 st.caption(item.caption)
-
-
-def fmt_p(p: float) -> str:
-    """p-value for display (``< 0.0001`` below that)."""
-    if math.isnan(p):
-        return "n/a"
-    return "< 0.0001" if p < 1e-4 else f"{p:.4f}"
 
 
 def ordinal(n: int) -> str:

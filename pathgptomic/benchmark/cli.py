@@ -23,11 +23,11 @@ __all__ = ["register", "cmd_benchmark", "cmd_semisynthetic", "load_benchmark_coh
 def load_benchmark_cohort(value: str) -> Any:
     """``demo``, a semi-synthetic folder (meta marks it) or any cohort path."""
     from pathgptomic.benchmark.semisynthetic import is_semisynthetic, read_semisynthetic
-    from pathgptomic.cli import load_cohort_arg
+    from pathgptomic.data.demo import resolve_cohort
 
     if value != "demo" and is_semisynthetic(value):
         return read_semisynthetic(value)
-    return load_cohort_arg(value)
+    return resolve_cohort(value)
 
 
 def _seeds(value: str) -> list[int]:

@@ -1,15 +1,7 @@
 r"""Benchmark report: summary tables, paired tests, figures and ``report.md``.
 
-Per row, over its finished fold x seed cells: C-index mean ± sample sd (ddof = 1), the
-same for the genomic branch alone (:math:`W^G G`) and the image branch alone
-(:math:`W^P P`), the mean training time per cell, and a two-sided Wilcoxon signed-rank
-test of the row against ``concat`` (same RNA encoder) over the paired cells
-(same seed and fold):
-
-.. math:: d_c = C_{\text{row}}(c) - C_{\text{concat}}(c), \qquad
-          W = \sum_{d_c > 0} \operatorname{rank}(|d_c|)
-
-(scipy's ``wilcoxon``; zero differences dropped, exact p-value for small samples).
+Per-row statistics and the paired Wilcoxon test (with its formula) are described in
+:mod:`pathgptomic.benchmark.report_tables`.
 
 Baselines: a Cox row counts as *converged* only when every one of its cells finished with
 status ``ok``; a row with any ``not_converged`` cell is shown flagged and excluded from every
@@ -69,7 +61,7 @@ __all__ = [
 
 #: The paper's headline C-indices (Path-GPTomic, best configuration; 15-fold CV on real WSIs).
 PAPER_FIGURES = {"TCGA-GBMLGG": 0.848, "TCGA-KIRC": 0.754}
-#: Reference figures on TCGA-GBMLGG's shared 5 splits (../shared/data/README.md).
+#: Reference figures on TCGA-GBMLGG's 5 PORPOISE splits (data-set reference values; reproduced in benchmarks/results/tcga_genomic.md).
 GBMLGG_REFERENCES = (
     ("penalized Cox, 10 RNA PCs + CNV + mut (penalizer 0.1)", "0.827 ± 0.018"),
     ("the same + age", "0.851 ± 0.017"),
@@ -216,7 +208,7 @@ def write_report(run: Any, cohort: Any, settings: Any, *, command: str = "") -> 
     lines += [f"- Paper (Path-GPTomic, 15-fold CV, real WSIs, full scGPT): {k} {v:.3f}." for k, v in PAPER_FIGURES.items()]
     src = (str(cohort.source) + str(cohort.meta.get("file", "")) + str(cohort.meta.get("semi_synthetic_info", ""))).lower()
     if "gbmlgg" in src:
-        lines += ["- TCGA-GBMLGG on the shared 5 splits (../shared/data/README.md, sd over the 5 folds):"]
+        lines += ["- TCGA-GBMLGG on the 5 PORPOISE splits (data-set reference values, sd over the 5 folds):"]
         lines += [f"  - {a}: {b}" for a, b in GBMLGG_REFERENCES]
     lines += [("- These figures use other protocols, encoders and hardware; compare the orders of magnitude, "
               "not the third decimal."), ""]

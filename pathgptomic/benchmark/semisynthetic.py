@@ -14,7 +14,7 @@ a model learns from the images about :math:`x` is information the genomic branch
 get directly (in gliomas age still correlates with genomic markers such as IDH status,
 so the two are complementary but not independent). On TCGA-GBMLGG's shared 5 splits, a
 penalized Cox on genomics reaches 0.827 and adding age gives 0.851: a perfect age-carrying
-image lifts genomics by about 0.02–0.03 (../shared/data/README.md).
+image lifts genomics by about 0.02–0.03 (benchmarks/results/tcga_genomic.md).
 
 Outcomes and genomics are untouched real data; only the images are synthetic. Everything
 this module writes says "semi-synthetic". Same arguments, same bytes.

@@ -53,6 +53,7 @@ __all__ = [
     "cross_fitted_survival",
     "km_survival_at",
     "median_survival_time",
+    "out_of_fold_calibration",
 ]
 
 #: Default times (months) at which survival probabilities are reported.
@@ -303,3 +304,21 @@ def calibration_report(
     report.update(ibs=model_ibs, ibs_null=null_ibs,
                   ibs_skill=float(1 - model_ibs / null_ibs) if null_ibs and np.isfinite(null_ibs) else float("nan"))
     return report
+
+
+def out_of_fold_calibration(
+    risk: Any, centre: Any, time: Any, event: Any, fold: Any, times: Sequence[float] = DEFAULT_TIMES
+) -> dict[str, Any]:
+    """Cross-fitted :func:`calibration_report` of out-of-fold risks (what bundles store and ``evaluate`` prints).
+
+    Args:
+        risk: Raw out-of-fold θ of each patient's fold model, shape ``(n,)``.
+        centre: That fold model's centre :math:`c_k`, shape ``(n,)``.
+        time: Shape ``(n,)``.
+        event: Shape ``(n,)``.
+        fold: Fold of each patient, shape ``(n,)`` (at least two).
+        times: Evaluation times.
+    """
+    x = np.asarray(risk, dtype=float) - np.asarray(centre, dtype=float)
+    pred, null, _ = cross_fitted_survival(x, time, event, fold, times)
+    return calibration_report(pred, null, time, event, times, centred_risk=x, fold=fold)

@@ -1,6 +1,6 @@
 r"""Discrimination and calibration metrics for right-censored survival data.
 
-Conventions (DESIGN.md §4): ``risk`` is higher for higher risk (shorter survival); ``event``
+Conventions (docs/ARCHITECTURE.md, "Conventions"): ``risk`` is higher for higher risk (shorter survival); ``event``
 is 1 for an observed death, 0 for censoring. lifelines' ``concordance_index`` wants the
 opposite sign of ``risk`` (negated at that boundary only); scikit-survival takes risks as
 they are. Every function returns numbers or DataFrames; plotting lives elsewhere.

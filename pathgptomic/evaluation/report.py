@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from pathgptomic.errors import DataQualityWarning, InputValidationError
-from pathgptomic.evaluation.calibration import calibration_report, cross_fitted_survival, km_survival_at
+from pathgptomic.evaluation.calibration import DEFAULT_TIMES, calibration_report, km_survival_at, out_of_fold_calibration
 from pathgptomic.evaluation.groups import (
     assign_risk_groups,
     format_p,
@@ -130,10 +130,8 @@ def _calibration(df: pd.DataFrame) -> dict[str, Any] | None:
     """Cross-fitted calibration of bundle OOF rows, or the stored ``survival_<t>`` columns against KM."""
     times = sorted(float(m.group(1)) for c in df.columns if (m := _SURVIVAL.match(str(c))))
     if {"theta", "centre", "fold"} <= set(df.columns) and df["fold"].nunique() >= 2:
-        x = (df["theta"] - df["centre"]).to_numpy(dtype=float)
-        times = times or [12.0, 36.0, 60.0]
-        pred, null, _ = cross_fitted_survival(x, df["time"], df["event"], df["fold"], times)
-        return calibration_report(pred, null, df["time"], df["event"], times, centred_risk=x, fold=df["fold"])
+        return out_of_fold_calibration(df["theta"], df["centre"], df["time"], df["event"], df["fold"],
+                                       times or DEFAULT_TIMES)
     if times:
         pred = df[[f"survival_{t:g}" for t in times]].to_numpy(dtype=float)
         km = km_survival_at(df["time"].to_numpy(float), df["event"].to_numpy(int), times)

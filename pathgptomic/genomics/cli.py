@@ -1,6 +1,6 @@
 """``pathgptomic smooth`` (train MLP-A) and ``pathgptomic embed-rna`` (cohort → embeddings).
 
-``register(subparsers)`` is wired into :mod:`pathgptomic.cli` by the lead; ``python -m
+``register(subparsers)`` is wired into :mod:`pathgptomic.cli`; ``python -m
 pathgptomic.genomics.cli`` runs the same subcommands stand-alone.
 """
 
@@ -144,14 +144,10 @@ def cmd_embed_rna(args: argparse.Namespace) -> int:
 
 
 def _load_cohort(value: str):
-    """'demo' or a path → Cohort (via the lead's loader, else pathgptomic.data.read_cohort)."""
-    try:
-        from pathgptomic.cli import load_cohort_arg
-    except ImportError:
-        from pathgptomic.data import read_cohort
+    """'demo' or a path → Cohort (:func:`pathgptomic.data.demo.resolve_cohort`)."""
+    from pathgptomic.data.demo import resolve_cohort
 
-        return read_cohort(Path(value))
-    return load_cohort_arg(value)
+    return resolve_cohort(value)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,6 +1,6 @@
 """Sample embeddings with a frozen scGPT encoder, following the official ``embed_data``.
 
-Procedure (``../shared/docs/scgpt.md`` §3), per sample:
+Procedure (official ``scgpt/tasks/cell_emb.py``: ``embed_data`` → ``get_batch_cell_embeddings``), per sample:
 
 1. genes are restricted to the vocabulary (the caller passes vocabulary ids; -1 = absent);
 2. only expressed genes are kept — non-zero finite values (``value_mode="counts"``, the

@@ -3,7 +3,8 @@
 Why our own encoder: the ``scgpt`` package on PyPI (0.2.4) imports torchtext, which does not
 install beside current PyTorch, and pulls scvi-tools, datasets and more. This module holds
 only what cell embedding needs, with the official parameter names, so an official
-``best_model.pt`` state dict loads key for key (facts: ``../shared/docs/scgpt.md``).
+``best_model.pt`` state dict loads key for key (official bowang-lab/scGPT ``scgpt/model/model.py``;
+docs/DECISIONS.md, "Own scGPT encoder instead of the PyPI package").
 
 Architecture (whole-human: ``E=512``, 8 heads, ``F=512``, 12 layers), for gene tokens ``g``
 and (binned) values ``v`` of one sample:

@@ -1,23 +1,6 @@
-"""Kaplan–Meier figures: pure data steps (tested) and Plotly / matplotlib figure steps.
+"""Kaplan–Meier figures: the names of the pure data steps (tested) and the figure steps, in one place.
 
-The data steps (:func:`km_steps`, :func:`step_value`, :func:`censor_marks`,
-:func:`at_risk_counts`) work on the long Kaplan–Meier table of
-``pathgptomic.evaluation.kaplan_meier`` (columns ``group, time, survival, ci_lower,
-ci_upper, at_risk, events, censored``) and on plain arrays; they return arrays and
-DataFrames and are checked against lifelines' ``KaplanMeierFitter``. The figure steps
-(:func:`km_figure`, :func:`survival_curve_figure`, :func:`km_matplotlib`) only draw.
-
-The Kaplan–Meier estimate drawn is
-
-.. math::
-
-    \\hat S(t) = \\prod_{t_i \\le t} \\left(1 - \\frac{d_i}{n_i}\\right),
-
-with ``d_i`` deaths at time ``t_i`` and ``n_i`` patients at risk just before ``t_i``;
-it is right-continuous, so the curve is drawn as a "post" step (horizontal, then
-vertical) starting at ``(0, 1)``.
-
-This module gathers the Kaplan–Meier names; each job lives in its own module:
+Each job lives in its own module (the estimate and its formula: :mod:`pathgptomic.plots.km_data`):
 
 - :mod:`pathgptomic.plots.km_data`: step vertices, censor ticks, statistics, plot data;
 - :mod:`pathgptomic.plots.at_risk`: the number-at-risk table;

@@ -115,9 +115,9 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
         slides: Any = read_manifest(args.manifest)
     else:
-        from pathgptomic.cli import load_cohort_arg
+        from pathgptomic.data.demo import resolve_cohort
 
-        cohort = load_cohort_arg(args.cohort)
+        cohort = resolve_cohort(args.cohort)
         if not cohort.has_images:
             raise InputValidationError(f"cohort {args.cohort} lists no slides; add a slide manifest (patient_id,path)")
         slides = cohort

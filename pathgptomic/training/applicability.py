@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from pathgptomic.data.cohort import CLINICAL_BLOCK, Cohort
-from pathgptomic.data.readers import BLOCK_SUFFIXES
+from pathgptomic.data.readers import BLOCK_SUFFIXES, block_of_column
 from pathgptomic.errors import InputValidationError
 
 #: A value farther than this many training scales from the median is an error.
@@ -47,12 +47,8 @@ _LISTED = 5
 
 
 def column_block(column: str) -> str:
-    """Block of a model input column: by its suffix (``TP53_cnv`` → ``cnv``), else ``clinical``."""
-    low = column.lower()
-    for block, suffix in BLOCK_SUFFIXES.items():
-        if low.endswith(suffix):
-            return block
-    return CLINICAL_BLOCK
+    """Block of a model input column: by its suffix (``TP53_cnv`` → ``cnv``, any case), else ``clinical``."""
+    return block_of_column(column) or CLINICAL_BLOCK
 
 
 def feature_ranges(table: pd.DataFrame) -> dict[str, list[float] | None]:

@@ -41,6 +41,7 @@ import torch
 
 from pathgptomic import __version__
 from pathgptomic.data.cohort import Cohort
+from pathgptomic.data.readers import BLOCK_SUFFIXES
 from pathgptomic.errors import BundleError, DataQualityWarning, InputValidationError, PathGPTomicError
 from pathgptomic.evaluation.calibration import DEFAULT_TIMES, RiskCalibration, median_survival_time
 from pathgptomic.evaluation.curves import BreslowBaseline
@@ -175,7 +176,7 @@ class Bundle:
             if not names or (key == "rna" and self.train_config.features.rna_encoder != "snn"):
                 continue
             blocks = {column_block(c) for c in names} - {"clinical"}
-            given = [f"{g}{_suffix(b)}" for b in blocks for g in cohort.blocks.get(b, pd.DataFrame()).columns]
+            given = [f"{g}{BLOCK_SUFFIXES.get(b, '')}" for b in blocks for g in cohort.blocks.get(b, pd.DataFrame()).columns]
             if given and not names.intersection(given):
                 raise InputValidationError(
                     f"none of the {len(given)} {'/'.join(sorted(blocks))} columns of the input match the model's "
@@ -313,12 +314,6 @@ class Bundle:
         cols += ["median_survival", "median_survival_low", "median_survival_high", "percentile", "risk_group",
                  "theta", "genomic_term", "image_term", "bias"]
         return pd.DataFrame(np.nan, index=range(0), columns=cols)
-
-
-def _suffix(block: str) -> str:
-    from pathgptomic.data.readers import BLOCK_SUFFIXES
-
-    return BLOCK_SUFFIXES.get(block, "")
 
 
 def _corrupt(path: Path, what: str, exc: BaseException | str) -> BundleError:

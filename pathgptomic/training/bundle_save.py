@@ -17,7 +17,7 @@ import tempfile
 import time as _time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,7 @@ import torch
 from pathgptomic import __version__
 from pathgptomic.data.cohort import Cohort
 from pathgptomic.errors import BundleError
-from pathgptomic.evaluation.calibration import DEFAULT_TIMES, RiskCalibration, calibration_report, cross_fitted_survival
+from pathgptomic.evaluation.calibration import RiskCalibration, out_of_fold_calibration
 from pathgptomic.hashing import file_sha256
 from pathgptomic.training.applicability import feature_ranges
 from pathgptomic.training.model_card import model_card
@@ -182,7 +182,8 @@ def save_bundle(
             ci = bootstrap_cindex(oof["risk"].to_numpy(), oof["time"].to_numpy(), oof["event"].to_numpy(), n_boot=500)
             metrics["oof_cindex"] = {"c": ci.c, "lower": ci.lower, "upper": ci.upper, "pooled": True}
         if calibration is not None:
-            metrics["calibration"] = _calibration_report(oof)
+            metrics["calibration"] = out_of_fold_calibration(oof["theta"], oof["centre"], oof["time"], oof["event"],
+                                                             oof["fold"])
         write_json(tmp / "metrics.json", metrics)
 
         model_cols = list(feats.cnv_mut.columns) + (list(feats.rna.columns) if settings.rna_encoder == "snn" else [])
@@ -239,10 +240,3 @@ def save_bundle(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return dest
-
-
-def _calibration_report(oof: pd.DataFrame, times: Sequence[float] = DEFAULT_TIMES) -> dict[str, Any]:
-    """Cross-fitted calibration report of out-of-fold rows (``theta``, ``centre``, ``fold``)."""
-    x = (oof["theta"] - oof["centre"]).to_numpy(dtype=float)
-    pred, null, _ = cross_fitted_survival(x, oof["time"], oof["event"], oof["fold"], times)
-    return calibration_report(pred, null, oof["time"], oof["event"], times, centred_risk=x, fold=oof["fold"])

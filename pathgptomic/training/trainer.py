@@ -92,9 +92,7 @@ def _cindex(risk: np.ndarray, time: np.ndarray, event: np.ndarray) -> float:
     risk = np.asarray(risk, dtype=float)
     if not np.all(np.isfinite(risk)) or event.sum() == 0:
         return float("nan")
-    if np.ptp(risk) == 0:  # a constant score orders nothing: every comparable pair is a tie
-        return 0.5
-    return float(concordance_index(risk, time, event))
+    return float(concordance_index(risk, time, event))  # a constant risk gives 0.5 (all pairs tied)
 
 
 @torch.no_grad()
