@@ -9,6 +9,7 @@ calibration plot the bundle's stored calibration report (or the report's own for
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -47,12 +48,14 @@ def _predict_cohort(bundle_id: str, cohort_key: str, bundle, cohort) -> pd.DataF
     """The cohort through ``Bundle.predict`` in chunks, with a progress bar; outcomes added."""
     bar = st.progress(0.0, text=f"Scoring {cohort.n} patients with this model…")
     parts, seen = [], []
+    began = time.monotonic()
     for start in range(0, cohort.n, CHUNK):
         stop = min(start + CHUNK, cohort.n)
         part = _predict_chunk(bundle_id, cohort_key, start, stop, bundle, cohort)
         parts.append(part)
         seen += [w for w in part.attrs.get("warnings", []) if w not in seen]
-        bar.progress(stop / cohort.n, text=f"Scored {stop} of {cohort.n} patients")
+        eta = (time.monotonic() - began) / stop * (cohort.n - stop)
+        bar.progress(stop / cohort.n, text=f"Scored {stop} of {cohort.n} patients · about {eta:.0f} s left")
     bar.empty()
     pred = pd.concat(parts, ignore_index=True)
     pred.insert(1, "time", np.asarray(cohort.time, dtype=float))

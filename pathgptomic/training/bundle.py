@@ -295,7 +295,10 @@ class Bundle:
                              "status": np.where(ok, "ok", "insufficient_data"),
                              "reason": audit.insufficient.to_numpy()})
         if ok.any():
-            scored = self._score(cohort.subset(np.flatnonzero(ok)), times, show_progress)
+            from pathgptomic.slides.encoding import resolve_cpu_threads, torch_cpu_threads
+
+            with torch_cpu_threads(resolve_cpu_threads()):  # one thread unless $PATHGPTOMIC_CPU_THREADS says otherwise
+                scored = self._score(cohort.subset(np.flatnonzero(ok)), times, show_progress)
             scored.index = np.flatnonzero(ok)
             body = scored.reindex(range(cohort.n))
             body["risk_group"] = body["risk_group"].fillna("")
