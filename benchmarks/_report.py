@@ -8,8 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 
-def write_report(out: str | os.PathLike[str], title: str, notes: list[str], header: list[str],
-                 rows: list[list[str]]) -> Path:
+def write_report(out: str | os.PathLike[str], title: str, notes: list[str], header: list[str], rows: list[list[str]]) -> Path:
     """Write ``# title``, the exact command, date/CPUs/load, ``notes`` as bullets and a table.
 
     Args:
@@ -27,8 +26,10 @@ def write_report(out: str | os.PathLike[str], title: str, notes: list[str], head
         f"# {title}",
         "",
         f"- Command: `{' '.join(['python', f'benchmarks/{script}', *sys.argv[1:]])}`",
-        (f"- Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}; {os.cpu_count()} CPUs visible, shared with other "
-         f"users (load average {os.getloadavg()[0]:.1f} at the end)."),
+        (
+            f"- Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M UTC}; {os.cpu_count()} CPUs visible, shared with other "
+            f"users (load average {os.getloadavg()[0]:.1f} at the end)."
+        ),
         *[f"- {n}" for n in notes],
         "",
         "| " + " | ".join(header) + " |",

@@ -43,8 +43,12 @@ sys.path.insert(0, str(ROOT))
 DATA = ROOT.parent / "shared" / "data" / "tcga_gbmlgg"
 
 OLD_LABEL = "old: 10 RNA PCs + every raw column, penalizer 0.1"
-NEW_MODELS = {"genomic": "new: genomic", "genomic_clinical": "new: genomic + clinical",
-              "clinical": "new: clinical only", "late_fusion": "new: late fusion"}
+NEW_MODELS = {
+    "genomic": "new: genomic",
+    "genomic_clinical": "new: genomic + clinical",
+    "clinical": "new: clinical only",
+    "late_fusion": "new: late fusion",
+}
 
 
 def _cohorts(columns: int, events: int) -> dict[str, object]:
@@ -69,11 +73,14 @@ def _old_cell(cohort, tr, te, cap: float) -> dict[str, object]:
     try:
         fit = fit_cox(x_tr, cohort.time[tr], cohort.event[tr], 0.1, max_steps=500, deadline=start + cap, strict=False)
     except CoxNotConverged as exc:
-        return {**row, "status": "not_converged", "reason": str(exc), "cindex": np.nan,
-                "seconds": time.perf_counter() - start}
-    return {**row, "status": "ok" if fit.converged else "not_converged", "reason": fit.warning,
-            "cindex": concordance_index(x_te @ fit.beta, cohort.time[te], cohort.event[te]),
-            "seconds": time.perf_counter() - start}
+        return {**row, "status": "not_converged", "reason": str(exc), "cindex": np.nan, "seconds": time.perf_counter() - start}
+    return {
+        **row,
+        "status": "ok" if fit.converged else "not_converged",
+        "reason": fit.warning,
+        "cindex": concordance_index(x_te @ fit.beta, cohort.time[te], cohort.event[te]),
+        "seconds": time.perf_counter() - start,
+    }
 
 
 def _new_cell(cohort, tr, te, inputs: str) -> dict[str, object]:
@@ -82,8 +89,15 @@ def _new_cell(cohort, tr, te, inputs: str) -> dict[str, object]:
 
     res = fit_predict_baseline(cohort, tr, te, inputs, CoxBaselineConfig())
     c = concordance_index(res.risk, cohort.time[te], cohort.event[te]) if res.converged else np.nan
-    return {"model": NEW_MODELS[inputs], "n_features": res.n_features, "penalizer": res.penalizer,
-            "status": res.status, "reason": res.reason, "cindex": c, "seconds": res.seconds}
+    return {
+        "model": NEW_MODELS[inputs],
+        "n_features": res.n_features,
+        "penalizer": res.penalizer,
+        "status": res.status,
+        "reason": res.reason,
+        "cindex": c,
+        "seconds": res.seconds,
+    }
 
 
 def run(columns: int, events: int, old_cap: float) -> pd.DataFrame:
@@ -96,13 +110,22 @@ def run(columns: int, events: int, old_cap: float) -> pd.DataFrame:
             warnings.simplefilter("ignore")  # split ids absent from the reduced cohort
             folds = read_split_files(DATA / "splits_5fold", cohort.ids)
         for k, (tr, te) in enumerate(folds):
-            base = {"cohort": name, "fold": k, "n_train": len(tr), "train_events": int(cohort.event[tr].sum()),
-                    "n_test": len(te), "cnv_columns": cohort.blocks["cnv"].shape[1]}
+            base = {
+                "cohort": name,
+                "fold": k,
+                "n_train": len(tr),
+                "train_events": int(cohort.event[tr].sum()),
+                "n_test": len(te),
+                "cnv_columns": cohort.blocks["cnv"].shape[1],
+            }
             cells = [_old_cell(cohort, tr, te, old_cap)] + [_new_cell(cohort, tr, te, i) for i in NEW_MODELS]
             for cell in cells:
                 rows.append({**base, **cell})
-                print(f"{name:<20} fold {k} {cell['model']:<52} {cell['status']:<14} C {cell['cindex']:.3f} "
-                      f"{cell['seconds']:7.1f} s  p={cell['n_features']}", flush=True)
+                print(
+                    f"{name:<20} fold {k} {cell['model']:<52} {cell['status']:<14} C {cell['cindex']:.3f} "
+                    f"{cell['seconds']:7.1f} s  p={cell['n_features']}",
+                    flush=True,
+                )
     return pd.DataFrame(rows)
 
 
@@ -112,17 +135,21 @@ def _summary(df: pd.DataFrame) -> pd.DataFrame:
     for (cohort, model), g in df.groupby(["cohort", "model"], sort=False):
         ok = g[g["status"] == "ok"]
         c_all = g["cindex"].astype(float)
-        out.append({
-            "cohort": cohort, "model": model, "p": int(g["n_features"].max()),
-            "C-index (converged folds)": f"{ok['cindex'].mean():.3f} ± {ok['cindex'].std(ddof=1):.3f}" if len(ok) > 1
-            else "—",
-            "folds ok": f"{len(ok)}/{len(g)}",
-            "min fold C": f"{c_all.min():.3f}" if c_all.notna().any() else "—",
-            "max s / fold": f"{g['seconds'].max():.1f}",
-            "per-fold C (status)": ", ".join(
-                f"{c:.3f}" + ("" if s == "ok" else "*") if np.isfinite(c) else "—" for c, s in zip(c_all, g["status"])),
-            "penalizers": ", ".join(f"{p:g}" for p in g["penalizer"].astype(float)),
-        })
+        out.append(
+            {
+                "cohort": cohort,
+                "model": model,
+                "p": int(g["n_features"].max()),
+                "C-index (converged folds)": f"{ok['cindex'].mean():.3f} ± {ok['cindex'].std(ddof=1):.3f}" if len(ok) > 1 else "—",
+                "folds ok": f"{len(ok)}/{len(g)}",
+                "min fold C": f"{c_all.min():.3f}" if c_all.notna().any() else "—",
+                "max s / fold": f"{g['seconds'].max():.1f}",
+                "per-fold C (status)": ", ".join(
+                    f"{c:.3f}" + ("" if s == "ok" else "*") if np.isfinite(c) else "—" for c, s in zip(c_all, g["status"])
+                ),
+                "penalizers": ", ".join(f"{p:g}" for p in g["penalizer"].astype(float)),
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -144,11 +171,11 @@ Command (wall time {wall / 60:.1f} min on this machine):
 ```
 
 TCGA-GBMLGG (../shared/data), shared 5 splits, patient level; everything fitted on the training fold
-only. Cohorts: `real` (30 CNV columns), `wide` (CNV widened to {df['cnv_columns'].max()} columns with
+only. Cohorts: `real` (30 CNV columns), `wide` (CNV widened to {df["cnv_columns"].max()} columns with
 copy-number noise: real -2..2 marginals, gene-block correlation, independent of survival —
 `pathgptomic.benchmark.wide.widen_cnv`, seed 0), `wide, fewer events` (the same on every censored
-patient + a random subset of event patients, `keep_events`, seed 0: {int(df.loc[df['cohort'] == 'wide, fewer events', 'n_train'].mean())}
-training patients and {int(df.loc[df['cohort'] == 'wide, fewer events', 'train_events'].mean())} events per fold on average).
+patient + a random subset of event patients, `keep_events`, seed 0: {int(df.loc[df["cohort"] == "wide, fewer events", "n_train"].mean())}
+training patients and {int(df.loc[df["cohort"] == "wide, fewer events", "train_events"].mean())} events per fold on average).
 
 - **old**: the previous `benchmark/baselines.py` design — 10 RNA PCs + every raw CNV/mutation column,
   lifelines penalizer 0.1, Newton-Raphson up to 500 steps. The old code suppressed lifelines'
@@ -183,14 +210,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--columns", type=int, default=1000, help="CNV width of the wide cohorts")
     p.add_argument("--events", type=int, default=94, help="event patients kept in the 'fewer events' cohort")
     p.add_argument("--old-cap", type=float, default=600.0, help="seconds per fold for the old baseline")
-    p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "baselines_wide"),
-                   help="output path without extension (.csv and .md are written)")
+    p.add_argument(
+        "--out",
+        default=str(ROOT / "benchmarks" / "results" / "baselines_wide"),
+        help="output path without extension (.csv and .md are written)",
+    )
     args = p.parse_args(argv)
     if not (DATA / "tcga_gbmlgg_all_clean.csv.gz").is_file():
         print(f"skipped: {DATA} not found (real TCGA-GBMLGG data needed)", file=sys.stderr)
         return 0
-    command = "OMP_NUM_THREADS=1 python benchmarks/bench_baselines_wide.py " + shlex.join(
-        argv if argv is not None else sys.argv[1:])
+    command = "OMP_NUM_THREADS=1 python benchmarks/bench_baselines_wide.py " + shlex.join(argv if argv is not None else sys.argv[1:])
     start = time.perf_counter()
     df = run(args.columns, args.events, args.old_cap)
     wall = time.perf_counter() - start

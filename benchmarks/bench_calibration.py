@@ -40,10 +40,17 @@ TIMES = (12.0, 36.0, 60.0)
 
 #: CLI arguments per cohort (besides --out, which the parser requires).
 COHORTS = {
-    "demo": ["--cohort", "demo", "--fusion", "gradmod", "--folds", "5", "--image-encoder", "test_resnet",
-             "--max-patches", "16"],
-    "gbmlgg": ["--cohort", str(DATA / "tcga_gbmlgg_all_clean.csv.gz"), "--splits", str(DATA / "splits_5fold"),
-               "--fusion", "genomic", "--blocks", "cnv,mut"],
+    "demo": ["--cohort", "demo", "--fusion", "gradmod", "--folds", "5", "--image-encoder", "test_resnet", "--max-patches", "16"],
+    "gbmlgg": [
+        "--cohort",
+        str(DATA / "tcga_gbmlgg_all_clean.csv.gz"),
+        "--splits",
+        str(DATA / "splits_5fold"),
+        "--fusion",
+        "genomic",
+        "--blocks",
+        "cnv,mut",
+    ],
 }
 
 
@@ -88,11 +95,16 @@ def run_cohort(name: str, extra: list[str], seed: int) -> dict:
 
     slope = RiskCalibration.fit(x, oof["time"], oof["event"]).slope
     return {
-        "cohort": name, "command": "pathgptomic " + shlex.join(argv), "seconds": seconds,
-        "cindex_folds": result.summary["cindex_mean"], "cindex_folds_sd": result.summary["cindex_sd"],
+        "cohort": name,
+        "command": "pathgptomic " + shlex.join(argv),
+        "seconds": seconds,
+        "cindex_folds": result.summary["cindex_mean"],
+        "cindex_folds_sd": result.summary["cindex_sd"],
         "cindex_in_sample": float(concordance_index(train_risk, cohort.time, cohort.event)),
-        "theta_oof_range": (float(oof["risk"].min()), float(oof["risk"].max())), "slope": slope,
-        "new": new, "v0": v0,
+        "theta_oof_range": (float(oof["risk"].min()), float(oof["risk"].max())),
+        "slope": slope,
+        "new": new,
+        "v0": v0,
     }
 
 
@@ -101,29 +113,45 @@ def _row(label: str, rep: dict) -> str:
     citl = rep["calibration_in_the_large"]
     ext = rep["extreme_share"]
     ibs = f"{rep['ibs']:.3f} vs {rep['ibs_null']:.3f}" if np.isfinite(rep.get("ibs", np.nan)) else "n/a"
-    return (f"| {label} | {mae['12.0']:.3f} / {mae['36.0']:.3f} / {mae['60.0']:.3f} | "
-            f"{citl['36.0']:+.3f} / {citl['60.0']:+.3f} | {ext['60.0']:.1%} | {ibs} |")
+    return (
+        f"| {label} | {mae['12.0']:.3f} / {mae['36.0']:.3f} / {mae['60.0']:.3f} | "
+        f"{citl['36.0']:+.3f} / {citl['60.0']:+.3f} | {ext['60.0']:.1%} | {ibs} |"
+    )
 
 
 def report(results: list[dict]) -> str:
-    lines = ["# Calibration of the risk scale (out of fold)", "",
-             "Produced by `python benchmarks/bench_calibration.py` "
-             f"({time.strftime('%Y-%m-%d')}, 2-core CPU). Targets (issue #9): IBS below the Kaplan–Meier null, "
-             "mean |predicted − observed| S at 36 and 60 months <= 0.10 over risk quartiles, <= 20 % of patients with "
-             "S(60) outside [0.02, 0.98]. *new* = calibration slope + Breslow baseline on centred out-of-fold risks, "
-             "cross-fitted (what bundles do); *v0* = Breslow on the final model's in-sample risks applied to raw "
-             "out-of-fold risks (the previous behaviour, the anchor).", ""]
+    lines = [
+        "# Calibration of the risk scale (out of fold)",
+        "",
+        "Produced by `python benchmarks/bench_calibration.py` "
+        f"({time.strftime('%Y-%m-%d')}, 2-core CPU). Targets (issue #9): IBS below the Kaplan–Meier null, "
+        "mean |predicted − observed| S at 36 and 60 months <= 0.10 over risk quartiles, <= 20 % of patients with "
+        "S(60) outside [0.02, 0.98]. *new* = calibration slope + Breslow baseline on centred out-of-fold risks, "
+        "cross-fitted (what bundles do); *v0* = Breslow on the final model's in-sample risks applied to raw "
+        "out-of-fold risks (the previous behaviour, the anchor).",
+        "",
+    ]
     for r in results:
-        lines += [f"## {r['cohort']}", "", f"`{r['command']}` ({r['seconds']:.0f} s)", "",
-                  f"- C-index per fold {r['cindex_folds']:.3f} ± {r['cindex_folds_sd']:.3f}; final model in-sample "
-                  f"{r['cindex_in_sample']:.3f}; out-of-fold θ from {r['theta_oof_range'][0]:.1f} to "
-                  f"{r['theta_oof_range'][1]:.1f}; calibration slope β = {r['slope']:.3f}", "",
-                  "| method | mean abs. error 12 / 36 / 60 | calibration-in-the-large 36 / 60 | S(60) extreme | IBS vs null |",
-                  "|---|---|---|---|---|", _row("new", r["new"]), _row("v0 (anchor)", r["v0"]), "",
-                  "Predicted vs observed (Kaplan–Meier) by risk quartile, new:", "",
-                  "| quartile | time | n | predicted | observed |", "|---|---|---|---|---|"]
-        lines += [f"| {t['quartile']} | {t['time']:g} | {t['n']} | {t['predicted']:.3f} | {t['observed']:.3f} |"
-                  for t in r["new"]["table"]]
+        lines += [
+            f"## {r['cohort']}",
+            "",
+            f"`{r['command']}` ({r['seconds']:.0f} s)",
+            "",
+            f"- C-index per fold {r['cindex_folds']:.3f} ± {r['cindex_folds_sd']:.3f}; final model in-sample "
+            f"{r['cindex_in_sample']:.3f}; out-of-fold θ from {r['theta_oof_range'][0]:.1f} to "
+            f"{r['theta_oof_range'][1]:.1f}; calibration slope β = {r['slope']:.3f}",
+            "",
+            "| method | mean abs. error 12 / 36 / 60 | calibration-in-the-large 36 / 60 | S(60) extreme | IBS vs null |",
+            "|---|---|---|---|---|",
+            _row("new", r["new"]),
+            _row("v0 (anchor)", r["v0"]),
+            "",
+            "Predicted vs observed (Kaplan–Meier) by risk quartile, new:",
+            "",
+            "| quartile | time | n | predicted | observed |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [f"| {t['quartile']} | {t['time']:g} | {t['n']} | {t['predicted']:.3f} | {t['observed']:.3f} |" for t in r["new"]["table"]]
         lines.append("")
     return "\n".join(lines)
 

@@ -34,8 +34,9 @@ ANCHOR_REV = "d1bc290"
 
 def load_anchor(rev: str, tmp: Path):  # noqa: ANN201 - module
     """The metrics module of ``rev``, imported under a private name."""
-    src = subprocess.run(["git", "-C", str(REPO), "show", f"{rev}:pathgptomic/evaluation/metrics.py"],
-                         capture_output=True, text=True, check=True).stdout
+    src = subprocess.run(
+        ["git", "-C", str(REPO), "show", f"{rev}:pathgptomic/evaluation/metrics.py"], capture_output=True, text=True, check=True
+    ).stdout
     path = tmp / "anchor_metrics.py"
     path.write_text(src)
     spec = importlib.util.spec_from_file_location("anchor_metrics", path)
@@ -80,22 +81,26 @@ def main() -> int:
             t_old, old = timed(anchor.bootstrap_cindex, risk, t, e, n_boot=nb_anchor, seed=0)
             t_new, new = timed(metrics.bootstrap_cindex, risk, t, e, n_boot=a.n_boot, seed=0)
             t_old_scaled = t_old * a.n_boot / nb_anchor
-            rows.append((n, a.n_boot, nb_anchor, t_old_scaled, t_new, t_old_scaled / t_new, abs(old.c - new.c),
-                         new.lower, new.upper))
-            print(f"n={n:>7} anchor {t_old_scaled:9.1f} s ({nb_anchor} resamples measured) | new {t_new:7.2f} s | "
-                  f"speed-up {t_old_scaled / t_new:8.1f}x | |ΔC| {abs(old.c - new.c):.1e} | CI {new.lower:.4f}-{new.upper:.4f}",
-                  flush=True)
+            rows.append((n, a.n_boot, nb_anchor, t_old_scaled, t_new, t_old_scaled / t_new, abs(old.c - new.c), new.lower, new.upper))
+            print(
+                f"n={n:>7} anchor {t_old_scaled:9.1f} s ({nb_anchor} resamples measured) | new {t_new:7.2f} s | "
+                f"speed-up {t_old_scaled / t_new:8.1f}x | |ΔC| {abs(old.c - new.c):.1e} | CI {new.lower:.4f}-{new.upper:.4f}",
+                flush=True,
+            )
     if a.out:
         write_report(
-            a.out, "Bootstrap C-index at scale: O(n log n) vs the previous implementation",
-            [f"Anchor: metrics.py at `{a.anchor_rev}` (pairwise matrices up to 4,000 rows, one lifelines call per "
-             "resample above).",
-             f"Anchor seconds for {a.n_boot} resamples: every resample measured up to {a.anchor_max_rows} rows; above "
-             f"that {a.anchor_boot} resamples measured and scaled linearly (its per-resample cost is constant)."],
-            ["rows", "resamples", "anchor resamples measured", "anchor (s)", "new (s)", "speed-up", "abs C difference",
-             "new 95% CI"],
-            [[f"{n:,}", str(b), str(nb), f"{to:.1f}", f"{tn:.2f}", f"{r:.1f}x", f"{d:.1e}", f"{lo:.4f}–{hi:.4f}"]
-             for n, b, nb, to, tn, r, d, lo, hi in rows],
+            a.out,
+            "Bootstrap C-index at scale: O(n log n) vs the previous implementation",
+            [
+                f"Anchor: metrics.py at `{a.anchor_rev}` (pairwise matrices up to 4,000 rows, one lifelines call per resample above).",
+                f"Anchor seconds for {a.n_boot} resamples: every resample measured up to {a.anchor_max_rows} rows; above "
+                f"that {a.anchor_boot} resamples measured and scaled linearly (its per-resample cost is constant).",
+            ],
+            ["rows", "resamples", "anchor resamples measured", "anchor (s)", "new (s)", "speed-up", "abs C difference", "new 95% CI"],
+            [
+                [f"{n:,}", str(b), str(nb), f"{to:.1f}", f"{tn:.2f}", f"{r:.1f}x", f"{d:.1e}", f"{lo:.4f}–{hi:.4f}"]
+                for n, b, nb, to, tn, r, d, lo, hi in rows
+            ],
         )
     return 0
 

@@ -36,8 +36,9 @@ COMMAND = ["-m", "pathgptomic", "predict", "--bundle", "models/demo", "--cohort"
 
 def export_rev(rev: str, dest: Path) -> str:
     """Write ``git archive rev`` into ``dest``; returns the resolved commit."""
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", rev], capture_output=True, text=True,
-                            check=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", rev], capture_output=True, text=True, check=True
+    ).stdout.strip()
     archive = subprocess.run(["git", "-C", str(REPO), "archive", commit], capture_output=True, check=True).stdout
     dest.mkdir(parents=True)
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
@@ -49,8 +50,9 @@ def cold_predict(tree: Path, out_csv: Path) -> float:
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, PATHGPTOMIC_CACHE_DIR=cache, PYTHONPATH=str(tree))
         t0 = time.perf_counter()
-        res = subprocess.run([sys.executable, *COMMAND, "--out", str(out_csv)], cwd=tree, env=env,
-                             capture_output=True, text=True, check=False)
+        res = subprocess.run(
+            [sys.executable, *COMMAND, "--out", str(out_csv)], cwd=tree, env=env, capture_output=True, text=True, check=False
+        )
         elapsed = time.perf_counter() - t0
     if res.returncode != 0:
         raise SystemExit(f"predict failed in {tree} (exit {res.returncode}):\n{res.stderr[-3000:]}")
@@ -88,7 +90,7 @@ def main() -> int:
             try:
                 times: dict[str, list[float]] = {k: [] for k in trees}
                 for rep in range(a.repeats):
-                    for name in (list(trees) if rep % 2 == 0 else list(trees)[::-1]):
+                    for name in list(trees) if rep % 2 == 0 else list(trees)[::-1]:
                         times[name].append(cold_predict(trees[name], Path(tmp) / f"{name[:6]}.csv"))
                         print(f"busy {busy} | {name} | {times[name][-1]:.1f} s", flush=True)
             finally:
@@ -98,14 +100,20 @@ def main() -> int:
             t_anchor, t_cand = (statistics.median(v) for v in times.values())
             diff = max_risk_difference(Path(tmp) / "anchor.csv", Path(tmp) / "candid.csv")
             rows.append((busy, t_anchor, t_cand, t_anchor / t_cand, diff))
-            print(f"busy {busy}: anchor {t_anchor:.1f} s, candidate {t_cand:.1f} s, speed-up {t_anchor / t_cand:.2f}x, "
-                  f"max |Δ risk| {diff:.2e}", flush=True)
+            print(
+                f"busy {busy}: anchor {t_anchor:.1f} s, candidate {t_cand:.1f} s, speed-up {t_anchor / t_cand:.2f}x, "
+                f"max |Δ risk| {diff:.2e}",
+                flush=True,
+            )
     if a.out:
         write_report(
-            a.out, "Cold-cache demo predict: candidate vs anchor",
-            [f"Measured: `python {' '.join(COMMAND)}` with an empty `PATHGPTOMIC_CACHE_DIR` per run (200 demo images "
-             f"tiled and encoded); anchor = `git archive {commit}`, candidate = `{a.candidate}`.",
-             f"Median of {a.repeats} run(s) each, anchor and candidate alternating."],
+            a.out,
+            "Cold-cache demo predict: candidate vs anchor",
+            [
+                f"Measured: `python {' '.join(COMMAND)}` with an empty `PATHGPTOMIC_CACHE_DIR` per run (200 demo images "
+                f"tiled and encoded); anchor = `git archive {commit}`, candidate = `{a.candidate}`.",
+                f"Median of {a.repeats} run(s) each, anchor and candidate alternating.",
+            ],
             ["extra busy processes", "anchor (s)", "candidate (s)", "speed-up (anchor / candidate)", "max abs risk difference"],
             [[str(b), f"{ta:.1f}", f"{tc:.1f}", f"{r:.2f}x", f"{d:.1e}"] for b, ta, tc, r, d in rows],
         )

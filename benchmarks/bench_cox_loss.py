@@ -180,8 +180,9 @@ def _memory_subprocess(method: str, n: int, device: str) -> tuple[float, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 1024, 4096, 16384])
-    parser.add_argument("--naive-max", type=int, default=4096,
-                        help="largest n for the naive O(n^2) version (its (n,n) masks need ~3 x 4n^2 bytes)")
+    parser.add_argument(
+        "--naive-max", type=int, default=4096, help="largest n for the naive O(n^2) version (its (n,n) masks need ~3 x 4n^2 bytes)"
+    )
     parser.add_argument("--repeats", type=int, default=15, help="timed runs per case (naive: at most 5)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1)
@@ -205,31 +206,43 @@ def main(argv: list[str] | None = None) -> int:
         if n <= args.naive_max:
             t_naive, t_naive_min = time_case("naive", n, args.device, min(args.repeats, 5))
             m_naive, _ = _memory_subprocess("naive", n, args.device)
-            naive_cells = (f"{t_naive * 1e3:.2f} ({t_naive_min * 1e3:.2f})", f"{t_naive / t_fast:.0f}x",
-                           f"{m_naive:.2f}")
+            naive_cells = (f"{t_naive * 1e3:.2f} ({t_naive_min * 1e3:.2f})", f"{t_naive / t_fast:.0f}x", f"{m_naive:.2f}")
         else:
             naive_cells = ("skipped", "–", f"skipped (~{3 * 4 * n * n / 2**30:.1f} GiB)")
-        rows.append((n, f"{t_fast * 1e3:.2f} ({t_fast_min * 1e3:.2f})", f"{t_efron * 1e3:.2f} ({t_efron_min * 1e3:.2f})",
-                     *naive_cells, f"{m_fast:.2f}", f"{agree:.1e}"))
+        rows.append(
+            (
+                n,
+                f"{t_fast * 1e3:.2f} ({t_fast_min * 1e3:.2f})",
+                f"{t_efron * 1e3:.2f} ({t_efron_min * 1e3:.2f})",
+                *naive_cells,
+                f"{m_fast:.2f}",
+                f"{agree:.1e}",
+            )
+        )
         print(f"n={n} done", file=sys.stderr)
 
-    header = ("| n | vectorised Breslow fwd+bwd, ms: median (min) | vectorised Efron fwd+bwd, ms | "
-              "naive O(n²) Breslow fwd+bwd, ms | naive / vectorised (medians) | naive peak extra mem (MiB) | vectorised peak extra mem (MiB) "
-              "| abs diff vs naive (float64, n≤2048) |")
+    header = (
+        "| n | vectorised Breslow fwd+bwd, ms: median (min) | vectorised Efron fwd+bwd, ms | "
+        "naive O(n²) Breslow fwd+bwd, ms | naive / vectorised (medians) | naive peak extra mem (MiB) | vectorised peak extra mem (MiB) "
+        "| abs diff vs naive (float64, n≤2048) |"
+    )
     sep = "|" + "---|" * 8
     table = "\n".join([header, sep] + ["| " + " | ".join(str(c) for c in r) + " |" for r in rows])
     print(table)
 
-    command = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(__file__, REPO_ROOT)] +
-                                   (argv if argv is not None else sys.argv[1:]))
+    command = "python " + " ".join(
+        shlex.quote(a) for a in [os.path.relpath(__file__, REPO_ROOT)] + (argv if argv is not None else sys.argv[1:])
+    )
     cpu = platform.machine()
     try:
         cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    machine = (f"{cpu}, {os.cpu_count()} CPU cores visible, torch.set_num_threads("
-               f"{args.threads}), torch {torch.__version__}, Python {platform.python_version()}, device {args.device}"
-               + (f" ({torch.cuda.get_device_name()})" if args.device.startswith("cuda") else ""))
+    machine = (
+        f"{cpu}, {os.cpu_count()} CPU cores visible, torch.set_num_threads("
+        f"{args.threads}), torch {torch.__version__}, Python {platform.python_version()}, device {args.device}"
+        + (f" ({torch.cuda.get_device_name()})" if args.device.startswith("cuda") else "")
+    )
     text = f"""# Cox loss: vectorised O(n log n) vs naive O(n²)
 
 Command (from the repository root): `{command}`

@@ -89,8 +89,10 @@ def _server_side_prediction(repeats: int) -> float:
 
 def _import_times() -> dict[str, float]:
     """Fresh-process import times of torch, timm and pathgptomic (what the first page pays)."""
-    code = ("import time; t = time.perf_counter(); import torch; a = time.perf_counter() - t; import timm; "
-            "b = time.perf_counter() - t; import pathgptomic; c = time.perf_counter() - t; print(a, b, c)")
+    code = (
+        "import time; t = time.perf_counter(); import torch; a = time.perf_counter() - t; import timm; "
+        "b = time.perf_counter() - t; import pathgptomic; c = time.perf_counter() - t; print(a, b, c)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
     a, b, c = (float(v) for v in out.stdout.split())
     return {"import_torch": a, "import_timm": b - a, "import_pathgptomic": c}
@@ -131,8 +133,10 @@ def main() -> int:
                     page.keyboard.press("ArrowDown")
                     page.keyboard.press("Enter")
                     _wait_run(page)
-                pid = re.search(r"SYN-\d+", box.inner_text() + " " + box.locator("input").first.input_value()
-                                + " " + (box.get_attribute("aria-label") or ""))
+                pid = re.search(
+                    r"SYN-\d+",
+                    box.inner_text() + " " + box.locator("input").first.input_value() + " " + (box.get_attribute("aria-label") or ""),
+                )
                 pid = pid.group(0)
                 t = time.perf_counter()
                 page.get_by_role("button", name="Predict", exact=True).click()
@@ -172,34 +176,36 @@ def main() -> int:
     results["predict_server_side"] = _server_side_prediction(args.repeats)
     results.update(_import_times())
 
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+        platform.processor(),
+    )
     load = os.getloadavg()
     r = results
     md = f"""# Dashboard benchmark
 
-Command: `python benchmarks/bench_dashboard.py --repeats {args.repeats}` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})
+Command: `python benchmarks/bench_dashboard.py --repeats {args.repeats}` ({time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})
 Machine: {os.cpu_count()} CPU cores ({cpu}), Python {platform.python_version()}, CPU only;
 load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (shared machine: other jobs were running).
-Model: the first bundle of `{os.environ.get('PATHGPTOMIC_MODELS_DIR', 'models/')}` (`demo` when present); cohort: `assets/demo_cohort` (200 patients).
+Model: the first bundle of `{os.environ.get("PATHGPTOMIC_MODELS_DIR", "models/")}` (`demo` when present); cohort: `assets/demo_cohort` (200 patients).
 Browser: Debian Chromium headless through Playwright; times are wall-clock until Streamlit reports the script run finished.
 
 | measure | target | result |
 |---|---|---|
-| server start → `/_stcore/health` ok | | {r['health']:.2f} s |
-| server start → first page (Predict) rendered | < 5 s | {r['ready_after_start']:.2f} s (page alone {r['first_page']:.2f} s) |
-| demo-patient prediction, click → result shown, first click right after the first page | | {r['predict_click_first']:.2f} s |
-| demo-patient prediction, click → result shown in the browser, other patients (median) | < 1 s | {r['predict_click_warm']:.2f} s |
-| demo-patient prediction, server-side script rerun (slide → tiles → features → prediction → figures; AppTest, median) | < 1 s | {r['predict_server_side']:.2f} s |
-| `Bundle.predict` + survival curve, one demo patient, in process, warm (median) | < 1 s | {r['predict_inproc_warm']:.3f} s (first {r['predict_inproc_first']:.2f} s) |
-| Cohort page, 200 patients (OOF predictions, KM, tests, bootstrap CI, td-AUC), first visit | < 3 s | {r['cohort_cold']:.2f} s |
-| Cohort page, 200 patients, cached revisit | | {r['cohort_warm']:.2f} s |
-| Cohort page, demo cohort re-scored by the model (200 predictions) | | {r['cohort_demo_rescored']:.2f} s |
-| Explain page (IG, 32 steps, one patient) | | {r['page_explain']:.2f} s |
-| Modality balance page | | {r['page_balance']:.2f} s |
-| Train page | | {r['page_train']:.2f} s |
-| app process peak RSS (VmHWM) after all pages | < 2.7 GB (Community Cloud) | {r['peak_rss_mb']:.0f} MB (now {r['rss_mb']:.0f} MB) |
-| fresh-process `import torch` / then `import timm` / `import pathgptomic` in total | | {r['import_torch']:.2f} s / {r['import_timm']:.2f} s / {r['import_pathgptomic']:.2f} s |
+| server start → `/_stcore/health` ok | | {r["health"]:.2f} s |
+| server start → first page (Predict) rendered | < 5 s | {r["ready_after_start"]:.2f} s (page alone {r["first_page"]:.2f} s) |
+| demo-patient prediction, click → result shown, first click right after the first page | | {r["predict_click_first"]:.2f} s |
+| demo-patient prediction, click → result shown in the browser, other patients (median) | < 1 s | {r["predict_click_warm"]:.2f} s |
+| demo-patient prediction, server-side script rerun (slide → tiles → features → prediction → figures; AppTest, median) | < 1 s | {r["predict_server_side"]:.2f} s |
+| `Bundle.predict` + survival curve, one demo patient, in process, warm (median) | < 1 s | {r["predict_inproc_warm"]:.3f} s (first {r["predict_inproc_first"]:.2f} s) |
+| Cohort page, 200 patients (OOF predictions, KM, tests, bootstrap CI, td-AUC), first visit | < 3 s | {r["cohort_cold"]:.2f} s |
+| Cohort page, 200 patients, cached revisit | | {r["cohort_warm"]:.2f} s |
+| Cohort page, demo cohort re-scored by the model (200 predictions) | | {r["cohort_demo_rescored"]:.2f} s |
+| Explain page (IG, 32 steps, one patient) | | {r["page_explain"]:.2f} s |
+| Modality balance page | | {r["page_balance"]:.2f} s |
+| Train page | | {r["page_train"]:.2f} s |
+| app process peak RSS (VmHWM) after all pages | < 2.7 GB (Community Cloud) | {r["peak_rss_mb"]:.0f} MB (now {r["rss_mb"]:.0f} MB) |
+| fresh-process `import torch` / then `import timm` / `import pathgptomic` in total | | {r["import_torch"]:.2f} s / {r["import_timm"]:.2f} s / {r["import_pathgptomic"]:.2f} s |
 
 The first page imports neither torch nor timm (`import pathgptomic` is light; the sidebar scans
 bundle folders without the model code; Predict loads the model on the first click). Right after

@@ -46,8 +46,10 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     gpu = torch.cuda.get_device_name(device) if device.type == "cuda" else None
     print(f"# bench_extract {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC")
-    print(f"machine: {platform.machine()} {platform.processor()}, torch {torch.__version__}, device {device}"
-          f"{' (' + gpu + ')' if gpu else ''}, threads {torch.get_num_threads()}, batch {args.batch_size}")
+    print(
+        f"machine: {platform.machine()} {platform.processor()}, torch {torch.__version__}, device {device}"
+        f"{' (' + gpu + ')' if gpu else ''}, threads {torch.get_num_threads()}, batch {args.batch_size}"
+    )
     print("| model | dtype | params (M) | dim | patches/s | ms/batch | peak memory |")
     print("|---|---|---|---|---|---|---|")
     dtypes = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -66,8 +68,7 @@ def main() -> None:
             x = torch.randn(args.batch_size, 3, *size, device=device)
             if device.type == "cuda":
                 torch.cuda.reset_peak_memory_stats(device)
-            with torch.inference_mode(), torch.autocast(device.type, dtype=amp or torch.float32,
-                                                        enabled=amp is not None):
+            with torch.inference_mode(), torch.autocast(device.type, dtype=amp or torch.float32, enabled=amp is not None):
                 for _ in range(args.warmup):
                     model(x)
                 if device.type == "cuda":
@@ -83,18 +84,17 @@ def main() -> None:
                 peak = f"{torch.cuda.max_memory_allocated(device) / 2**20:.0f} MiB (CUDA)"
             else:
                 peak = f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB (process RSS)"
-            print(f"| {name} | {dname} | {n_params:.1f} | {enc.num_features} | {rate:.1f} | "
-                  f"{1e3 * elapsed / args.batches:.0f} | {peak} |")
+            print(f"| {name} | {dname} | {n_params:.1f} | {enc.num_features} | {rate:.1f} | {1e3 * elapsed / args.batches:.0f} | {peak} |")
         if args.slide:
             from pathgptomic.slides.features import extract_slide_features
 
             with tempfile.TemporaryDirectory() as d:
                 t0 = time.perf_counter()
-                sf = extract_slide_features(args.slide, enc, cache_dir=d, device=device, batch_size=args.batch_size,
-                                            num_workers=args.workers, show_progress=False)
+                sf = extract_slide_features(
+                    args.slide, enc, cache_dir=d, device=device, batch_size=args.batch_size, num_workers=args.workers, show_progress=False
+                )
                 el = time.perf_counter() - t0
-            print(f"| {name} | full path on {args.slide} | | | {len(sf.features) / el:.1f} | "
-                  f"({len(sf.features)} patches, {el:.1f} s) | |")
+            print(f"| {name} | full path on {args.slide} | | | {len(sf.features) / el:.1f} | ({len(sf.features)} patches, {el:.1f} s) | |")
         del model, enc
         if device.type == "cuda":
             torch.cuda.empty_cache()

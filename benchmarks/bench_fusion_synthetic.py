@@ -65,8 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     cohort = load_cohort_arg("demo")
     seeds = list(range(args.seeds))
-    settings = BenchmarkSettings(suite="all", seeds=seeds, n_folds=args.folds, epochs=args.epochs,
-                                 image_encoder="test_resnet", max_patches=4, rows=ROWS)
+    settings = BenchmarkSettings(
+        suite="all", seeds=seeds, n_folds=args.folds, epochs=args.epochs, image_encoder="test_resnet", max_patches=4, rows=ROWS
+    )
     command = "python benchmarks/bench_fusion_synthetic.py " + shlex.join(argv if argv is not None else sys.argv[1:])
     run = run_benchmark(cohort, settings, args.out, command=command.strip(), write_report=False)
     s = summarize(run.results, run.rows).set_index("config")
@@ -76,51 +77,78 @@ def main(argv: list[str] | None = None) -> int:
     img = paired_wilcoxon(run.results, "gradmod_snn", "concat_snn", value="cindex_image")
     fused = paired_wilcoxon(run.results, "gradmod_snn", "concat_snn")
     lines = [
-        "# Fusion modes on the synthetic demo cohort (issue 2 benchmark)", "",
+        "# Fusion modes on the synthetic demo cohort (issue 2 benchmark)",
+        "",
         f"Synthetic cohort (`assets/demo_cohort`, {cohort.n} patients, {cohort.n_events} events; simulated genomics, "
         f"H&E-like images and outcomes; true log-hazard = genomic part (sd {truth['genomic_part'].std():.2f}) + image "
-        f"part (sd {truth['image_part'].std():.2f}) + unobserved noise (sd {truth['noise'].std():.2f})).", "",
-        "Command (run from the repository root):", "", "```", command.strip(), "```", "",
+        f"part (sd {truth['image_part'].std():.2f}) + unobserved noise (sd {truth['noise'].std():.2f})).",
+        "",
+        "Command (run from the repository root):",
+        "",
+        "```",
+        command.strip(),
+        "```",
+        "",
         f"Protocol: {args.seeds} seeds x {args.folds} stratified folds (drawn per seed) = {n_cells} cells per row; "
         f"{args.epochs} epochs, batch 32, Adam lr 5e-4, weight decay 1e-4, dropout 0.25, no early stopping, gradmod "
         "α = 1 from epoch 0; frozen random-init `test_resnet` patch features (4 tiles of 224 px per image, "
         "mean pooling). All fixed in advance; no selection on the evaluation folds. CPU run (no GPU in this session); "
-        "the cells are shared with `benchmarks/results/synthetic/`.", "",
+        "the cells are shared with `benchmarks/results/synthetic/`.",
+        "",
         "| Model | C-index | image branch alone (W^P·P) | genomic branch alone (W^G·G) | cells |",
         "|---|---|---|---|---|",
     ]
-    names = {"genomic_snn": "genomic only", "image": "image only", "concat_snn": "concat",
-             "kronecker_snn": "kronecker", "gradmod_snn": "gradmod"}
+    names = {
+        "genomic_snn": "genomic only",
+        "image": "image only",
+        "concat_snn": "concat",
+        "kronecker_snn": "kronecker",
+        "gradmod_snn": "gradmod",
+    }
     for key in ROWS:
         r = s.loc[key]
-        lines.append(f"| {names[key]} | {_ms(r['cindex_mean'], r['cindex_sd'])} | "
-                     f"{_ms(r['cindex_image_mean'], r['cindex_image_sd'])} | "
-                     f"{_ms(r['cindex_genomic_mean'], r['cindex_genomic_sd'])} | {r['n_cells']} |")
+        lines.append(
+            f"| {names[key]} | {_ms(r['cindex_mean'], r['cindex_sd'])} | "
+            f"{_ms(r['cindex_image_mean'], r['cindex_image_sd'])} | "
+            f"{_ms(r['cindex_genomic_mean'], r['cindex_genomic_sd'])} | {r['n_cells']} |"
+        )
     lines += [
         f"| *true log-hazard (ceiling)* | {_ms(*ceil['true_risk'])} | {_ms(*ceil['image_part'])} (true image part) | "
-        f"{_ms(*ceil['genomic_part'])} (true genomic part) | {n_cells} |", "",
-        "## Reading", "",
+        f"{_ms(*ceil['genomic_part'])} (true genomic part) | {n_cells} |",
+        "",
+        "## Reading",
+        "",
     ]
     gi, ci = s.loc["gradmod_snn", "cindex_image_mean"], s.loc["concat_snn", "cindex_image_mean"]
     gf, cf = s.loc["gradmod_snn", "cindex_mean"], s.loc["concat_snn", "cindex_mean"]
     lines.append(
         f"- Image branch alone: gradmod {gi:.3f} vs concat {ci:.3f} (Δ {gi - ci:+.3f}, paired Wilcoxon p = "
         f"{_p(img['p'])} over {int(img['n'])} cells). "
-        + ("gradmod trains the image branch better here." if gi - ci >= 0.005 and img["p"] < 0.05 else
-           "On this cohort gradmod does **not** train the image branch measurably better than concat."
-           if gi - ci < 0.005 else "gradmod's image branch is higher, but the difference is not significant at 0.05.")
+        + (
+            "gradmod trains the image branch better here."
+            if gi - ci >= 0.005 and img["p"] < 0.05
+            else "On this cohort gradmod does **not** train the image branch measurably better than concat."
+            if gi - ci < 0.005
+            else "gradmod's image branch is higher, but the difference is not significant at 0.05."
+        )
     )
     lines.append(
         f"- Fused C-index: gradmod {gf:.3f} vs concat {cf:.3f} (Δ {gf - cf:+.3f}, p = {_p(fused['p'])}). "
-        + ("gradmod lifts the fused C-index here." if gf - cf >= 0.005 and fused["p"] < 0.05 else
-           "gradmod does **not** lift the fused C-index measurably on this cohort." if gf - cf < 0.005 else
-           "gradmod is higher, but not significantly at 0.05.")
+        + (
+            "gradmod lifts the fused C-index here."
+            if gf - cf >= 0.005 and fused["p"] < 0.05
+            else "gradmod does **not** lift the fused C-index measurably on this cohort."
+            if gf - cf < 0.005
+            else "gradmod is higher, but not significantly at 0.05."
+        )
     )
     ki, gim = s.loc["kronecker_snn", "cindex_mean"], s.loc["image", "cindex_mean"]
     gg = s.loc["genomic_snn", "cindex_mean"]
-    lines.append(f"- Unimodal: genomic only {gg:.3f}, image only {gim:.3f}; Kronecker fusion {ki:.3f}. "
-                 f"The ceilings (true risk on the same folds) show how much signal is left: "
-                 f"{ceil['true_risk'][0]:.3f} fused, {ceil['image_part'][0]:.3f} for the image part alone.")
+    lines.append(
+        f"- Unimodal: genomic only {gg:.3f}, image only {gim:.3f}; Kronecker fusion {ki:.3f}. "
+        f"The ceilings (true risk on the same folds) show how much signal is left: "
+        f"{ceil['true_risk'][0]:.3f} fused, {ceil['image_part'][0]:.3f} for the image part alone."
+    )
     lines.append(
         "- How gradmod acts under Adam: Adam's per-parameter update m̂/√v̂ is invariant to a constant rescaling of "
         "the gradient, so the trainer scales each branch's gradients by k (the paper's rule) *and* that branch's "
@@ -139,14 +167,24 @@ def main(argv: list[str] | None = None) -> int:
             f"(< 1 means the image branch's partial-likelihood score is the higher one), so the {dominant} branch "
             f"dominates on training batches and is the one slowed down (mean k^G {h['coef_g'].mean():.3f}, "
             f"mean k^P {h['coef_p'].mean():.3f}). "
-            + ("This is the reverse of the paper's GBMLGG setting, where genomics dominates: on this cohort the "
-               "image branch's colour/density features are quick to fit even though its true signal is weaker."
-               if rho < 1 else "This matches the paper's setting, where genomics dominates.")
+            + (
+                "This is the reverse of the paper's GBMLGG setting, where genomics dominates: on this cohort the "
+                "image branch's colour/density features are quick to fit even though its true signal is weaker."
+                if rho < 1
+                else "This matches the paper's setting, where genomics dominates."
+            )
         )
-    lines += ["", "The paper's claim (gradmod balances the branches and lifts the fused C-index) is tested here only on "
-              "synthetic data with a weak random-init image encoder and a reduced CPU budget; see "
-              "`benchmarks/results/synthetic/report.md` for the full grid and the ρ curves.", "",
-              "## Environment", "", *[f"- {k}: {v}" for k, v in environment_info().items()], ""]
+    lines += [
+        "",
+        "The paper's claim (gradmod balances the branches and lifts the fused C-index) is tested here only on "
+        "synthetic data with a weak random-init image encoder and a reduced CPU budget; see "
+        "`benchmarks/results/synthetic/report.md` for the full grid and the ρ curves.",
+        "",
+        "## Environment",
+        "",
+        *[f"- {k}: {v}" for k, v in environment_info().items()],
+        "",
+    ]
     Path(args.md).write_text("\n".join(lines))
     print("\n".join(lines))
     return 0

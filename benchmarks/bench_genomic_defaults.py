@@ -43,21 +43,33 @@ def run(flags: str, seed: int) -> tuple[float, list[float], float]:
     from pathgptomic.data import read_split_files
     from pathgptomic.training.trainer import cross_validate
 
-    argv = ["cv", "--cohort", str(DATA / "tcga_gbmlgg_all_clean.csv.gz"), "--splits", str(DATA / "splits_5fold"),
-            "--fusion", "genomic", "--seed", str(seed), "--out", "unused", *shlex.split(flags)]
+    argv = [
+        "cv",
+        "--cohort",
+        str(DATA / "tcga_gbmlgg_all_clean.csv.gz"),
+        "--splits",
+        str(DATA / "splits_5fold"),
+        "--fusion",
+        "genomic",
+        "--seed",
+        str(seed),
+        "--out",
+        "unused",
+        *shlex.split(flags),
+    ]
     args = build_parser().parse_args(argv)
     cohort = load_cohort_arg(args.cohort)
     start = time.perf_counter()
-    res = cross_validate(cohort, config_from_args(args), folds=read_split_files(args.splits, cohort.ids),
-                         final_fit=False, show_progress=False)
+    res = cross_validate(
+        cohort, config_from_args(args), folds=read_split_files(args.splits, cohort.ids), final_fit=False, show_progress=False
+    )
     return res.summary["cindex_mean"], res.folds["cindex"].tolist(), time.perf_counter() - start
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--variants", default=",".join(str(i) for i in range(len(VARIANTS))),
-                    help="indices of VARIANTS to run (default all)")
+    ap.add_argument("--variants", default=",".join(str(i) for i in range(len(VARIANTS))), help="indices of VARIANTS to run (default all)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "genomic_defaults.md"))
     args = ap.parse_args()
     if not DATA.is_dir():
@@ -65,12 +77,16 @@ def main() -> int:
         return 0
     seeds = [int(s) for s in args.seeds.split(",")]
     picked = [list(VARIANTS.items())[int(i)] for i in args.variants.split(",")]
-    lines = ["# Deep genomic branch: CLI defaults and variants (TCGA-GBMLGG, shared 5 splits)", "",
-             f"`python benchmarks/bench_genomic_defaults.py --seeds {args.seeds}` ({time.strftime('%Y-%m-%d')}, "
-             "2-core CPU, one torch thread). Cell = mean C-index over the 5 folds; bar: penalized Cox on 10 RNA "
-             "PCs + CNV + mutations 0.827 ± 0.018.", "",
-             "| variant | flags | " + " | ".join(f"seed {s}" for s in seeds) + " | mean over seeds | s/run |",
-             "|---|---|" + "---|" * len(seeds) + "---|---|"]
+    lines = [
+        "# Deep genomic branch: CLI defaults and variants (TCGA-GBMLGG, shared 5 splits)",
+        "",
+        f"`python benchmarks/bench_genomic_defaults.py --seeds {args.seeds}` ({time.strftime('%Y-%m-%d')}, "
+        "2-core CPU, one torch thread). Cell = mean C-index over the 5 folds; bar: penalized Cox on 10 RNA "
+        "PCs + CNV + mutations 0.827 ± 0.018.",
+        "",
+        "| variant | flags | " + " | ".join(f"seed {s}" for s in seeds) + " | mean over seeds | s/run |",
+        "|---|---|" + "---|" * len(seeds) + "---|---|",
+    ]
     for label, flags in picked:
         cells, secs = [], []
         for seed in seeds:
@@ -78,8 +94,11 @@ def main() -> int:
             cells.append(c)
             secs.append(s)
             print(f"{label} seed {seed}: {c:.4f} folds {np.round(folds, 3).tolist()} ({s:.0f} s)", flush=True)
-        lines.append(f"| {label} | `{flags or '(none)'}` | " + " | ".join(f"{c:.3f}" for c in cells)
-                     + f" | **{np.mean(cells):.3f}** | {np.mean(secs):.0f} |")
+        lines.append(
+            f"| {label} | `{flags or '(none)'}` | "
+            + " | ".join(f"{c:.3f}" for c in cells)
+            + f" | **{np.mean(cells):.3f}** | {np.mean(secs):.0f} |"
+        )
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text)
     print(text)

@@ -58,8 +58,7 @@ def extraction_workload(n_slides: int) -> Callable[[int], float]:
         with tempfile.TemporaryDirectory() as cache:
             t0 = time.perf_counter()
             for path in images:
-                extract_slide_features(path, spec, tiling=tiling, cache_dir=cache, device="cpu",
-                                       show_progress=False, cpu_threads=threads)
+                extract_slide_features(path, spec, tiling=tiling, cache_dir=cache, device="cpu", show_progress=False, cpu_threads=threads)
             return time.perf_counter() - t0
 
     return run
@@ -79,8 +78,7 @@ def scgpt_workload(n_samples: int, n_genes: int) -> Callable[[int], float]:
 
     def run(threads: int) -> float:
         t0 = time.perf_counter()
-        embed_matrix(loaded, x, genes, batch_size=8, device="cpu", show_progress=False, cpu_threads=threads,
-                     max_length=n_genes + 1)
+        embed_matrix(loaded, x, genes, batch_size=8, device="cpu", show_progress=False, cpu_threads=threads, max_length=n_genes + 1)
         return time.perf_counter() - t0
 
     return run
@@ -90,7 +88,7 @@ def measure(workloads: dict[str, Callable[[int], float]], repeats: int) -> dict[
     """Seconds per workload and thread count, 1 and 2 threads interleaved (order alternating)."""
     out: dict[str, dict[int, list[float]]] = {name: {1: [], 2: []} for name in workloads}
     for rep in range(repeats):
-        for threads in ((1, 2) if rep % 2 == 0 else (2, 1)):
+        for threads in (1, 2) if rep % 2 == 0 else (2, 1):
             for name, run in workloads.items():
                 out[name][threads].append(run(threads))
     return out
@@ -138,14 +136,16 @@ def main() -> int:
         for name, by_threads in res.items():
             t1, t2 = statistics.median(by_threads[1]), statistics.median(by_threads[2])
             rows.append((label, name, t1, t2, t2 / t1, load0))
-            print(f"{label:>22} | {name:<50} | 1 thread {t1:7.2f} s | 2 threads {t2:7.2f} s | t2/t1 {t2 / t1:5.2f}",
-                  flush=True)
+            print(f"{label:>22} | {name:<50} | 1 thread {t1:7.2f} s | 2 threads {t2:7.2f} s | t2/t1 {t2 / t1:5.2f}", flush=True)
     assert torch.get_num_threads() == default_threads, "the caller's thread count was not restored"
     if a.out:
         write_report(
-            a.out, "CPU inference threads: 1 vs 2 torch threads",
-            [f"torch {torch.__version__} (default {default_threads} threads). Each cell: median of {a.repeats} runs; "
-             "1 and 2 threads interleaved in the same process."],
+            a.out,
+            "CPU inference threads: 1 vs 2 torch threads",
+            [
+                f"torch {torch.__version__} (default {default_threads} threads). Each cell: median of {a.repeats} runs; "
+                "1 and 2 threads interleaved in the same process."
+            ],
             ["condition", "workload", "1 thread (s)", "2 threads (s)", "t(2) / t(1)", "load avg at start"],
             [[c, n, f"{t1:.2f}", f"{t2:.2f}", f"{r:.2f}", f"{ld:.1f}"] for c, n, t1, t2, r, ld in rows],
         )

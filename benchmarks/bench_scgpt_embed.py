@@ -77,9 +77,17 @@ def run_one(model: str, device: str, n_samples: int, batch_size: int, autocast: 
     dt = time.perf_counter() - t0
     peak1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out = {
-        "model": model, "device": device, "autocast": autocast, "threads": threads, "n_samples": n_samples,
-        "batch_size": batch_size, "seq_len": SEQ_LEN, "n_params": n_params, "seconds": round(dt, 3),
-        "samples_per_s": round(n_samples / dt, 3), "finite": bool(np.isfinite(emb).all()),
+        "model": model,
+        "device": device,
+        "autocast": autocast,
+        "threads": threads,
+        "n_samples": n_samples,
+        "batch_size": batch_size,
+        "seq_len": SEQ_LEN,
+        "n_params": n_params,
+        "seconds": round(dt, 3),
+        "samples_per_s": round(n_samples / dt, 3),
+        "finite": bool(np.isfinite(emb).all()),
     }
     if device == "cuda":
         out["peak_mem_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
@@ -110,7 +118,18 @@ def main() -> int:
     if a.device == "cuda":
         configs += [("demo", "1", a.demo_samples), ("whole-human-size", "1", a.big_samples)]
     for model, ac, n in configs:
-        cmd = [sys.executable, __file__, "--device", a.device, "--threads", str(a.threads), "--batch-size", str(a.batch_size), "--_one", f"{model},{ac},{n}"]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--device",
+            a.device,
+            "--threads",
+            str(a.threads),
+            "--batch-size",
+            str(a.batch_size),
+            "--_one",
+            f"{model},{ac},{n}",
+        ]
         res = subprocess.run(cmd, capture_output=True, text=True, check=True)
         r = json.loads(res.stdout.strip().splitlines()[-1])
         print(json.dumps(r))

@@ -95,8 +95,17 @@ def build_models(official_mod: types.ModuleType):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         official = official_mod.TransformerModel(
-            ntoken=len(vocab), d_model=512, nhead=8, d_hid=512, nlayers=12, vocab={"<pad>": vocab["<pad>"]},
-            dropout=0.2, pad_token="<pad>", pad_value=-2, input_emb_style="continuous", use_fast_transformer=False,
+            ntoken=len(vocab),
+            d_model=512,
+            nhead=8,
+            d_hid=512,
+            nlayers=12,
+            vocab={"<pad>": vocab["<pad>"]},
+            dropout=0.2,
+            pad_token="<pad>",
+            pad_value=-2,
+            input_emb_style="continuous",
+            use_fast_transformer=False,
         ).eval()
     missing, unexpected = official.load_state_dict(ours.state_dict(), strict=False)
     heads = ("decoder.", "cls_decoder.", "mvc_decoder.", "sim.", "creterion_cce.")
@@ -160,7 +169,7 @@ def main() -> int:
                 outs[k] = f(g, v, m)
             names = list(candidates)
             for rep in range(a.repeats):
-                for k in names[rep % len(names):] + names[: rep % len(names)]:
+                for k in names[rep % len(names) :] + names[: rep % len(names)]:
                     t0 = time.perf_counter()
                     candidates[k](g, v, m)
                     times[k].append(time.perf_counter() - t0)
@@ -170,8 +179,11 @@ def main() -> int:
             cos = torch.nn.functional.cosine_similarity(outs[k], ref, dim=1).min().item()
             t, best = statistics.median(times[k]), min(times[k])
             rows.append((label, k, t_ref, t, t_ref / t, b_ref / best, cos))
-            print(f"{label:>6} | {k:<26} | official {t_ref:.2f} s | {t:.2f} s | ratio {t_ref / t:.2f} "
-                  f"(fastest runs {b_ref / best:.2f}) | min cos {cos:.8f}", flush=True)
+            print(
+                f"{label:>6} | {k:<26} | official {t_ref:.2f} s | {t:.2f} s | ratio {t_ref / t:.2f} "
+                f"(fastest runs {b_ref / best:.2f}) | min cos {cos:.8f}",
+                flush=True,
+            )
     if a.out:
         _write_report(a, rows)
     return 0
@@ -190,13 +202,23 @@ def _write_report(a: argparse.Namespace, rows: list[tuple]) -> None:
     import torch
 
     write_report(
-        a.out, "scGPT encoder vs the official scGPT code (whole-human size, CPU)",
-        [f"torch {torch.__version__}, {a.threads} thread(s); batches of {a.batch}: full = every sequence {a.seq_len} "
-         f"tokens; padded = lengths spread from {a.seq_len} to {max(2, a.seq_len // 8)}. Median of {a.repeats} runs, "
-         "interleaved; inference mode, fp32.",
-         "Anchor: `TransformerModel._encode` of the official scgpt 0.2.4 `model.py`, same weights."],
-        ["batch", "candidate", "official (s, median)", "candidate (s, median)", "ratio official / candidate (medians)",
-         "ratio (fastest runs)", "min cosine to official"],
+        a.out,
+        "scGPT encoder vs the official scGPT code (whole-human size, CPU)",
+        [
+            f"torch {torch.__version__}, {a.threads} thread(s); batches of {a.batch}: full = every sequence {a.seq_len} "
+            f"tokens; padded = lengths spread from {a.seq_len} to {max(2, a.seq_len // 8)}. Median of {a.repeats} runs, "
+            "interleaved; inference mode, fp32.",
+            "Anchor: `TransformerModel._encode` of the official scgpt 0.2.4 `model.py`, same weights.",
+        ],
+        [
+            "batch",
+            "candidate",
+            "official (s, median)",
+            "candidate (s, median)",
+            "ratio official / candidate (medians)",
+            "ratio (fastest runs)",
+            "min cosine to official",
+        ],
         [[b, k, f"{tr:.2f}", f"{t:.2f}", f"{r:.2f}", f"{rb:.2f}", f"{c:.8f}"] for b, k, tr, t, r, rb, c in rows],
     )
 

@@ -54,7 +54,7 @@ def _canvas(roi_dir: Path | None, size: int) -> np.ndarray:
                 continue  # leave some background
             t = tiles[k % len(tiles)]
             k += 1
-            canvas[y:y + 1024, x:x + 1024] = t[: min(1024, size - y), : min(1024, size - x)]
+            canvas[y : y + 1024, x : x + 1024] = t[: min(1024, size - y), : min(1024, size - x)]
     return canvas
 
 
@@ -63,7 +63,7 @@ def _jpeg_tiles(arr: np.ndarray, tile: int = 256):
     for y in range(0, arr.shape[0], tile):
         for x in range(0, arr.shape[1], tile):
             t = np.zeros((tile, tile, 3), np.uint8)
-            part = arr[y:y + tile, x:x + tile]
+            part = arr[y : y + tile, x : x + tile]
             t[: part.shape[0], : part.shape[1]] = part
             buf = io.BytesIO()
             Image.fromarray(t).save(buf, format="JPEG", quality=90, subsampling=0)
@@ -80,17 +80,26 @@ def build_slide(path: Path, roi_dir: Path | None, size: int) -> None:
     level, i = _canvas(roi_dir, size), 0
     with tifffile.TiffWriter(path, bigtiff=size > 16384) as tw:
         while True:
-            tw.write(_jpeg_tiles(level), shape=level.shape, dtype=np.uint8, tile=(256, 256), photometric="ycbcr",
-                     subsampling=(1, 1), compression="jpeg", subfiletype=1 if i else 0, metadata=None,
-                     resolution=(1e4 / 0.25 / 2**i, 1e4 / 0.25 / 2**i), resolutionunit="CENTIMETER")
+            tw.write(
+                _jpeg_tiles(level),
+                shape=level.shape,
+                dtype=np.uint8,
+                tile=(256, 256),
+                photometric="ycbcr",
+                subsampling=(1, 1),
+                compression="jpeg",
+                subfiletype=1 if i else 0,
+                metadata=None,
+                resolution=(1e4 / 0.25 / 2**i, 1e4 / 0.25 / 2**i),
+                resolutionunit="CENTIMETER",
+            )
             if min(level.shape[:2]) <= 512:
                 break
             level = np.ascontiguousarray(level[::2, ::2])
             i += 1
 
 
-def time_loops(path: Path, coords: np.ndarray, level: int, size: int, repeats: int,
-               block: int = 25) -> dict[str, list[float]]:
+def time_loops(path: Path, coords: np.ndarray, level: int, size: int, repeats: int, block: int = 25) -> dict[str, list[float]]:
     """Seconds per full pass over ``coords`` for each reader.
 
     The readers take turns every ``block`` patches (order rotating), so a burst of load from
@@ -116,7 +125,7 @@ def time_loops(path: Path, coords: np.ndarray, level: int, size: int, repeats: i
         for rep in range(repeats + 1):  # the first pass warms file and tile caches and is not reported
             total = dict.fromkeys(names, 0.0)
             for i, start in enumerate(range(0, len(coords), block)):
-                chunk = [(int(x), int(y)) for x, y in coords[start:start + block]]
+                chunk = [(int(x), int(y)) for x, y in coords[start : start + block]]
                 k0 = (rep + i) % len(names)
                 for k in names[k0:] + names[:k0]:
                     t0 = time.perf_counter()
@@ -156,17 +165,22 @@ def main() -> None:
         tiling_s = time.perf_counter() - t0
         times = time_loops(path, r.coords, r.level, r.read_size, args.repeats)
     rate = {k: r.n / statistics.median(v) for k, v in times.items()}
-    head = (f"slide {args.size}² {fmt} (JPEG 256² tiles, has_alpha={has_alpha}), {r.n} patches of {r.read_size} px "
-            f"at level {r.level} (target {args.target_mpp} µm/px); tiling {tiling_s * 1e3:.0f} ms; median of {args.repeats}")
+    head = (
+        f"slide {args.size}² {fmt} (JPEG 256² tiles, has_alpha={has_alpha}), {r.n} patches of {r.read_size} px "
+        f"at level {r.level} (target {args.target_mpp} µm/px); tiling {tiling_s * 1e3:.0f} ms; median of {args.repeats}"
+    )
     print(head)
     for k, v in rate.items():
         print(f"{k:<34} {v:8.1f} patches/s   ratio to bare {v / rate['bare']:.2f}")
     if args.out:
         write_report(
-            args.out, "Patch reading vs a bare OpenSlide loop",
-            [f"openslide {openslide.__library_version__}. {head}.",
-             "Readers take turns every 25 patches (rotating order), each with its own handle and a private 64 MiB "
-             "OpenSlide cache; first pass (cache warm-up) not reported."],
+            args.out,
+            "Patch reading vs a bare OpenSlide loop",
+            [
+                f"openslide {openslide.__library_version__}. {head}.",
+                "Readers take turns every 25 patches (rotating order), each with its own handle and a private 64 MiB "
+                "OpenSlide cache; first pass (cache warm-up) not reported.",
+            ],
             ["reader", "patches/s", "ratio to bare OpenSlide"],
             [[k, f"{v:.1f}", f"{v / rate['bare']:.2f}"] for k, v in rate.items()],
         )

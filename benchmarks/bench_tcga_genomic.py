@@ -52,8 +52,9 @@ def _config(base_epochs: int, seed: int, **over):
 
     dropout = over.pop("dropout", 0.25)
     epochs = over.pop("epochs", base_epochs)
-    return TrainConfig(model=ModelConfig(fusion="genomic", dropout=dropout), features=FeatureSettings(use_images=False),
-                       epochs=epochs, seed=seed, **over)
+    return TrainConfig(
+        model=ModelConfig(fusion="genomic", dropout=dropout), features=FeatureSettings(use_images=False), epochs=epochs, seed=seed, **over
+    )
 
 
 def _picks(picks: list[str]) -> str:
@@ -124,14 +125,17 @@ def main(argv: list[str] | None = None) -> int:
     age_only = replace(cohort, blocks={**cohort.blocks, "clinical": cohort.blocks["clinical"][["age"]]})
     cox = {}
     for name, coh, clin in (("Cox: 10 RNA PCs + CNV + mut", cohort, False), ("Cox: the same + age", age_only, True)):
-        cox[name] = [concordance_index(fit_predict_cox_pca(coh, tr, te, clinical=clin).risk, t[te], e[te])
-                     for tr, te in folds]
+        cox[name] = [concordance_index(fit_predict_cox_pca(coh, tr, te, clinical=clin).risk, t[te], e[te]) for tr, te in folds]
     age_c = concordance_index(cohort.blocks["clinical"]["age"].to_numpy(), t, e)
 
     # 2. deep genomic rows through the runner (shared cells with the pathgptomic benchmark run)
-    settings = BenchmarkSettings(suite="baselines", seeds=list(range(args.seeds)), splits_dir=args.splits,
-                                 epochs=args.epochs, rows=["cox_pca", "cox_pca_clinical", "genomic_snn",
-                                                           "genomic_scgpt", "genomic_scgpt_smooth"])
+    settings = BenchmarkSettings(
+        suite="baselines",
+        seeds=list(range(args.seeds)),
+        splits_dir=args.splits,
+        epochs=args.epochs,
+        rows=["cox_pca", "cox_pca_clinical", "genomic_snn", "genomic_scgpt", "genomic_scgpt_smooth"],
+    )
     run = run_benchmark(cohort, settings, args.out, command=command.strip(), write_report=False)
     s = summarize(run.results, run.rows).set_index("config")
 
@@ -148,12 +152,20 @@ def main(argv: list[str] | None = None) -> int:
     ref = 0.827
     g = s.loc["genomic_snn"]
     lines = [
-        "# TCGA-GBMLGG genomics: deep genomic branch vs penalized Cox (shared 5 splits)", "",
+        "# TCGA-GBMLGG genomics: deep genomic branch vs penalized Cox (shared 5 splits)",
+        "",
         f"Real data: {cohort.n} patients, {cohort.n_events} events (`tcga_gbmlgg_all_clean.csv.gz`, 5 PORPOISE/MCAT "
         "splits). Everything below was computed in this run; C-index mean ± sd (ddof = 1) over folds (x seeds for the "
-        "deep rows). The README's references quote the sd over the same 5 folds.", "",
-        "Command (from the repository root):", "", "```", command.strip(), "```", "",
-        "| Model | C-index | cells | reference (../shared/data/README.md) |", "|---|---|---|---|",
+        "deep rows). The README's references quote the sd over the same 5 folds.",
+        "",
+        "Command (from the repository root):",
+        "",
+        "```",
+        command.strip(),
+        "```",
+        "",
+        "| Model | C-index | cells | reference (../shared/data/README.md) |",
+        "|---|---|---|---|",
     ]
     refs = {"Cox: 10 RNA PCs + CNV + mut": "0.827 ± 0.018", "Cox: the same + age": "0.851 ± 0.017"}
     for name, vals in cox.items():
@@ -161,40 +173,54 @@ def main(argv: list[str] | None = None) -> int:
     c2 = s.loc["cox_pca_clinical"]
     lines.append(f"| Cox: the same + age + sex (runner row) | {_ms(c2['cindex_mean'], c2['cindex_sd'])} | {c2['n_cells']} | — |")
     lines.append(f"| age alone (all patients) | {age_c:.3f} | 1 | 0.766 |")
-    for key, label in (("genomic_snn", "Deep genomic branch (SNN RNA), fixed settings"),
-                       ("genomic_scgpt", "Deep genomic branch, frozen scGPT RNA features"),
-                       ("genomic_scgpt_smooth", "Deep genomic branch, scGPT + MLP-A RNA features")):
+    for key, label in (
+        ("genomic_snn", "Deep genomic branch (SNN RNA), fixed settings"),
+        ("genomic_scgpt", "Deep genomic branch, frozen scGPT RNA features"),
+        ("genomic_scgpt_smooth", "Deep genomic branch, scGPT + MLP-A RNA features"),
+    ):
         r = s.loc[key]
         val = _ms(r["cindex_mean"], r["cindex_sd"]) if r["n_cells"] else f"not available: {str(r['reason'])[:160]}"
         lines.append(f"| {label} | {val} | {r['n_cells']} | — |")
     if inner_scores:
-        lines.append(f"| Deep genomic branch (SNN RNA), variant chosen by inner validation ({args.seeds} seeds) | "
-                     f"{_ms(np.mean(inner_scores), np.std(inner_scores, ddof=1))} | {len(inner_scores)} | — |")
+        lines.append(
+            f"| Deep genomic branch (SNN RNA), variant chosen by inner validation ({args.seeds} seeds) | "
+            f"{_ms(np.mean(inner_scores), np.std(inner_scores, ddof=1))} | {len(inner_scores)} | — |"
+        )
     cox_main = float(np.mean(cox["Cox: 10 RNA PCs + CNV + mut"]))
     best_deep = max([g["cindex_mean"]] + ([float(np.mean(inner_scores))] if inner_scores else []))
     lines += [
-        "", "## Reading", "",
+        "",
+        "## Reading",
+        "",
         f"- Same-run penalized Cox on 10 RNA PCs + CNV + mut: {cox_main:.3f} (reference {ref}).",
         f"- The deep genomic branch with the fixed settings reaches {g['cindex_mean']:.3f} ± {g['cindex_sd']:.3f}: "
-        + (f"it **beats** the Cox baseline by {g['cindex_mean'] - cox_main:.3f}." if g["cindex_mean"] > cox_main else
-           f"it **falls short** of the same-run Cox baseline by {cox_main - g['cindex_mean']:.3f} "
-           f"(and of the 0.827 reference by {ref - g['cindex_mean']:.3f})."),
+        + (
+            f"it **beats** the Cox baseline by {g['cindex_mean'] - cox_main:.3f}."
+            if g["cindex_mean"] > cox_main
+            else f"it **falls short** of the same-run Cox baseline by {cox_main - g['cindex_mean']:.3f} "
+            f"(and of the 0.827 reference by {ref - g['cindex_mean']:.3f})."
+        ),
     ]
     for key, label in (("genomic_scgpt", "frozen scGPT RNA features"), ("genomic_scgpt_smooth", "scGPT + MLP-A features")):
         r = s.loc[key]
         if r["n_cells"]:
             d = r["cindex_mean"] - cox_main
-            lines.append(f"- The same deep branch with {label} instead of the RNA SNN: {r['cindex_mean']:.3f} ± "
-                         f"{r['cindex_sd']:.3f} ({'+' if d >= 0 else '−'}{abs(d):.3f} vs the same-run Cox; demo-size "
-                         "scGPT checkpoint, see models/scgpt-demo).")
+            lines.append(
+                f"- The same deep branch with {label} instead of the RNA SNN: {r['cindex_mean']:.3f} ± "
+                f"{r['cindex_sd']:.3f} ({'+' if d >= 0 else '−'}{abs(d):.3f} vs the same-run Cox; demo-size "
+                "scGPT checkpoint, see models/scgpt-demo)."
+            )
     if inner_scores:
         lines.append(
             f"- What was tried: {len(VARIANTS)} variants fixed in advance ({'; '.join(VARIANTS)}), one chosen per outer "
             f"fold by inner validation (80/20 split of the training fold, stratified by event), then retrained on the "
             f"whole training fold: {np.mean(inner_scores):.3f} ± {np.std(inner_scores, ddof=1):.3f} "
             f"(picks over folds x seeds: {_picks(picks)}; {inner_s / 60:.1f} min). "
-            + (f"Best SNN-RNA deep result is {cox_main - best_deep:.3f} below the Cox baseline." if best_deep < cox_main else
-               f"Best SNN-RNA deep result is {best_deep - cox_main:.3f} above the Cox baseline.")
+            + (
+                f"Best SNN-RNA deep result is {cox_main - best_deep:.3f} below the Cox baseline."
+                if best_deep < cox_main
+                else f"Best SNN-RNA deep result is {best_deep - cox_main:.3f} above the Cox baseline."
+            )
         )
     sc = [(s.loc[k, "cindex_mean"], k) for k in ("genomic_scgpt", "genomic_scgpt_smooth") if s.loc[k, "n_cells"]]
     if sc and max(sc)[0] >= cox_main:
@@ -207,8 +233,12 @@ def main(argv: list[str] | None = None) -> int:
         "strong low-variance baseline here, and the deep branch is trained for a fixed, CPU-sized number of epochs "
         "without tuning on the evaluation folds.",
         f"- Deep rows: {args.epochs} epochs (variants as listed), batch 32, Adam lr 5e-4, weight decay 1e-4, dropout "
-        f"0.25, no early stopping, {args.seeds} seeds; CPU only (no GPU in this session).", "",
-        "## Environment", "", *[f"- {k}: {v}" for k, v in environment_info().items()], "",
+        f"0.25, no early stopping, {args.seeds} seeds; CPU only (no GPU in this session).",
+        "",
+        "## Environment",
+        "",
+        *[f"- {k}: {v}" for k, v in environment_info().items()],
+        "",
     ]
     Path(args.md).write_text("\n".join(lines))
     print("\n".join(lines))

@@ -57,18 +57,25 @@ def check_extraction(n_images: int, encoder: str, batch_size: int) -> None:
     feats = {}
     for amp in (False, True):
         with tempfile.TemporaryDirectory() as cache:
-            extract_slide_features(images[0], spec, tiling=TilingConfig(), cache_dir=cache, device="cuda",
-                                   batch_size=batch_size, amp=amp, show_progress=False)  # warm-up
+            extract_slide_features(
+                images[0], spec, tiling=TilingConfig(), cache_dir=cache, device="cuda", batch_size=batch_size, amp=amp, show_progress=False
+            )  # warm-up
         with tempfile.TemporaryDirectory() as cache:
             _sync()
             t0 = time.perf_counter()
-            out = [extract_slide_features(p, spec, tiling=TilingConfig(), cache_dir=cache, device="cuda",
-                                          batch_size=batch_size, amp=amp, show_progress=False).features for p in images]
+            out = [
+                extract_slide_features(
+                    p, spec, tiling=TilingConfig(), cache_dir=cache, device="cuda", batch_size=batch_size, amp=amp, show_progress=False
+                ).features
+                for p in images
+            ]
             _sync()
             dt = time.perf_counter() - t0
         feats[amp] = np.concatenate(out)
-        print(f"extraction {encoder} {'autocast' if amp else 'fp32':>8}: {len(feats[amp])} patches in {dt:.2f} s "
-              f"= {len(feats[amp]) / dt:.1f} patches/s (tiling and reading included)")
+        print(
+            f"extraction {encoder} {'autocast' if amp else 'fp32':>8}: {len(feats[amp])} patches in {dt:.2f} s "
+            f"= {len(feats[amp]) / dt:.1f} patches/s (tiling and reading included)"
+        )
     cos, rel = _cosines(feats[False], feats[True])
     print(f"extraction fp32 vs autocast: min cosine {cos:.6f}, max relative difference {rel:.2e}")
 
@@ -83,8 +90,13 @@ def check_scgpt(n_samples: int, batch_size: int) -> None:
     torch.manual_seed(0)
     vocab = build_vocab([f"GENE{i}" for i in range(60694)])
     cfg = ScGPTConfig.from_args({"embsize": 512, "nheads": 8, "d_hid": 512, "nlayers": 12, "dropout": 0.2, "pad_value": -2})
-    big = LoadedScGPT(model=ScGPTEncoder(cfg, len(vocab), vocab["<pad>"]).eval(), vocab=vocab, config=cfg,
-                      folder=Path("<random whole-human-size>"), checkpoint_hash="random")
+    big = LoadedScGPT(
+        model=ScGPTEncoder(cfg, len(vocab), vocab["<pad>"]).eval(),
+        vocab=vocab,
+        config=cfg,
+        folder=Path("<random whole-human-size>"),
+        checkpoint_hash="random",
+    )
     for name, loaded in (("whole-human-size", big), ("demo checkpoint", load_scgpt(REPO / "models" / "scgpt-demo"))):
         rng = np.random.default_rng(0)
         genes = rng.choice(len(loaded.vocab) - 3, 1199, replace=False)
@@ -114,20 +126,28 @@ def check_training(epochs: int) -> None:
     runs = {}
     with tempfile.TemporaryDirectory() as cache:
         for device in ("cuda", "cpu"):
-            cfg = TrainConfig(model=ModelConfig(fusion="gradmod", image_encoder="test_resnet"),
-                              features=FeatureSettings(image_encoder="test_resnet", max_patches=16, cache_dir=cache),
-                              epochs=epochs, seed=0, device=device)
+            cfg = TrainConfig(
+                model=ModelConfig(fusion="gradmod", image_encoder="test_resnet"),
+                features=FeatureSettings(image_encoder="test_resnet", max_patches=16, cache_dir=cache),
+                epochs=epochs,
+                seed=0,
+                device=device,
+            )
             t0 = time.perf_counter()
             res = cross_validate(cohort, cfg, n_folds=2, final_fit=False, show_progress=False)
             dt = time.perf_counter() - t0
             p = res.predictions.sort_values("patient_id")
             runs[device] = p
             c = concordance_index(p["risk"], p["time"], p["event"])
-            print(f"training {device:>4} (bf16 autocast on CUDA): 2 folds x {epochs} epochs in {dt:.1f} s "
-                  f"(the first run includes feature extraction), out-of-fold C-index {c:.3f}")
+            print(
+                f"training {device:>4} (bf16 autocast on CUDA): 2 folds x {epochs} epochs in {dt:.1f} s "
+                f"(the first run includes feature extraction), out-of-fold C-index {c:.3f}"
+            )
     r = np.corrcoef(runs["cuda"]["risk"], runs["cpu"]["risk"])[0, 1]
-    print(f"training CUDA vs CPU: correlation of out-of-fold risks {r:.4f}, "
-          f"max |Δ risk| {np.abs(runs['cuda']['risk'].to_numpy() - runs['cpu']['risk'].to_numpy()).max():.3g}")
+    print(
+        f"training CUDA vs CPU: correlation of out-of-fold risks {r:.4f}, "
+        f"max |Δ risk| {np.abs(runs['cuda']['risk'].to_numpy() - runs['cpu']['risk'].to_numpy()).max():.3g}"
+    )
 
 
 def main() -> int:
@@ -144,12 +164,17 @@ def main() -> int:
     import torch
 
     if not torch.cuda.is_available():
-        print("gpu_check: CUDA is not available on this machine (torch.cuda.is_available() is False; torch "
-              f"{torch.__version__}, built for CUDA {torch.version.cuda}). Run it on a machine with an NVIDIA GPU "
-              "and a CUDA build of PyTorch.", file=sys.stderr)
+        print(
+            "gpu_check: CUDA is not available on this machine (torch.cuda.is_available() is False; torch "
+            f"{torch.__version__}, built for CUDA {torch.version.cuda}). Run it on a machine with an NVIDIA GPU "
+            "and a CUDA build of PyTorch.",
+            file=sys.stderr,
+        )
         return 2
-    print(f"device: {torch.cuda.get_device_name(0)}, torch {torch.__version__}, CUDA {torch.version.cuda}, "
-          f"bf16 {'supported' if torch.cuda.is_bf16_supported() else 'not supported'}")
+    print(
+        f"device: {torch.cuda.get_device_name(0)}, torch {torch.__version__}, CUDA {torch.version.cuda}, "
+        f"bf16 {'supported' if torch.cuda.is_bf16_supported() else 'not supported'}"
+    )
     sections = {
         "extraction": lambda: check_extraction(a.images, a.encoder, a.batch_size),
         "scgpt": lambda: check_scgpt(a.samples, a.scgpt_batch_size),

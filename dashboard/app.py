@@ -21,25 +21,21 @@ from components.state import NOTICE, REPO_ROOT, sidebar_model_picker, start_warm
 #: The page icon, shipped with the app (a ``:material/...:`` favicon is fetched from a font CDN).
 ICON = REPO_ROOT / "assets" / "icon.png"
 
-st.set_page_config(page_title="Path-GPTomic", page_icon=str(ICON), layout="wide",
-                   initial_sidebar_state="expanded")
+st.set_page_config(page_title="Path-GPTomic", page_icon=str(ICON), layout="wide", initial_sidebar_state="expanded")
 require_access()  # password / OIDC login when configured; stops the run until granted
 
 PAGES = {
     "Patient": [
         st.Page(_HERE / "app_pages" / "predict.py", title="Predict", icon=":material/person:", default=True),
-        st.Page(_HERE / "app_pages" / "explain.py", title="Explain", icon=":material/insights:",
-                url_path="explain"),
+        st.Page(_HERE / "app_pages" / "explain.py", title="Explain", icon=":material/insights:", url_path="explain"),
     ],
     "Cohort": [
         st.Page(_HERE / "app_pages" / "cohort.py", title="Cohort", icon=":material/groups:", url_path="cohort"),
-        st.Page(_HERE / "app_pages" / "balance.py", title="Modality balance", icon=":material/balance:",
-                url_path="balance"),
+        st.Page(_HERE / "app_pages" / "balance.py", title="Modality balance", icon=":material/balance:", url_path="balance"),
     ],
 }
 if train_page_enabled():  # off for the public demo (PATHGPTOMIC_PUBLIC=1): hidden and unreachable
-    PAGES["Model"] = [st.Page(_HERE / "app_pages" / "train.py", title="Train", icon=":material/model_training:",
-                              url_path="train")]
+    PAGES["Model"] = [st.Page(_HERE / "app_pages" / "train.py", title="Train", icon=":material/model_training:", url_path="train")]
 
 page = st.navigation(PAGES)
 sidebar_model_picker()

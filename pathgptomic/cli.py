@@ -51,21 +51,34 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="bundle folder to write (must not exist unless --overwrite)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing bundle folder")
     p.add_argument("--fusion", default="gradmod", choices=FUSION_MODES)
-    p.add_argument("--rna-encoder", default="snn", choices=RNA_ENCODERS,
-                   help="RNA input: SNN on expression (Exp. 1), frozen scGPT (Exp. 2-3) or scGPT + MLP-A (Exp. 4-6)")
+    p.add_argument(
+        "--rna-encoder",
+        default="snn",
+        choices=RNA_ENCODERS,
+        help="RNA input: SNN on expression (Exp. 1), frozen scGPT (Exp. 2-3) or scGPT + MLP-A (Exp. 4-6)",
+    )
     p.add_argument("--scgpt-dir", default=None, help="scGPT checkpoint folder (default: $PATHGPTOMIC_SCGPT_DIR or models/scgpt-demo)")
     p.add_argument("--mlp-a", default=None, help="MLP-A file for --rna-encoder scgpt_smooth")
     p.add_argument("--blocks", default="cnv,mut", help="blocks for the CNV/mutation SNN (comma list of cnv,mut)")
-    p.add_argument("--rna-components", type=int, default=DEFAULT_RNA_COMPONENTS,
-                   help="with --rna-encoder snn: project RNA-seq onto this many principal components fitted on the "
-                        "training patients (0 = feed every gene; default %(default)s)")
+    p.add_argument(
+        "--rna-components",
+        type=int,
+        default=DEFAULT_RNA_COMPONENTS,
+        help="with --rna-encoder snn: project RNA-seq onto this many principal components fitted on the "
+        "training patients (0 = feed every gene; default %(default)s)",
+    )
     p.add_argument("--clinical", action="store_true", help="also feed clinical covariates (age, sex) to the genomic SNN")
-    p.add_argument("--image-encoder", default="resnet18",
-                   help="timm or project encoder name for patch features (e.g. t2t_vit_14, test_resnet)")
-    p.add_argument("--image-weights", default=None,
-                   help="local weights file for the image encoder (default: frozen random init, saved in the bundle)")
-    p.add_argument("--finetune-encoder", action="store_true",
-                   help="train the patch encoder end to end on tile pixels (the paper's setting) instead of frozen cached features")
+    p.add_argument(
+        "--image-encoder", default="resnet18", help="timm or project encoder name for patch features (e.g. t2t_vit_14, test_resnet)"
+    )
+    p.add_argument(
+        "--image-weights", default=None, help="local weights file for the image encoder (default: frozen random init, saved in the bundle)"
+    )
+    p.add_argument(
+        "--finetune-encoder",
+        action="store_true",
+        help="train the patch encoder end to end on tile pixels (the paper's setting) instead of frozen cached features",
+    )
     p.add_argument("--ties", default="breslow", choices=["breslow", "efron"], help="Cox partial likelihood ties method")
     p.add_argument("--pooling", default="mean", choices=POOLINGS, help="patch pooling: mean or gated-attention MIL")
     p.add_argument("--patch-size", type=int, default=224)
@@ -85,11 +98,15 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--balance-start", type=int, default=0, help="first epoch with gradient modulation")
     p.add_argument("--balance-end", type=int, default=None, help="epoch where modulation stops (exclusive)")
     p.add_argument("--ge-noise", action="store_true", help="OGM-GE generalisation-enhancement noise")
-    p.add_argument("--log-balance", action="store_true",
-                   help="with --fusion concat, also compute and log ρ^G/ρ^P every step (costs ~18%% of an epoch)")
+    p.add_argument(
+        "--log-balance", action="store_true", help="with --fusion concat, also compute and log ρ^G/ρ^P every step (costs ~18%% of an epoch)"
+    )
     p.add_argument("--optimizer", default="adam", choices=["adam", "sgd"], help="Adam (default) or SGD with momentum 0.9")
-    p.add_argument("--no-step-size-modulation", action="store_true",
-                   help="with Adam, scale only the gradients (Adam's normalisation then cancels most of the modulation)")
+    p.add_argument(
+        "--no-step-size-modulation",
+        action="store_true",
+        help="with Adam, scale only the gradients (Adam's normalisation then cancels most of the modulation)",
+    )
     p.add_argument("--cache-dir", default=None, help="feature cache folder (default ~/.cache/pathgptomic)")
     p.add_argument("--live-dir", default=None, help="write progress.json / history.csv / epochs.csv here while training")
     p.add_argument("--name", default=None, help="display name of the bundle")
@@ -105,20 +122,43 @@ def config_from_args(args: argparse.Namespace):
 
     blocks = tuple(b.strip() for b in args.blocks.split(",") if b.strip())
     return TrainConfig(
-        model=ModelConfig(fusion=args.fusion, rna_encoder=args.rna_encoder, image_pooling=args.pooling, dropout=args.dropout,
-                          image_finetune=args.finetune_encoder, image_encoder=args.image_encoder,
-                          rna_components=getattr(args, "rna_components", DEFAULT_RNA_COMPONENTS)),
-        features=FeatureSettings(
-            genomic_blocks=blocks, use_clinical=args.clinical, rna_encoder=args.rna_encoder, scgpt_dir=args.scgpt_dir,
-            mlp_a=args.mlp_a, image_encoder=args.image_encoder, image_encoder_weights=args.image_weights,
-            patch_size=args.patch_size, target_mpp=args.mpp, assumed_mpp=args.assumed_mpp,
-            max_patches=args.max_patches, cache_dir=args.cache_dir,
+        model=ModelConfig(
+            fusion=args.fusion,
+            rna_encoder=args.rna_encoder,
+            image_pooling=args.pooling,
+            dropout=args.dropout,
+            image_finetune=args.finetune_encoder,
+            image_encoder=args.image_encoder,
+            rna_components=getattr(args, "rna_components", DEFAULT_RNA_COMPONENTS),
         ),
-        balance=BalanceConfig(enabled=True, alpha=args.alpha, start_epoch=args.balance_start,
-                              end_epoch=args.balance_end, ge_noise=args.ge_noise),
-        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, seed=args.seed,
-        device=args.device, early_stopping=args.early_stopping, patience=args.patience, ties=args.ties,
-        optimizer=args.optimizer, modulate_step_size=not args.no_step_size_modulation,
+        features=FeatureSettings(
+            genomic_blocks=blocks,
+            use_clinical=args.clinical,
+            rna_encoder=args.rna_encoder,
+            scgpt_dir=args.scgpt_dir,
+            mlp_a=args.mlp_a,
+            image_encoder=args.image_encoder,
+            image_encoder_weights=args.image_weights,
+            patch_size=args.patch_size,
+            target_mpp=args.mpp,
+            assumed_mpp=args.assumed_mpp,
+            max_patches=args.max_patches,
+            cache_dir=args.cache_dir,
+        ),
+        balance=BalanceConfig(
+            enabled=True, alpha=args.alpha, start_epoch=args.balance_start, end_epoch=args.balance_end, ge_noise=args.ge_noise
+        ),
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        seed=args.seed,
+        device=args.device,
+        early_stopping=args.early_stopping,
+        patience=args.patience,
+        ties=args.ties,
+        optimizer=args.optimizer,
+        modulate_step_size=not args.no_step_size_modulation,
         log_balance=getattr(args, "log_balance", False),
     )
 
@@ -223,8 +263,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(csv_text(pred))
-        print(f"{len(pred) - refused} predictions written to {args.out}"
-              + (f"; {refused} patient(s) refused for insufficient data (see the 'reason' column)" if refused else ""))
+        print(
+            f"{len(pred) - refused} predictions written to {args.out}"
+            + (f"; {refused} patient(s) refused for insufficient data (see the 'reason' column)" if refused else "")
+        )
     else:
         shown = ["patient_id", "status", "risk", "risk_low", "risk_high", "percentile", "risk_group"]
         shown += [c for c in pred.columns if c.startswith("survival_") and not c.endswith(("_low", "_high"))]
@@ -282,8 +324,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="cmd", metavar="COMMAND")
     sub.required = True
 
-    p = sub.add_parser("demo", help="write the synthetic demo cohort to a folder",
-                       description="Write the deterministic synthetic demo cohort (omics CSV, H&E-like images, true risks).")
+    p = sub.add_parser(
+        "demo",
+        help="write the synthetic demo cohort to a folder",
+        description="Write the deterministic synthetic demo cohort (omics CSV, H&E-like images, true risks).",
+    )
     p.add_argument("--out", required=True)
     p.add_argument("--n-patients", type=int, default=DEMO_N_PATIENTS)
     p.add_argument("--seed", type=int, default=DEMO_SEED)
@@ -293,10 +338,14 @@ def build_parser() -> argparse.ArgumentParser:
     for name, cv in (("train", False), ("cv", True)):
         p = sub.add_parser(
             name,
-            help="fit one model on all patients and write a bundle" if not cv else
-            "cross-validate, fit a final model on all patients, write a bundle with out-of-fold predictions",
-            description=("Cross-validation (stratified k-fold or PORPOISE split files), then a final fit on all "
-                         "patients; writes a model bundle." if cv else "Fit one model on every patient; writes a model bundle."),
+            help="fit one model on all patients and write a bundle"
+            if not cv
+            else "cross-validate, fit a final model on all patients, write a bundle with out-of-fold predictions",
+            description=(
+                "Cross-validation (stratified k-fold or PORPOISE split files), then a final fit on all patients; writes a model bundle."
+                if cv
+                else "Fit one model on every patient; writes a model bundle."
+            ),
         )
         _add_training_args(p)
         if cv:
@@ -305,25 +354,34 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--command-line", default="", help=argparse.SUPPRESS)
         p.set_defaults(func=lambda a, _cv=cv: _run_training(a, crossval=_cv))
 
-    p = sub.add_parser("predict", help="bundle + new patients → risk, survival and band CSV",
-                       description="Score new patients with a model bundle: calibrated risk (log hazard ratio vs the "
-                       "average training patient) with its band over fold models, survival probabilities, median "
-                       "survival, percentile, risk group, coverage per block; outcome columns are optional.")
+    p = sub.add_parser(
+        "predict",
+        help="bundle + new patients → risk, survival and band CSV",
+        description="Score new patients with a model bundle: calibrated risk (log hazard ratio vs the "
+        "average training patient) with its band over fold models, survival probabilities, median "
+        "survival, percentile, risk group, coverage per block; outcome columns are optional.",
+    )
     p.add_argument("--bundle", required=True)
     p.add_argument("--cohort", required=True, help="'demo', a TCGA-layout CSV or a generic-layout folder")
     p.add_argument("--out", default=None, help="CSV to write (default: print)")
-    p.add_argument("--times", default="12,36,60",
-                   help="times (months) for the survival_<t> columns, comma separated (default 12,36,60)")
-    p.add_argument("--min-coverage", type=float, default=0.5,
-                   help="minimum fraction of a needed block's features measured; below it a patient gets "
-                        "'insufficient data' instead of a risk (default 0.5)")
+    p.add_argument("--times", default="12,36,60", help="times (months) for the survival_<t> columns, comma separated (default 12,36,60)")
+    p.add_argument(
+        "--min-coverage",
+        type=float,
+        default=0.5,
+        help="minimum fraction of a needed block's features measured; below it a patient gets "
+        "'insufficient data' instead of a risk (default 0.5)",
+    )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser("evaluate", help="predictions → C-index (pooled and per fold), risk groups, calibration",
-                       description="Evaluate a predictions CSV (columns time, event, risk; optional patient_id, fold, "
-                       "split, survival_<t>): C-index pooled and per fold, risk groups cut on these risks with "
-                       "median survival and hazard ratios, calibration when the table allows it.")
+    p = sub.add_parser(
+        "evaluate",
+        help="predictions → C-index (pooled and per fold), risk groups, calibration",
+        description="Evaluate a predictions CSV (columns time, event, risk; optional patient_id, fold, "
+        "split, survival_<t>): C-index pooled and per fold, risk groups cut on these risks with "
+        "median survival and hazard ratios, calibration when the table allows it.",
+    )
     p.add_argument("--predictions", required=True)
     p.add_argument("--groups", choices=["median", "tertiles"], default="median")
     p.add_argument("--cutoffs", default=None, help="custom risk cut-offs, comma separated")

@@ -54,10 +54,15 @@ def _fold_choice(histories: list[pd.DataFrame]) -> int | None:
     options = sorted({f for folds in per_run for f in folds}, key=lambda f: (f != FINAL_FIT, f))
     if st.session_state.get("balance.fold") not in options:
         st.session_state["balance.fold"] = options[0]  # the final fit when recorded
-    return st.selectbox("Fit", options, format_func=fold_label, key="balance.fold",
-                        help="Each cross-validation fold or the final fit on all patients, one at a time (never "
-                             "averaged: the modulation slows one branch per step, a mean over folds would not show "
-                             "that)")
+    return st.selectbox(
+        "Fit",
+        options,
+        format_func=fold_label,
+        key="balance.fold",
+        help="Each cross-validation fold or the final fit on all patients, one at a time (never "
+        "averaged: the modulation slows one branch per step, a mean over folds would not show "
+        "that)",
+    )
 
 
 def _draw(run_ids: list[str], window: int, raw: bool) -> None:
@@ -82,22 +87,25 @@ def _draw(run_ids: list[str], window: int, raw: bool) -> None:
             a, b = with_epochs
             if (a[3], b[3]) == ("gradmod", "concat"):
                 a, b = b, a  # read "without → with modulation"
-            names = (("without modulation", "with modulation") if (a[3], b[3]) == ("concat", "gradmod")
-                     else (a[2], b[2]))
+            names = ("without modulation", "with modulation") if (a[3], b[3]) == ("concat", "gradmod") else (a[2], b[2])
             reading = balance_reading(a[1], b[1], labels=names)
         else:
             reading = balance_reading(epochs[0])
         st.markdown(f"**Reading:** {plain(reading)}.")  # run names are user text
     if with_history:
-        st.plotly_chart(balance_figure([t[0] for t in with_history], [_plot_text(t[2]) for t in with_history],
-                                       window=window, raw=raw, fold=fold),
-                        width="stretch", key="balance.steps")
+        st.plotly_chart(
+            balance_figure([t[0] for t in with_history], [_plot_text(t[2]) for t in with_history], window=window, raw=raw, fold=fold),
+            width="stretch",
+            key="balance.steps",
+        )
     if epochs:
         st.plotly_chart(epoch_cindex_figure(epochs, ep_labels), width="stretch", key="balance.epochs")
-    st.caption("ρ^G = s^G/s^P compares each branch's share of the Cox partial likelihood (ρ > 1: genomics "
-               "dominates); gradmod scales the dominant branch's gradients by k = min(1 − tanh(α(ρ − 1)), 1). "
-               "Per-step curves show the chosen fit; the validation C-index per epoch is the mean ± sd over the "
-               "CV folds, for monitoring only (never used for model selection).")
+    st.caption(
+        "ρ^G = s^G/s^P compares each branch's share of the Cox partial likelihood (ρ > 1: genomics "
+        "dominates); gradmod scales the dominant branch's gradients by k = min(1 − tanh(α(ρ − 1)), 1). "
+        "Per-step curves show the chosen fit; the validation C-index per epoch is the mean ± sd over the "
+        "CV folds, for monitoring only (never used for model selection)."
+    )
 
 
 def main() -> None:

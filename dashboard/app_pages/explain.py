@@ -62,8 +62,9 @@ def _explain_patient(bundle_key: str, input_key: str, n_steps: int, _bundle, _on
     out["theta"] = float(res.theta[0])
     out["baseline_theta"] = float(res.baseline_theta[0])
     out["table"] = genomic_attribution_table(res, _bundle.feature_names, patient=0)
-    out["shares"] = modality_shares(pred["genomic_term"], pred["image_term"], pred["bias"],
-                                    theta=pred["theta"], patient_ids=pred["patient_id"], on_nan="keep")
+    out["shares"] = modality_shares(
+        pred["genomic_term"], pred["image_term"], pred["bias"], theta=pred["theta"], patient_ids=pred["patient_id"], on_nan="keep"
+    )
     return out
 
 
@@ -75,13 +76,20 @@ def _explain_cohort(bundle_key: str, n_patients: int, n_steps: int, _bundle, _co
     pred = S.predict(_bundle, sub)
     inputs = S.prepare_inputs(_bundle, sub)
     with S.model_lock():
-        res = integrated_gradients(_bundle.model, inputs, n_steps=n_steps, attribute=("cnv_mut", "rna"),
-                                   internal_batch_size=max(n_steps, 64))
+        res = integrated_gradients(
+            _bundle.model, inputs, n_steps=n_steps, attribute=("cnv_mut", "rna"), internal_batch_size=max(n_steps, 64)
+        )
     pred = pred[pred["status"] == "ok"]
-    shares = modality_shares(pred["genomic_term"], pred["image_term"], pred["bias"], theta=pred["theta"],
-                             patient_ids=pred["patient_id"], on_nan="keep")
-    return {"summary": cohort_summary(res, _bundle.feature_names), "delta": np.asarray(res.delta),
-            "shares": shares, "cohort_shares": cohort_modality_shares(shares), "n": sub.n}
+    shares = modality_shares(
+        pred["genomic_term"], pred["image_term"], pred["bias"], theta=pred["theta"], patient_ids=pred["patient_id"], on_nan="keep"
+    )
+    return {
+        "summary": cohort_summary(res, _bundle.feature_names),
+        "delta": np.asarray(res.delta),
+        "shares": shares,
+        "cohort_shares": cohort_modality_shares(shares),
+        "n": sub.n,
+    }
 
 
 def _signature_view(table: pd.DataFrame, value: str) -> None:
@@ -105,8 +113,13 @@ def _explain_chosen(bundle, cohort, bundle_key: str, n_steps: int) -> tuple[str,
     """Run the explanation of the chosen patient (demo or uploaded); returns (label, result)."""
     up = _uploaded()
     sources = ["Demo patient"] + (["Uploaded patient (from Predict)"] if up else [])
-    src = st.radio("Patient", sources, horizontal=True, key="explain.source",
-                   help="Upload a patient and press Predict on the Predict page to explain it here")
+    src = st.radio(
+        "Patient",
+        sources,
+        horizontal=True,
+        key="explain.source",
+        help="Upload a patient and press Predict on the Predict page to explain it here",
+    )
     if src == "Demo patient":
         ids = [str(i) for i in cohort.ids]
         pid = st.selectbox("Demo patient", ids, key="explain.patient")
@@ -115,8 +128,9 @@ def _explain_chosen(bundle, cohort, bundle_key: str, n_steps: int) -> tuple[str,
     if up["server_path"] or not up["slide"]:
         one = A.with_slide(up["cohort"], up["server_path"])
         if A.uses_images(bundle) and not up["server_path"]:
-            st.info("The uploaded patient has no kept slide (none given, or over "
-                    f"{KEEP_SLIDE_MB} MB); the image branch cannot be explained.")
+            st.info(
+                f"The uploaded patient has no kept slide (none given, or over {KEEP_SLIDE_MB} MB); the image branch cannot be explained."
+            )
         return up["label"], _explain_patient(bundle_key, f"upload:{up['key']}", n_steps, bundle, one)
     with private_temp_file(up["slide"], up["suffix"]) as tmp:
         one = A.with_slide(up["cohort"], str(tmp))
@@ -133,31 +147,41 @@ def _patient_view(bundle, cohort, bundle_key: str) -> None:
     label, out = chosen
     pred = out["pred"].iloc[0]
     if pred["status"] != "ok":
-        st.error(plain(f"Insufficient data: the model cannot judge {label}, so there is nothing to explain. "
-                       f"Missing: {pred['reason']}"), icon=":material/block:")
+        st.error(
+            plain(f"Insufficient data: the model cannot judge {label}, so there is nothing to explain. Missing: {pred['reason']}"),
+            icon=":material/block:",
+        )
         return
     sh = out["shares"].iloc[0]
     if bool(sh.get("separable", True)):
         shares = Metric("Genomic / image share of |θ|", f"{sh['genomic_share']:.0%} / {sh['image_share']:.0%}")
     else:
         shares = Metric("Modality shares", "n/a", help="Kronecker fusion: θ does not split into modality terms")
-    metric_row([
-        Metric("Model's raw score θ", f"{pred['theta']:.3f}",
-               help=f"θ = W^G·G + W^P·P + b, what the attributions explain; the calibrated risk is "
-                    f"{pred['risk']:.3f}"),
-        Metric("IG convergence delta", f"{out['delta']:.2e}",
-               help="Σ attributions − (θ(x) − θ(baseline)); near 0 = the integral converged. "
-                    "Raise the IG steps if it is large."),
-        Metric("θ at baseline (average patient)", f"{out['baseline_theta']:.3f}"),
-        shares,
-    ])
+    metric_row(
+        [
+            Metric(
+                "Model's raw score θ",
+                f"{pred['theta']:.3f}",
+                help=f"θ = W^G·G + W^P·P + b, what the attributions explain; the calibrated risk is {pred['risk']:.3f}",
+            ),
+            Metric(
+                "IG convergence delta",
+                f"{out['delta']:.2e}",
+                help="Σ attributions − (θ(x) − θ(baseline)); near 0 = the integral converged. Raise the IG steps if it is large.",
+            ),
+            Metric("θ at baseline (average patient)", f"{out['baseline_theta']:.3f}"),
+            shares,
+        ]
+    )
     left, right = st.columns([3, 2])
     with left:
         top = out["table"].sort_values("magnitude", ascending=False)
         top = top.groupby("block", sort=False, group_keys=False).head(int(k))
-        st.plotly_chart(P.attribution_bar_figure(top, value="attribution", by_block=True,
-                                                 title="Top genomic features by block (integrated gradients)"),
-                        width="stretch", key="explain.top")
+        st.plotly_chart(
+            P.attribution_bar_figure(top, value="attribution", by_block=True, title="Top genomic features by block (integrated gradients)"),
+            width="stretch",
+            key="explain.top",
+        )
     with right:
         from pathgptomic.explain import block_summary
 
@@ -171,15 +195,24 @@ def _patient_view(bundle, cohort, bundle_key: str) -> None:
 def _tile_view(out: dict) -> None:
     if "tiles" not in out:
         return
-    st.markdown("**Per-tile attribution** (IG on the patch features, summed over feature dimensions; "
-                "red raises the risk, blue lowers it)")
+    st.markdown("**Per-tile attribution** (IG on the patch features, summed over feature dimensions; red raises the risk, blue lowers it)")
     tiling = out.get("tiling")
     if tiling is not None:
         tiles = out["tiles"].dropna(subset=["x", "y"])
-        st.plotly_chart(P.tile_heatmap_figure(tiling["thumbnail"], tiles[["x", "y"]].to_numpy(float), tiling["step"],
-                                              tiling["downsample"], tiles["ig"].to_numpy(float), score_name="IG",
-                                              diverging=True, title="Per-tile integrated gradients"),
-                        width="stretch", key="explain.tiles")
+        st.plotly_chart(
+            P.tile_heatmap_figure(
+                tiling["thumbnail"],
+                tiles[["x", "y"]].to_numpy(float),
+                tiling["step"],
+                tiling["downsample"],
+                tiles["ig"].to_numpy(float),
+                score_name="IG",
+                diverging=True,
+                title="Per-tile integrated gradients",
+            ),
+            width="stretch",
+            key="explain.tiles",
+        )
     if out["tiles"]["attention"].notna().any():
         st.caption("MIL attention weights are in the table below.")
     with st.expander("Tile table"):
@@ -188,24 +221,33 @@ def _tile_view(out: dict) -> None:
 
 def _cohort_view(bundle, cohort, bundle_key: str) -> None:
     c = st.columns(2)
-    n = c[0].slider("Patients (first n of the demo cohort)", 10, int(cohort.n), min(50, int(cohort.n)), step=10,
-                    key="explain.n")
+    n = c[0].slider("Patients (first n of the demo cohort)", 10, int(cohort.n), min(50, int(cohort.n)), step=10, key="explain.n")
     n_steps = c[1].number_input("IG steps", 8, 100, 32, step=8, key="explain.cohort_steps")
     out = _explain_cohort(bundle_key, int(n), int(n_steps), bundle, cohort)
     cs = out["cohort_shares"]
-    metric_row([
-        Metric("Patients", out["n"]),
-        Metric("Max |IG delta|", f"{np.nanmax(np.abs(out['delta'])):.2e}"),
-        Metric("Mean genomic share of |θ|", "n/a" if np.isnan(cs["genomic"]) else f"{cs['genomic']:.0%}"),
-        Metric("Mean image share of |θ|", "n/a" if np.isnan(cs["image"]) else f"{cs['image']:.0%}"),
-    ])
+    metric_row(
+        [
+            Metric("Patients", out["n"]),
+            Metric("Max |IG delta|", f"{np.nanmax(np.abs(out['delta'])):.2e}"),
+            Metric("Mean genomic share of |θ|", "n/a" if np.isnan(cs["genomic"]) else f"{cs['genomic']:.0%}"),
+            Metric("Mean image share of |θ|", "n/a" if np.isnan(cs["image"]) else f"{cs['image']:.0%}"),
+        ]
+    )
     top = out["summary"].groupby("block", sort=False, group_keys=False).head(10)
-    st.caption("Bar length: mean |IG| over the patients; colour: the sign of the mean IG (red: on average "
-               "raises the risk, blue: lowers it).")
-    st.plotly_chart(P.attribution_bar_figure(top, value="mean_abs_attribution", sign="mean_attribution",
-                                             by_block=True, title="Top genomic features by block, cohort "
-                                                                  "(integrated gradients)"),
-                    width="stretch", key="explain.cohort_top")
+    st.caption(
+        "Bar length: mean |IG| over the patients; colour: the sign of the mean IG (red: on average raises the risk, blue: lowers it)."
+    )
+    st.plotly_chart(
+        P.attribution_bar_figure(
+            top,
+            value="mean_abs_attribution",
+            sign="mean_attribution",
+            by_block=True,
+            title="Top genomic features by block, cohort (integrated gradients)",
+        ),
+        width="stretch",
+        key="explain.cohort_top",
+    )
     _signature_view(out["summary"], "mean_abs_attribution")
 
 
@@ -214,9 +256,11 @@ def main() -> None:
     bundle = current_bundle()
     if bundle is None:
         return
-    st.caption("θ = W^G·G + W^P·P + b splits exactly into a genomic and an image part; inside each branch, "
-               "Captum integrated gradients (baseline: the average training patient, z = 0) attribute the part "
-               "to the inputs.")
+    st.caption(
+        "θ = W^G·G + W^P·P + b splits exactly into a genomic and an image part; inside each branch, "
+        "Captum integrated gradients (baseline: the average training patient, z = 0) attribute the part "
+        "to the inputs."
+    )
     cohort = demo_cohort()
     mode = st.segmented_control("View", MODES, default=MODES[0], key="explain.mode") or MODES[0]
     path = selected_bundle_path() or ""

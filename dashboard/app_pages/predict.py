@@ -37,8 +37,7 @@ from pathgptomic.errors import InputValidationError
 MODES = ["Demo patient", "Upload files", "Batch"]
 RESULT_KEY = "predict.result"
 BATCH_KEY = "predict.batch_result"
-STALE = ("The inputs changed since the last prediction (patient, files or model), so its result was "
-         "cleared. Press Predict for these inputs.")
+STALE = "The inputs changed since the last prediction (patient, files or model), so its result was cleared. Press Predict for these inputs."
 
 
 def _bundle_identity() -> str:
@@ -72,8 +71,7 @@ def _slide_preview(bundle: Any, slide_path: str, notes: list[str]) -> dict:
 def _report(bundle: Any, row: pd.Series, warnings: list[str], label: str, curve: Any, km: Any) -> str:
     from pathgptomic.explain.patient_report import model_facts, patient_report_html
 
-    return patient_report_html(row, facts=model_facts(bundle), warnings=warnings, label=label, curve=curve,
-                               group_km=km)
+    return patient_report_html(row, facts=model_facts(bundle), warnings=warnings, label=label, curve=curve, group_km=km)
 
 
 def _run(bundle: Any, cohort: Any, slide_path: str | None, label: str, key: str) -> dict:
@@ -111,39 +109,59 @@ def _fmt_median(value: float, unit: str) -> str:
 
 
 def _risk_metrics(row: pd.Series, unit: str) -> None:
-    metric_row([
-        Metric("Risk (calibrated log hazard ratio)", f"{row['risk']:.3f}",
-               help="Log hazard ratio against the average training patient, on the scale the model achieves "
-                    "on unseen patients (calibration slope from out-of-fold risks). 0 = average.",
-               caption=f"band {row['risk_low']:.3f} to {row['risk_high']:.3f} (final and fold models)"),
-        Metric("Percentile (training patients)", ordinal(round(float(row["percentile"]))),
-               help="Share of the training patients' out-of-fold risks at or below this risk"),
-        Metric("Risk group (tertiles)", str(row["risk_group"]).capitalize(),
-               help="Tertiles of the training patients' out-of-fold risks"),
-        Metric("Median survival", _fmt_median(float(row["median_survival"]), unit),
-               help="Not reached = the predicted curve stays above 0.5 within the training follow-up",
-               caption=f"band {_fmt_median(float(row['median_survival_low']), unit)} to "
-                       f"{_fmt_median(float(row['median_survival_high']), unit)}"),
-    ])
+    metric_row(
+        [
+            Metric(
+                "Risk (calibrated log hazard ratio)",
+                f"{row['risk']:.3f}",
+                help="Log hazard ratio against the average training patient, on the scale the model achieves "
+                "on unseen patients (calibration slope from out-of-fold risks). 0 = average.",
+                caption=f"band {row['risk_low']:.3f} to {row['risk_high']:.3f} (final and fold models)",
+            ),
+            Metric(
+                "Percentile (training patients)",
+                ordinal(round(float(row["percentile"]))),
+                help="Share of the training patients' out-of-fold risks at or below this risk",
+            ),
+            Metric(
+                "Risk group (tertiles)", str(row["risk_group"]).capitalize(), help="Tertiles of the training patients' out-of-fold risks"
+            ),
+            Metric(
+                "Median survival",
+                _fmt_median(float(row["median_survival"]), unit),
+                help="Not reached = the predicted curve stays above 0.5 within the training follow-up",
+                caption=f"band {_fmt_median(float(row['median_survival_low']), unit)} to "
+                f"{_fmt_median(float(row['median_survival_high']), unit)}",
+            ),
+        ]
+    )
 
 
 def _survival_metrics(row: pd.Series, unit: str) -> None:
     from pathgptomic.explain.patient_report import report_times, time_label
 
-    metric_row([
-        Metric(f"Survival at {time_label(t, unit)}", _pct(row[f"survival_{t:g}"]),
-               caption=f"band {_pct(row[f'survival_{t:g}_low'])} to {_pct(row[f'survival_{t:g}_high'])}")
-        for t in report_times(row)
-    ])
+    metric_row(
+        [
+            Metric(
+                f"Survival at {time_label(t, unit)}",
+                _pct(row[f"survival_{t:g}"]),
+                caption=f"band {_pct(row[f'survival_{t:g}_low'])} to {_pct(row[f'survival_{t:g}_high'])}",
+            )
+            for t in report_times(row)
+        ]
+    )
 
 
 def _curve(res: dict, row: pd.Series, unit: str) -> None:
     from pathgptomic.plots import survival_curve_figure
 
     curves = res["curve"][["survival"]].rename(columns={"survival": res["label"]})
-    fig = survival_curve_figure(curves, res["group_km"], time_unit=unit,
-                                title=f"Predicted survival of {res['label']} and the out-of-fold Kaplan–Meier "
-                                      f"curve of its {row['risk_group']}-risk group")
+    fig = survival_curve_figure(
+        curves,
+        res["group_km"],
+        time_unit=unit,
+        title=f"Predicted survival of {res['label']} and the out-of-fold Kaplan–Meier curve of its {row['risk_group']}-risk group",
+    )
     F.add_band(fig, res["curve"])
     fig.update_layout(height=440, margin=dict(t=60, l=50, r=10, b=40), legend=dict(orientation="h", y=-0.18, x=0))
     st.plotly_chart(fig, width="stretch", key="predict.curve")
@@ -157,14 +175,16 @@ def _tables(res: dict, row: pd.Series, unit: str) -> None:
         dec = A.decomposition(row)
         if dec["value"].iloc[:2].isna().any():
             st.info("Kronecker fusion: θ is not separable into genomic and image terms.")
-        st.dataframe(dec, hide_index=True, width="stretch",
-                     column_config={"value": st.column_config.NumberColumn(format="%.4f")})
+        st.dataframe(dec, hide_index=True, width="stretch", column_config={"value": st.column_config.NumberColumn(format="%.4f")})
         st.markdown("**Survival** (estimate and band)")
         st.dataframe(survival_table(row, unit), hide_index=True, width="stretch")
     st.markdown("**Input coverage** (share of the model's features measured)")
-    st.dataframe(coverage_table(row), hide_index=True, width="stretch",
-                 column_config={"coverage": st.column_config.ProgressColumn(format="percent", min_value=0,
-                                                                            max_value=1)})
+    st.dataframe(
+        coverage_table(row),
+        hide_index=True,
+        width="stretch",
+        column_config={"coverage": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1)},
+    )
     st.caption(f"{int(row['n_imputed'])} input value(s) imputed with training medians.")
 
 
@@ -175,8 +195,13 @@ def _show_result(res: dict, bundle: Any) -> None:
     if "truth" in res:
         st.caption(f"Observed follow-up of this demo patient: {res['truth'][0]} ({res['truth'][1]})")
     if row["status"] != "ok":
-        st.error(plain(f"Insufficient data: the model cannot judge this patient and gives no risk, group, "
-                       f"percentile or survival. Missing: {row['reason']}"), icon=":material/block:")
+        st.error(
+            plain(
+                f"Insufficient data: the model cannot judge this patient and gives no risk, group, "
+                f"percentile or survival. Missing: {row['reason']}"
+            ),
+            icon=":material/block:",
+        )
     else:
         _risk_metrics(row, unit)
         _survival_metrics(row, unit)
@@ -188,14 +213,24 @@ def _show_result(res: dict, bundle: Any) -> None:
             _curve(res, row, unit)
         if "preview" in res:
             p = res["preview"]
-            st.image(p["preview"], caption=f"Tissue mask (green) and {p['n_tiles']} tiles (blue); "
-                                         f"{p['dimensions'][0]}×{p['dimensions'][1]} px at {p['mpp']:.2f} µm/px",
-                     width=min(420, p["preview"].shape[1]))
+            st.image(
+                p["preview"],
+                caption=f"Tissue mask (green) and {p['n_tiles']} tiles (blue); "
+                f"{p['dimensions'][0]}×{p['dimensions'][1]} px at {p['mpp']:.2f} µm/px",
+                width=min(420, p["preview"].shape[1]),
+            )
     with right:
         _tables(res, row, unit)
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", res["label"])[:64] or "patient"
-    st.download_button("Download the patient report (HTML)", res["report"], file_name=f"report_{name}.html",
-                       mime="text/html", key="predict.report", icon=":material/download:", on_click="ignore")
+    st.download_button(
+        "Download the patient report (HTML)",
+        res["report"],
+        file_name=f"report_{name}.html",
+        mime="text/html",
+        key="predict.report",
+        icon=":material/download:",
+        on_click="ignore",
+    )
 
 
 def _demo_mode() -> str:
@@ -224,22 +259,35 @@ def _slide_inputs(col: Any) -> tuple[Any, str | None, Any]:
     sources = ["Upload"] + (["Server slide folder"] if root else [])
     src = col.radio("Slide source", sources, horizontal=True, key="predict.slide_src")
     if src == "Upload":
-        return col.file_uploader("Slide or ROI image", key="predict.slide", max_upload_size=DEFAULT_SLIDE_LIMIT_MB,
-                                 type=["png", "jpg", "jpeg", "tif", "tiff", "svs", "ndpi", "scn", "bif",
-                                       "svslide"]), None, root
+        return (
+            col.file_uploader(
+                "Slide or ROI image",
+                key="predict.slide",
+                max_upload_size=DEFAULT_SLIDE_LIMIT_MB,
+                type=["png", "jpg", "jpeg", "tif", "tiff", "svs", "ndpi", "scn", "bif", "svslide"],
+            ),
+            None,
+            root,
+        )
     files = list_slide_files(root)
-    rel = col.selectbox("Slide on the server", files, key="predict.server_slide",
-                        help=f"Files inside the configured slide root ({len(files)} found)")
+    rel = col.selectbox(
+        "Slide on the server", files, key="predict.server_slide", help=f"Files inside the configured slide root ({len(files)} found)"
+    )
     return None, rel, root
 
 
-def _keep_for_explain(cohort: Any, label: str, key: str, slide: bytes | None, suffix: str | None,
-                      server_path: str | None) -> None:
+def _keep_for_explain(cohort: Any, label: str, key: str, slide: bytes | None, suffix: str | None, server_path: str | None) -> None:
     """Keep the uploaded patient in the session so the Explain page can explain it."""
     if slide is not None and len(slide) > KEEP_SLIDE_MB * 1024 * 1024:
         slide, suffix = None, None
-    st.session_state[UPLOADED_PATIENT_KEY] = {"cohort": cohort, "label": label, "key": key, "slide": slide,
-                                      "suffix": suffix, "server_path": server_path}
+    st.session_state[UPLOADED_PATIENT_KEY] = {
+        "cohort": cohort,
+        "label": label,
+        "key": key,
+        "slide": slide,
+        "suffix": suffix,
+        "server_path": server_path,
+    }
 
 
 def _predict_upload(bundle: Any, cohort: Any, pid: str, key: str, slide_up: Any, server_path: Any) -> dict:
@@ -267,21 +315,32 @@ def _upload_mode(bundle: Any) -> str | None:
     """One uploaded patient; returns the key of the current inputs (None until an omics CSV is chosen)."""
     from pathgptomic.data.readers import omics_template_csv
 
-    st.markdown("Upload one patient's **omics CSV** (one row, TCGA or generic layout) and, for models with an "
-                "image branch, an **H&E slide or ROI image**. Files are checked by content and deleted after use.")
-    st.download_button("Download the omics template (this model's genes)",
-                       omics_template_csv(A.template_feature_blocks(bundle)), file_name="omics_template.csv",
-                       mime="text/csv", key="predict.template", icon=":material/download:")
+    st.markdown(
+        "Upload one patient's **omics CSV** (one row, TCGA or generic layout) and, for models with an "
+        "image branch, an **H&E slide or ROI image**. Files are checked by content and deleted after use."
+    )
+    st.download_button(
+        "Download the omics template (this model's genes)",
+        omics_template_csv(A.template_feature_blocks(bundle)),
+        file_name="omics_template.csv",
+        mime="text/csv",
+        key="predict.template",
+        icon=":material/download:",
+    )
     c1, c2 = st.columns(2)
-    omics = c1.file_uploader("Omics CSV (one row)", type=["csv"], key="predict.omics",
-                           max_upload_size=DEFAULT_CSV_LIMIT_MB)
+    omics = c1.file_uploader("Omics CSV (one row)", type=["csv"], key="predict.omics", max_upload_size=DEFAULT_CSV_LIMIT_MB)
     slide_up, server_rel, root = _slide_inputs(c2)
     if omics is None:
         st.info("Choose an omics CSV to continue.")
         return None
     server_path = resolve_inside(root, server_rel) if server_rel else None
-    slide_id = (f"server:{server_rel}@{file_mtime(str(server_path))}" if server_path is not None
-                else f"upload:{A.bytes_digest(slide_up.getvalue())}" if slide_up is not None else "none")
+    slide_id = (
+        f"server:{server_rel}@{file_mtime(str(server_path))}"
+        if server_path is not None
+        else f"upload:{A.bytes_digest(slide_up.getvalue())}"
+        if slide_up is not None
+        else "none"
+    )
     key = A.input_key(_bundle_identity(), "upload", A.bytes_digest(omics.getvalue()), slide_id)
     cohort, notes = read_omics_upload(omics)
     if cohort.n != 1:
@@ -301,16 +360,16 @@ def _batch_inputs(bundle: Any) -> tuple[Any, list[str], str] | None:
     """The batch's patients, reading notes and input key (None until chosen)."""
     cohort = demo_cohort()
     ids = [str(i) for i in cohort.ids]
-    src = st.radio("Patients", ["Demo patients", "Upload an omics CSV (several rows)"], horizontal=True,
-                   key="predict.batch_src")
+    src = st.radio("Patients", ["Demo patients", "Upload an omics CSV (several rows)"], horizontal=True, key="predict.batch_src")
     if src == "Demo patients":
         chosen = st.multiselect("Demo patients", ids, default=ids[:10], key="predict.batch_ids")
         if not chosen:
             st.info("Pick at least one patient.")
             return None
         return cohort.subset([ids.index(c) for c in chosen]), [], A.input_key(_bundle_identity(), "batch", *chosen)
-    up = st.file_uploader("Omics CSV (TCGA or generic layout)", type=["csv"], key="predict.batch_upload",
-                          max_upload_size=DEFAULT_CSV_LIMIT_MB)
+    up = st.file_uploader(
+        "Omics CSV (TCGA or generic layout)", type=["csv"], key="predict.batch_upload", max_upload_size=DEFAULT_CSV_LIMIT_MB
+    )
     if up is None:
         st.info("Choose a CSV to continue.")
         return None
@@ -341,8 +400,15 @@ def _batch_mode(bundle: Any) -> None:
     if n_bad:
         st.caption(f"{n_bad} patient(s) have insufficient data: no risk, group or survival (see 'reason').")
     st.dataframe(pred, hide_index=True, width="stretch")
-    st.download_button("Download predictions (CSV)", csv_text(pred), file_name="predictions.csv",
-                       mime="text/csv", key="predict.batch_download", icon=":material/download:", on_click="ignore")
+    st.download_button(
+        "Download predictions (CSV)",
+        csv_text(pred),
+        file_name="predictions.csv",
+        mime="text/csv",
+        key="predict.batch_download",
+        icon=":material/download:",
+        on_click="ignore",
+    )
 
 
 def _current_result(key: str | None) -> dict | None:
@@ -359,11 +425,13 @@ def _current_result(key: str | None) -> dict | None:
 
 def main() -> None:
     st.title("Predict")
-    st.caption("Pick a demo patient (or upload one patient's omics CSV and slide) and press **Predict**: you get the "
-               "calibrated risk with its band, the percentile and risk group among the model's training patients, "
-               "survival at 1, 3 and 5 years and the median survival, the predicted curve against its group's "
-               "out-of-fold Kaplan–Meier curve, the split of the model's raw score θ, and a downloadable report. "
-               "The model is the one picked in the sidebar.")
+    st.caption(
+        "Pick a demo patient (or upload one patient's omics CSV and slide) and press **Predict**: you get the "
+        "calibrated risk with its band, the percentile and risk group among the model's training patients, "
+        "survival at 1, 3 and 5 years and the median survival, the predicted curve against its group's "
+        "out-of-fold Kaplan–Meier curve, the split of the model's raw score θ, and a downloadable report. "
+        "The model is the one picked in the sidebar."
+    )
     if selected_bundle_path() is None:
         current_bundle()  # says why there is no model
         return

@@ -24,8 +24,13 @@ from pathgptomic import jobs as J
 from pathgptomic.errors import InputValidationError
 from pathgptomic.plots import training_curves_figure
 
-STATE_ICONS = {J.QUEUED: ":material/schedule:", J.RUNNING: ":material/autorenew:", J.SUCCEEDED: ":material/check_circle:",
-               J.FAILED: ":material/error:", J.CANCELLED: ":material/cancel:"}
+STATE_ICONS = {
+    J.QUEUED: ":material/schedule:",
+    J.RUNNING: ":material/autorenew:",
+    J.SUCCEEDED: ":material/check_circle:",
+    J.FAILED: ":material/error:",
+    J.CANCELLED: ":material/cancel:",
+}
 
 
 DEFAULT = "(default)"
@@ -38,8 +43,7 @@ def _scgpt_folders() -> list[str]:
     """scGPT checkpoint folders shipped under ``models/`` (args.json + vocab.json)."""
     if not MODELS_DIR.is_dir():
         return []
-    return [str(p) for p in sorted(MODELS_DIR.iterdir())
-            if p.is_dir() and (p / "args.json").is_file() and (p / "vocab.json").is_file()]
+    return [str(p) for p in sorted(MODELS_DIR.iterdir()) if p.is_dir() and (p / "args.json").is_file() and (p / "vocab.json").is_file()]
 
 
 def _short(path: str) -> str:
@@ -76,7 +80,8 @@ def _save_uploaded_cohort(upload, fusion: str) -> Path:
         raise InputValidationError(
             "the training cohort must be in the TCGA layout: one row per slide with case_id, slide_id, "
             "survival_months, censorship, then the genomic columns; download the TCGA-layout template under "
-            f"'{TEMPLATES_TITLE}' on this page")
+            f"'{TEMPLATES_TITLE}' on this page"
+        )
     folder = job_store().private_upload_dir("cohort")
     try:
         _write_private(folder / "cohort.csv", df.to_csv(index=False))
@@ -116,17 +121,31 @@ def _templates() -> None:
     from pathgptomic.data import TEMPLATE_FILES, template_csv_text
 
     with st.expander(TEMPLATES_TITLE, icon=":material/download:"):
-        st.caption("The upload above takes the TCGA layout: one row per slide, with the outcome columns "
-                   "survival_months and censorship (1 = censored). The generic layout (clinical.csv with "
-                   "patient_id, time, event, plus omics CSVs keyed by patient_id) is a folder: train on it with "
-                   "the command line (pathgptomic cv --cohort <folder>).")
+        st.caption(
+            "The upload above takes the TCGA layout: one row per slide, with the outcome columns "
+            "survival_months and censorship (1 = censored). The generic layout (clinical.csv with "
+            "patient_id, time, event, plus omics CSVs keyed by patient_id) is a folder: train on it with "
+            "the command line (pathgptomic cv --cohort <folder>)."
+        )
         c = st.columns(2)
-        c[0].download_button("TCGA-layout cohort template", template_csv_text("tcga"), file_name=TEMPLATE_FILES["tcga"],
-                             mime="text/csv", key="train.template_tcga", icon=":material/download:",
-                             on_click="ignore")
-        c[1].download_button("Generic-layout clinical template", template_csv_text("clinical"),
-                             file_name=TEMPLATE_FILES["clinical"], mime="text/csv", key="train.template_clinical",
-                             icon=":material/download:", on_click="ignore")
+        c[0].download_button(
+            "TCGA-layout cohort template",
+            template_csv_text("tcga"),
+            file_name=TEMPLATE_FILES["tcga"],
+            mime="text/csv",
+            key="train.template_tcga",
+            icon=":material/download:",
+            on_click="ignore",
+        )
+        c[1].download_button(
+            "Generic-layout clinical template",
+            template_csv_text("clinical"),
+            file_name=TEMPLATE_FILES["clinical"],
+            mime="text/csv",
+            key="train.template_clinical",
+            icon=":material/download:",
+            on_click="ignore",
+        )
 
 
 def _launch_form() -> None:
@@ -134,35 +153,54 @@ def _launch_form() -> None:
     with st.form("train.form", border=True):
         st.markdown("#### New training job")
         c1, c2, c3 = st.columns(3)
-        cohort_choice = c1.radio("Cohort", ["Demo cohort", "Upload a cohort CSV (TCGA layout)"],
-                                 key="train.cohort_choice")
-        upload = c1.file_uploader("Cohort CSV", type=["csv"], key="train.upload", max_upload_size=DEFAULT_CSV_LIMIT_MB,
-                                  help="Only used when 'Upload' is chosen. Slides are not uploaded here. "
-                                       "Kept privately on the server and deleted when the job ends.")
-        mode = c2.selectbox("Mode", ["cv", "train"], key="train.mode",
-                            format_func=lambda m: {"cv": "Cross-validation + final model",
-                                                   "train": "Train on all patients"}[m])
-        fusion = c2.selectbox("Fusion", list(J.FUSIONS), index=list(J.FUSIONS).index("gradmod"),
-                              key="train.fusion",
-                              help="gradmod = concat with modality-balanced gradients (the paper's method)")
-        rna = c2.selectbox("RNA encoder", list(J.RNA_ENCODERS), key="train.rna",
-                           help="scGPT options need a local scGPT checkpoint folder (no downloads)")
+        cohort_choice = c1.radio("Cohort", ["Demo cohort", "Upload a cohort CSV (TCGA layout)"], key="train.cohort_choice")
+        upload = c1.file_uploader(
+            "Cohort CSV",
+            type=["csv"],
+            key="train.upload",
+            max_upload_size=DEFAULT_CSV_LIMIT_MB,
+            help="Only used when 'Upload' is chosen. Slides are not uploaded here. "
+            "Kept privately on the server and deleted when the job ends.",
+        )
+        mode = c2.selectbox(
+            "Mode",
+            ["cv", "train"],
+            key="train.mode",
+            format_func=lambda m: {"cv": "Cross-validation + final model", "train": "Train on all patients"}[m],
+        )
+        fusion = c2.selectbox(
+            "Fusion",
+            list(J.FUSIONS),
+            index=list(J.FUSIONS).index("gradmod"),
+            key="train.fusion",
+            help="gradmod = concat with modality-balanced gradients (the paper's method)",
+        )
+        rna = c2.selectbox(
+            "RNA encoder", list(J.RNA_ENCODERS), key="train.rna", help="scGPT options need a local scGPT checkpoint folder (no downloads)"
+        )
         ckpts = _scgpt_folders()
-        scgpt_dir = c2.selectbox("scGPT checkpoint", [DEFAULT] + ckpts, key="train.scgpt_dir", format_func=_short,
-                                 help="Folders under models/ holding an scGPT checkpoint (args.json + vocab.json). "
-                                      "Only server-side checkpoints are offered; nothing is downloaded or uploaded.")
-        mlp_a = c2.selectbox("MLP-A weights (scgpt_smooth)", [DEFAULT] + _mlp_a_files(ckpts), key="train.mlp_a",
-                             format_func=_short)
-        encoder = c1.selectbox("Image encoder", ["test_resnet", "resnet18", "t2t_vit_14"], key="train.encoder",
-                               help="test_resnet: tiny and fast (the demo's); resnet18 / T2T-ViT: slower on CPU. "
-                                    "Weights are local only (frozen random init unless the server provides some)")
+        scgpt_dir = c2.selectbox(
+            "scGPT checkpoint",
+            [DEFAULT] + ckpts,
+            key="train.scgpt_dir",
+            format_func=_short,
+            help="Folders under models/ holding an scGPT checkpoint (args.json + vocab.json). "
+            "Only server-side checkpoints are offered; nothing is downloaded or uploaded.",
+        )
+        mlp_a = c2.selectbox("MLP-A weights (scgpt_smooth)", [DEFAULT] + _mlp_a_files(ckpts), key="train.mlp_a", format_func=_short)
+        encoder = c1.selectbox(
+            "Image encoder",
+            ["test_resnet", "resnet18", "t2t_vit_14"],
+            key="train.encoder",
+            help="test_resnet: tiny and fast (the demo's); resnet18 / T2T-ViT: slower on CPU. "
+            "Weights are local only (frozen random init unless the server provides some)",
+        )
         max_patches = c1.number_input("Max tiles per slide", 1, 512, 16, key="train.max_patches")
         pooling = c1.selectbox("Tile pooling", ["mean", "attention"], key="train.pooling")
         folds = c3.number_input("Folds", min_value=2, max_value=15, value=3, key="train.folds")
         epochs = c3.number_input("Epochs", min_value=1, max_value=200, value=5, key="train.epochs")
         seed = c3.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, key="train.seed")
-        name = c3.text_input("Job name", value="", key="train.name", placeholder="e.g. gradmod-5ep",
-                             max_chars=J.MAX_NAME_CHARS)
+        name = c3.text_input("Job name", value="", key="train.name", placeholder="e.g. gradmod-5ep", max_chars=J.MAX_NAME_CHARS)
         submitted = st.form_submit_button("Launch job", type="primary", icon=":material/play_arrow:")
     _templates()
     if not submitted:
@@ -178,19 +216,41 @@ def _launch_form() -> None:
     else:
         cohort, cleanup = "demo", []
     job_name = J.clean_job_name(name.strip()) or f"{fusion}-{mode}-{int(epochs)}ep"
-    cmd = J.build_cli_command(mode=mode, cohort=cohort, fusion=fusion, epochs=int(epochs), folds=int(folds),
-                              seed=int(seed), rna_encoder=rna if rna != "snn" else None,
-                              scgpt_dir=None if scgpt_dir == DEFAULT else scgpt_dir,
-                              mlp_a=None if mlp_a == DEFAULT else mlp_a,
-                              extra=["--image-encoder", encoder, "--max-patches", str(int(max_patches)),
-                                     "--pooling", pooling, "--no-progress",
-                                     f"--name={job_name}"])  # the bundle's display name (one argument)
-    params = {"mode": mode, "cohort": "demo" if cohort == "demo" else "uploaded", "fusion": fusion, "rna": rna,
-              "folds": int(folds), "epochs": int(epochs), "seed": int(seed), "encoder": encoder,
-              "max_patches": int(max_patches), "pooling": pooling}
+    cmd = J.build_cli_command(
+        mode=mode,
+        cohort=cohort,
+        fusion=fusion,
+        epochs=int(epochs),
+        folds=int(folds),
+        seed=int(seed),
+        rna_encoder=rna if rna != "snn" else None,
+        scgpt_dir=None if scgpt_dir == DEFAULT else scgpt_dir,
+        mlp_a=None if mlp_a == DEFAULT else mlp_a,
+        extra=[
+            "--image-encoder",
+            encoder,
+            "--max-patches",
+            str(int(max_patches)),
+            "--pooling",
+            pooling,
+            "--no-progress",
+            f"--name={job_name}",
+        ],
+    )  # the bundle's display name (one argument)
+    params = {
+        "mode": mode,
+        "cohort": "demo" if cohort == "demo" else "uploaded",
+        "fusion": fusion,
+        "rna": rna,
+        "folds": int(folds),
+        "epochs": int(epochs),
+        "seed": int(seed),
+        "encoder": encoder,
+        "max_patches": int(max_patches),
+        "pooling": pooling,
+    }
     try:
-        job = store.submit(cmd, name=job_name, params=params,
-                           max_active=S.max_active_jobs(), cleanup=cleanup)
+        job = store.submit(cmd, name=job_name, params=params, max_active=S.max_active_jobs(), cleanup=cleanup)
     except BaseException:
         for folder in cleanup:
             shutil.rmtree(folder, ignore_errors=True)
@@ -221,13 +281,18 @@ def _epochs_text(progress: dict) -> str:
 def _jobs_table(jobs: list[J.Job]) -> None:
     rows = []
     for j in jobs:
-        rows.append({
-            "job": j.id, "name": j.name, "state": j.state,
-            "fusion": j.params.get("fusion", ""), "epochs": j.params.get("epochs", ""),
-            "folds": j.params.get("folds", ""),
-            "created": pd.Timestamp(j.created, unit="s").strftime("%Y-%m-%d %H:%M:%S"),
-            "duration (s)": None if j.duration is None else round(j.duration, 1),
-        })
+        rows.append(
+            {
+                "job": j.id,
+                "name": j.name,
+                "state": j.state,
+                "fusion": j.params.get("fusion", ""),
+                "epochs": j.params.get("epochs", ""),
+                "folds": j.params.get("folds", ""),
+                "created": pd.Timestamp(j.created, unit="s").strftime("%Y-%m-%d %H:%M:%S"),
+                "duration (s)": None if j.duration is None else round(j.duration, 1),
+            }
+        )
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="train.jobs_table")
 
 
@@ -268,8 +333,10 @@ def _job_detail(job_id: str) -> None:
         elif j.state == J.QUEUED:
             st.info("Waiting for a free slot (one job at a time by default).")
         elif j.state == J.SUCCEEDED:
-            st.success(f"Finished in {j.duration or 0:.0f} s. Its bundle is in the sidebar model picker as "
-                       f"**{plain(bundle_label(str(j.bundle_path)))}**.")
+            st.success(
+                f"Finished in {j.duration or 0:.0f} s. Its bundle is in the sidebar model picker as "
+                f"**{plain(bundle_label(str(j.bundle_path)))}**."
+            )
         elif j.state in (J.FAILED, J.CANCELLED):
             show_error(j.error or j.state)
         if j.note:
@@ -288,8 +355,10 @@ def main() -> None:
     if not S.train_page_enabled():
         st.info("Training is switched off on this deployment (PATHGPTOMIC_PUBLIC / PATHGPTOMIC_TRAIN_PAGE).")
         return
-    st.caption("Each job runs as its own process (it survives page reloads and app restarts). "
-               "A finished job's bundle appears in the sidebar model picker.")
+    st.caption(
+        "Each job runs as its own process (it survives page reloads and app restarts). "
+        "A finished job's bundle appears in the sidebar model picker."
+    )
     _launch_form()
     store = job_store()
     jobs = store.list(limit=50)

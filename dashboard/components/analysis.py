@@ -32,8 +32,7 @@ def tiling_config(bundle: Any) -> Any:
     from pathgptomic.slides import TilingConfig
 
     s = bundle.train_config.features
-    return TilingConfig(patch_size=s.patch_size, target_mpp=s.target_mpp, assumed_mpp=s.assumed_mpp,
-                        max_patches=s.max_patches)
+    return TilingConfig(patch_size=s.patch_size, target_mpp=s.target_mpp, assumed_mpp=s.assumed_mpp, max_patches=s.max_patches)
 
 
 def reference_predictions(bundle: Any) -> pd.DataFrame:
@@ -108,8 +107,9 @@ def evaluated_rows(pred: pd.DataFrame, report: dict) -> pd.DataFrame:
         rows = rows[rows["split"] == "oof"]
     rows = rows.assign(patient_id=rows["patient_id"].astype(str)).drop_duplicates("patient_id")
     rows = rows.set_index("patient_id").loc[list(ids)].reset_index()
-    return pd.DataFrame({"patient_id": rows["patient_id"], "time": rows["time"].to_numpy(float),
-                         "event": rows["event"].to_numpy(int), "risk_group": labels})
+    return pd.DataFrame(
+        {"patient_id": rows["patient_id"], "time": rows["time"].to_numpy(float), "event": rows["event"].to_numpy(int), "risk_group": labels}
+    )
 
 
 def one_patient(cohort: Any, patient_id: str) -> Any:
@@ -145,13 +145,13 @@ def parse_custom_cutoffs(text: str) -> list[float]:
     try:
         values = [float(p) for p in parts]
     except ValueError:
-        raise InputValidationError(f"cut-offs must be numbers separated by a comma, e.g. -0.5, 0.5; got {text!r}") \
-            from None
+        raise InputValidationError(f"cut-offs must be numbers separated by a comma, e.g. -0.5, 0.5; got {text!r}") from None
     if not all(np.isfinite(values)):
         raise InputValidationError(f"cut-offs must be finite numbers, got {', '.join(parts)}")
     if len(values) == 2 and values[1] <= values[0]:
-        raise InputValidationError(f"the second cut-off must be larger than the first, got {parts[0]} then {parts[1]}; "
-                                   "write them in increasing order")
+        raise InputValidationError(
+            f"the second cut-off must be larger than the first, got {parts[0]} then {parts[1]}; write them in increasing order"
+        )
     return values
 
 

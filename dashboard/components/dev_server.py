@@ -17,8 +17,15 @@ from typing import IO
 REPO = Path(__file__).resolve().parents[2]
 
 #: Flags for Debian's Chromium headless in a container (no sandbox, no GPU, no network chatter).
-CHROMIUM_ARGS: tuple[str, ...] = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage")
+CHROMIUM_ARGS: tuple[str, ...] = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+)
 
 
 def free_port() -> int:
@@ -32,10 +39,28 @@ def start_app(port: int, data_dir: str | Path, log: IO[bytes]) -> subprocess.Pop
     """Launch the dashboard server (own session, job store in ``data_dir``, output to ``log``)."""
     env = dict(os.environ, PATHGPTOMIC_DATA_DIR=str(data_dir))
     return subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "dashboard/app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 

@@ -16,8 +16,9 @@ UPLOADED_PATIENT_KEY = "predict.uploaded_patient"
 KEEP_SLIDE_MB = 200
 
 
-def read_omics_upload(upload: Any, *, what: str = "omics CSV", limit_mb: float = DEFAULT_CSV_LIMIT_MB,
-                      slide_root: Path | None = None) -> tuple[Any, list[str]]:
+def read_omics_upload(
+    upload: Any, *, what: str = "omics CSV", limit_mb: float = DEFAULT_CSV_LIMIT_MB, slide_root: Path | None = None
+) -> tuple[Any, list[str]]:
     """Parse an uploaded omics CSV (TCGA or generic layout) for prediction.
 
     The layout is detected from the header (``case_id`` = TCGA, ``patient_id`` = generic).
@@ -59,7 +60,6 @@ def read_omics_upload(upload: Any, *, what: str = "omics CSV", limit_mb: float =
                 resolved = Path(p).resolve()
                 if slide_root.resolve() not in resolved.parents:
                     raise InputValidationError(
-                        f"the slide of patient {pid!r} resolves outside the server slide folder; "
-                        "give slide ids of files inside it"
+                        f"the slide of patient {pid!r} resolves outside the server slide folder; give slide ids of files inside it"
                     )
     return cohort, notes

@@ -17,8 +17,21 @@ from pathgptomic.errors import InputValidationError
 
 #: File name endings offered in the slide folder browser (lower case).
 SLIDE_SUFFIXES: tuple[str, ...] = (
-    ".svs", ".tif", ".tiff", ".ndpi", ".vms", ".vmu", ".scn", ".mrxs", ".svslide", ".bif", ".czi",
-    ".dcm", ".png", ".jpg", ".jpeg",
+    ".svs",
+    ".tif",
+    ".tiff",
+    ".ndpi",
+    ".vms",
+    ".vmu",
+    ".scn",
+    ".mrxs",
+    ".svslide",
+    ".bif",
+    ".czi",
+    ".dcm",
+    ".png",
+    ".jpg",
+    ".jpeg",
 )
 
 
@@ -67,14 +80,11 @@ def resolve_inside(root: str | Path, relative: str | Path) -> Path:
     except (FileNotFoundError, RuntimeError, OSError) as exc:
         raise InputValidationError(f"slide path {text!r} does not exist under the slide root") from exc
     if target != root_resolved and root_resolved not in target.parents:
-        raise InputValidationError(
-            f"slide path {text!r} points outside the slide root; only files inside it can be opened"
-        )
+        raise InputValidationError(f"slide path {text!r} points outside the slide root; only files inside it can be opened")
     return target
 
 
-def list_slide_files(root: str | Path, suffixes: Iterable[str] = SLIDE_SUFFIXES, *,
-                     max_files: int = 5000) -> list[str]:
+def list_slide_files(root: str | Path, suffixes: Iterable[str] = SLIDE_SUFFIXES, *, max_files: int = 5000) -> list[str]:
     """Relative paths of slide files inside ``root`` (recursively, symlink escapes skipped).
 
     Args:

@@ -49,15 +49,13 @@ PUBLIC = Setting("PATHGPTOMIC_PUBLIC", "0", "public demo: Train page off unless 
 TRAIN_PAGE = Setting("PATHGPTOMIC_TRAIN_PAGE", "", "1/0: show the Train page (empty: on, off when public)")
 PASSWORD = Setting("PATHGPTOMIC_PASSWORD", "", "password every session must enter (empty: none)")
 LOGIN = Setting("PATHGPTOMIC_LOGIN", "0", "1 or a provider name: require st.login (OIDC, [auth] secrets)")
-ALLOWED_EMAILS = Setting("PATHGPTOMIC_ALLOWED_EMAILS", "",
-                         "comma-separated e-mails or @domains allowed after OIDC login (empty: any)")
+ALLOWED_EMAILS = Setting("PATHGPTOMIC_ALLOWED_EMAILS", "", "comma-separated e-mails or @domains allowed after OIDC login (empty: any)")
 MAX_ACTIVE_JOBS = Setting("PATHGPTOMIC_MAX_ACTIVE_JOBS", "4", "queued + running jobs allowed at once (0: none)")
 SESSION_LAUNCHES = Setting("PATHGPTOMIC_SESSION_LAUNCHES", "3", "job launches per session per window")
 SESSION_WINDOW_S = Setting("PATHGPTOMIC_SESSION_WINDOW_S", "3600", "rate-limit window in seconds")
 
 #: Every setting, in documentation order.
-SETTINGS: tuple[Setting, ...] = (PUBLIC, TRAIN_PAGE, PASSWORD, LOGIN, ALLOWED_EMAILS, MAX_ACTIVE_JOBS,
-                                 SESSION_LAUNCHES, SESSION_WINDOW_S)
+SETTINGS: tuple[Setting, ...] = (PUBLIC, TRAIN_PAGE, PASSWORD, LOGIN, ALLOWED_EMAILS, MAX_ACTIVE_JOBS, SESSION_LAUNCHES, SESSION_WINDOW_S)
 
 #: Session-state keys.
 _ACCESS_KEY = "access.granted"
@@ -204,8 +202,9 @@ def check_launch_rate(now: float) -> None:
     if wait == float("inf"):
         raise ConfigError("job launches are switched off on this deployment (PATHGPTOMIC_SESSION_LAUNCHES=0)")
     if wait > 0:
-        raise ConfigError(f"this session launched {limit} jobs in the last {window} s, the limit of this "
-                          f"deployment; try again in {wait / 60:.0f} min")
+        raise ConfigError(
+            f"this session launched {limit} jobs in the last {window} s, the limit of this deployment; try again in {wait / 60:.0f} min"
+        )
 
 
 def record_launch(now: float) -> None:

@@ -51,6 +51,14 @@ def tiling_summary(path: str, mtime: float, bundle_key: str, _bundle: Any) -> di
     preview, f = _shrink(np.asarray(render_preview(result)))
     thumb, _ = _shrink(np.asarray(result.thumbnail))
     sx, sy = result.mask_downsample
-    return {"preview": preview, "thumbnail": thumb, "downsample": (sx * f, sy * f), "step": int(result.step),
-            "n_tiles": result.n, "n_tissue": int(result.n_tissue), "mpp": float(result.mpp),
-            "mpp_assumed": bool(result.mpp_assumed), "dimensions": tuple(result.dimensions)}
+    return {
+        "preview": preview,
+        "thumbnail": thumb,
+        "downsample": (sx * f, sy * f),
+        "step": int(result.step),
+        "n_tiles": result.n,
+        "n_tissue": int(result.n_tissue),
+        "mpp": float(result.mpp),
+        "mpp_assumed": bool(result.mpp_assumed),
+        "dimensions": tuple(result.dimensions),
+    }

@@ -51,8 +51,7 @@ def scan_bundles(root: Path) -> list[Path]:
         if _is_model_bundle(c):
             found.append(c)
         elif c is not root:
-            found += [d for d in sorted(c.iterdir()) if d.is_dir() and not d.name.startswith(".")
-                      and _is_model_bundle(d)]
+            found += [d for d in sorted(c.iterdir()) if d.is_dir() and not d.name.startswith(".") and _is_model_bundle(d)]
     return found
 
 
@@ -133,9 +132,20 @@ def load_bundle(path: str) -> Any:
 
 
 #: Modules the pages import lazily; importing them in the background hides their one-off cost.
-_WARM_MODULES = ("scipy.ndimage", "skimage.morphology", "skimage.filters", "lifelines", "lifelines.statistics",
-                 "sksurv.metrics", "pathgptomic.evaluation", "pathgptomic.plots", "pathgptomic.slides",
-                 "torch", "pathgptomic.training.bundle", "pathgptomic.explain")
+_WARM_MODULES = (
+    "scipy.ndimage",
+    "skimage.morphology",
+    "skimage.filters",
+    "lifelines",
+    "lifelines.statistics",
+    "sksurv.metrics",
+    "pathgptomic.evaluation",
+    "pathgptomic.plots",
+    "pathgptomic.slides",
+    "torch",
+    "pathgptomic.training.bundle",
+    "pathgptomic.explain",
+)
 
 
 def _import_modules(names: tuple[str, ...]) -> None:
@@ -187,9 +197,7 @@ def demo_cohort() -> Any:
 
     folder = DEMO_COHORT_DIR
     if not folder.exists():
-        raise PathGPTomicError(
-            f"the demo cohort {folder.name} is missing on the server; build it with the command in README.md"
-        )
+        raise PathGPTomicError(f"the demo cohort {folder.name} is missing on the server; build it with the command in README.md")
     return read_cohort(folder)
 
 
@@ -205,8 +213,7 @@ def current_bundle() -> Any | None:
         from components.settings import train_page_enabled
 
         train = "Train one on the **Train** page, or build" if train_page_enabled() else "Build"
-        st.info(f"No model bundle found. {train} the demo bundle with the command in README.md "
-                "(it lands in `models/demo/`).")
+        st.info(f"No model bundle found. {train} the demo bundle with the command in README.md (it lands in `models/demo/`).")
         return None
     try:
         return load_bundle(path)
@@ -247,8 +254,14 @@ def sidebar_model_picker() -> None:
         if bundles:
             current = st.session_state.get(BUNDLE_KEY)
             index = bundles.index(current) if current in bundles else 0
-            choice = st.selectbox("Model bundle", bundles, index=index, format_func=bundle_label,
-                                  key="sidebar.bundle", help="Bundles in models/ and finished training jobs")
+            choice = st.selectbox(
+                "Model bundle",
+                bundles,
+                index=index,
+                format_func=bundle_label,
+                key="sidebar.bundle",
+                help="Bundles in models/ and finished training jobs",
+            )
             st.session_state[BUNDLE_KEY] = choice
             st.caption(bundle_summary(choice))
         else:

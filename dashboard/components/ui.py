@@ -77,10 +77,16 @@ def _path_roots() -> list[tuple[str, str]]:
     from components.state import DEMO_COHORT_DIR, MODELS_DIR, REPO_ROOT
     from pathgptomic.jobs import default_data_dir
 
-    labelled = [(default_data_dir(), "<data folder>"), (MODELS_DIR, "<models folder>"),
-                (DEMO_COHORT_DIR, "<demo cohort>"), (REPO_ROOT, "<app folder>"),
-                (Path(tempfile.gettempdir()), "<temp folder>"), (Path(sys.prefix), "<python>"),
-                (Path(sys.base_prefix), "<python>"), (Path.home(), "~")]
+    labelled = [
+        (default_data_dir(), "<data folder>"),
+        (MODELS_DIR, "<models folder>"),
+        (DEMO_COHORT_DIR, "<demo cohort>"),
+        (REPO_ROOT, "<app folder>"),
+        (Path(tempfile.gettempdir()), "<temp folder>"),
+        (Path(sys.prefix), "<python>"),
+        (Path(sys.base_prefix), "<python>"),
+        (Path.home(), "~"),
+    ]
     root = slide_root()
     if root is not None:
         labelled.append((root, "<slide folder>"))

@@ -200,8 +200,7 @@ def upload_limits(max_rows: int | None = MAX_CSV_ROWS, text_limit_mb: float | No
     return ReadLimits(
         max_text_bytes=int(mb * 1024 * 1024),
         max_rows=max_rows,
-        fix=f"split the table into files of {rows}{mb:g} MB of text, or use the command line (pathgptomic) "
-        "for larger cohorts",
+        fix=f"split the table into files of {rows}{mb:g} MB of text, or use the command line (pathgptomic) for larger cohorts",
     )
 
 
@@ -231,8 +230,14 @@ def read_upload_header(upload: Upload, *, what: str = "CSV", limit_mb: float = D
         return read_header_checked(NamedBytes(upload.getvalue(), _upload_name(what)), what=what)
 
 
-def read_csv_upload(upload: Upload, *, limit_mb: float = DEFAULT_CSV_LIMIT_MB, what: str = "CSV",
-                    max_rows: int = MAX_CSV_ROWS, id_columns: Sequence[str] = ID_COLUMNS) -> pd.DataFrame:
+def read_csv_upload(
+    upload: Upload,
+    *,
+    limit_mb: float = DEFAULT_CSV_LIMIT_MB,
+    what: str = "CSV",
+    max_rows: int = MAX_CSV_ROWS,
+    id_columns: Sequence[str] = ID_COLUMNS,
+) -> pd.DataFrame:
     """Parse an uploaded CSV with the library's checks and the dashboard's bounds; no type coercion yet.
 
     Plain, gzip, bz2 or xz content (by content, whatever the name); UTF-8 with or without a

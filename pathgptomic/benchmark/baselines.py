@@ -106,14 +106,22 @@ class CoxBaselineConfig:
 
     def describe(self) -> str:
         """One sentence stating the design, for reports."""
-        raw = ("every other genomic block enters raw" if self.max_raw_columns is None else
-               f"other genomic blocks enter raw up to {self.max_raw_columns} columns, wider ones are reduced the same way")
-        pen = (f"penalizer {self.penalizer} (fixed)" if self.penalizer is not None else
-               f"penalizer chosen per training fold by inner {self.inner_folds}-fold CV over "
-               f"{list(self.penalizer_grid)} (mean inner C-index)")
-        return (f"first {self.n_components} PCs of the RNA-seq block; {raw}; {pen}; Newton-Raphson capped at "
-                f"{self.max_steps} steps and {self.time_limit_s:g} s per cell, a ConvergenceWarning is an error "
-                "(status `not_converged`, excluded from every claim)")
+        raw = (
+            "every other genomic block enters raw"
+            if self.max_raw_columns is None
+            else f"other genomic blocks enter raw up to {self.max_raw_columns} columns, wider ones are reduced the same way"
+        )
+        pen = (
+            f"penalizer {self.penalizer} (fixed)"
+            if self.penalizer is not None
+            else f"penalizer chosen per training fold by inner {self.inner_folds}-fold CV over "
+            f"{list(self.penalizer_grid)} (mean inner C-index)"
+        )
+        return (
+            f"first {self.n_components} PCs of the RNA-seq block; {raw}; {pen}; Newton-Raphson capped at "
+            f"{self.max_steps} steps and {self.time_limit_s:g} s per cell, a ConvergenceWarning is an error "
+            "(status `not_converged`, excluded from every claim)"
+        )
 
 
 @dataclass
@@ -341,7 +349,12 @@ def _inner_cindex(x, time, event, penalizer, folds, cfg, deadline) -> float:
 
 
 def choose_penalizer(
-    x: np.ndarray, time: np.ndarray, event: np.ndarray, config: CoxBaselineConfig, *, deadline: float | None = None,
+    x: np.ndarray,
+    time: np.ndarray,
+    event: np.ndarray,
+    config: CoxBaselineConfig,
+    *,
+    deadline: float | None = None,
     seed: int = 0,
 ) -> tuple[float, dict[float, float]]:
     """The penalizer of ``config`` (fixed) or the grid value with the best mean inner C-index.
@@ -370,13 +383,17 @@ def choose_penalizer(
 
 
 def _not_converged(n_test: int, n_features: int, start: float, reason: str, penalizer: float = float("nan")) -> CoxFoldResult:
-    return CoxFoldResult(np.full(n_test, np.nan), n_features, _time.perf_counter() - start, STATUS_NOT_CONVERGED,
-                         reason, penalizer)
+    return CoxFoldResult(np.full(n_test, np.nan), n_features, _time.perf_counter() - start, STATUS_NOT_CONVERGED, reason, penalizer)
 
 
 def _fit_stage(
-    x_tr: np.ndarray, x_te: np.ndarray, time: np.ndarray, event: np.ndarray, config: CoxBaselineConfig,
-    start: float, deadline: float,
+    x_tr: np.ndarray,
+    x_te: np.ndarray,
+    time: np.ndarray,
+    event: np.ndarray,
+    config: CoxBaselineConfig,
+    start: float,
+    deadline: float,
 ) -> CoxFoldResult:
     """Penalizer selection + final fit on a ready design; never raises on non-convergence."""
     pen = float("nan")
@@ -385,13 +402,17 @@ def _fit_stage(
         fit = fit_cox(x_tr, time, event, pen, max_steps=config.max_steps, deadline=deadline)
     except CoxNotConverged as exc:
         return _not_converged(len(x_te), x_tr.shape[1], start, str(exc), pen)
-    return CoxFoldResult(x_te @ fit.beta, x_tr.shape[1], _time.perf_counter() - start, STATUS_OK, "", pen,
-                         x_tr @ fit.beta)
+    return CoxFoldResult(x_te @ fit.beta, x_tr.shape[1], _time.perf_counter() - start, STATUS_OK, "", pen, x_tr @ fit.beta)
 
 
 def fit_predict_cox(
-    cohort: Cohort, train_idx: np.ndarray, test_idx: np.ndarray, *, inputs: str = "genomic",
-    config: CoxBaselineConfig = CoxBaselineConfig(), start: float | None = None,
+    cohort: Cohort,
+    train_idx: np.ndarray,
+    test_idx: np.ndarray,
+    *,
+    inputs: str = "genomic",
+    config: CoxBaselineConfig = CoxBaselineConfig(),
+    start: float | None = None,
 ) -> CoxFoldResult:
     """Fit one penalized Cox baseline on ``train_idx`` and score ``test_idx``.
 
@@ -417,19 +438,26 @@ def fit_predict_cox(
 
 
 def fit_predict_cox_pca(
-    cohort: Cohort, train_idx: np.ndarray, test_idx: np.ndarray, *, clinical: bool = False,
+    cohort: Cohort,
+    train_idx: np.ndarray,
+    test_idx: np.ndarray,
+    *,
+    clinical: bool = False,
     config: CoxBaselineConfig = CoxBaselineConfig(),
 ) -> CoxFoldResult:
     """The genomic (``clinical=False``) or genomic + clinical penalized Cox baseline.
 
     Same as :func:`fit_predict_cox` with ``inputs="genomic"`` / ``"genomic_clinical"``.
     """
-    return fit_predict_cox(cohort, train_idx, test_idx, inputs="genomic_clinical" if clinical else "genomic",
-                           config=config)
+    return fit_predict_cox(cohort, train_idx, test_idx, inputs="genomic_clinical" if clinical else "genomic", config=config)
 
 
 def fit_predict_late_fusion(
-    cohort: Cohort, train_idx: np.ndarray, test_idx: np.ndarray, *, config: CoxBaselineConfig = CoxBaselineConfig(),
+    cohort: Cohort,
+    train_idx: np.ndarray,
+    test_idx: np.ndarray,
+    *,
+    config: CoxBaselineConfig = CoxBaselineConfig(),
 ) -> CoxFoldResult:
     r"""Late fusion: a Cox model on the genomic and clinical baselines' risks.
 
@@ -461,7 +489,11 @@ def fit_predict_late_fusion(
 
 
 def fit_predict_baseline(
-    cohort: Cohort, train_idx: np.ndarray, test_idx: np.ndarray, inputs: str, config: CoxBaselineConfig,
+    cohort: Cohort,
+    train_idx: np.ndarray,
+    test_idx: np.ndarray,
+    inputs: str,
+    config: CoxBaselineConfig,
 ) -> CoxFoldResult:
     """Dispatch on ``inputs`` (one of :data:`BASELINE_INPUTS`)."""
     if inputs == "late_fusion":

@@ -48,9 +48,25 @@ def _command_line(args: argparse.Namespace) -> str:
     parts += ["--splits", args.splits] if args.splits else ["--folds", str(args.folds)]
     parts += ["--seeds", ",".join(map(str, args.seeds)) if args.seeds != list(range(len(args.seeds))) else str(len(args.seeds))]
     parts += ["--epochs", str(args.epochs), "--out", args.out]
-    for opt in ("batch_size", "lr", "weight_decay", "dropout", "alpha", "image_encoder", "image_weights", "max_patches",
-                "patch_size", "cache_dir", "device", "rows", "cox_components", "cox_penalizer", "scgpt_dir", "mlp_a",
-                "threads"):
+    for opt in (
+        "batch_size",
+        "lr",
+        "weight_decay",
+        "dropout",
+        "alpha",
+        "image_encoder",
+        "image_weights",
+        "max_patches",
+        "patch_size",
+        "cache_dir",
+        "device",
+        "rows",
+        "cox_components",
+        "cox_penalizer",
+        "scgpt_dir",
+        "mlp_a",
+        "threads",
+    ):
         v = getattr(args, opt)
         if v is not None and v != _DEFAULTS.get(opt):
             parts += [f"--{opt.replace('_', '-')}", str(v)]
@@ -60,8 +76,16 @@ def _command_line(args: argparse.Namespace) -> str:
 
 
 _DEFAULTS: dict[str, Any] = {
-    "batch_size": 32, "lr": 5e-4, "weight_decay": 1e-4, "dropout": 0.25, "alpha": 1.0, "image_encoder": "resnet18",
-    "max_patches": 64, "patch_size": 224, "cox_components": 10, "cox_penalizer": None,
+    "batch_size": 32,
+    "lr": 5e-4,
+    "weight_decay": 1e-4,
+    "dropout": 0.25,
+    "alpha": 1.0,
+    "image_encoder": "resnet18",
+    "max_patches": 64,
+    "patch_size": 224,
+    "cox_components": 10,
+    "cox_penalizer": None,
 }
 
 
@@ -76,14 +100,27 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     settings = BenchmarkSettings(
-        suite=args.suite, seeds=args.seeds, n_folds=args.folds, splits_dir=args.splits, epochs=args.epochs,
-        batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay, dropout=args.dropout,
-        early_stopping=args.early_stopping, alpha=args.alpha, image_encoder=args.image_encoder,
-        image_weights=args.image_weights, max_patches=args.max_patches, patch_size=args.patch_size,
-        cache_dir=args.cache_dir, device=args.device,
+        suite=args.suite,
+        seeds=args.seeds,
+        n_folds=args.folds,
+        splits_dir=args.splits,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        dropout=args.dropout,
+        early_stopping=args.early_stopping,
+        alpha=args.alpha,
+        image_encoder=args.image_encoder,
+        image_weights=args.image_weights,
+        max_patches=args.max_patches,
+        patch_size=args.patch_size,
+        cache_dir=args.cache_dir,
+        device=args.device,
         cox=CoxBaselineConfig(n_components=args.cox_components, penalizer=args.cox_penalizer),
         rows=[r.strip() for r in args.rows.split(",") if r.strip()] if args.rows else None,
-        scgpt_dir=args.scgpt_dir, mlp_a=args.mlp_a,
+        scgpt_dir=args.scgpt_dir,
+        mlp_a=args.mlp_a,
     )
     cohort = load_benchmark_cohort(args.cohort)
     print(f"cohort: {cohort.source} — {cohort.n} patients, {cohort.n_events} events", file=sys.stderr)
@@ -92,8 +129,10 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     print(f"\n{run.n_run} cell(s) computed, {run.n_reused} reused from {Path(args.out) / 'results.csv'}")
     for _, r in s.iterrows():
         if r["n_cells"]:
-            print(f"  {r['label']:<52} C-index {r['cindex_mean']:.3f} ± {r['cindex_sd'] if r['cindex_sd'] == r['cindex_sd'] else 0:.3f}"
-                  f"  ({r['n_cells']} cells)")
+            print(
+                f"  {r['label']:<52} C-index {r['cindex_mean']:.3f} ± {r['cindex_sd'] if r['cindex_sd'] == r['cindex_sd'] else 0:.3f}"
+                f"  ({r['n_cells']} cells)"
+            )
         else:
             print(f"  {r['label']:<52} not available: {str(r['reason'])[:90]}")
     print(f"report: {Path(args.out) / 'report.md'}")
@@ -105,18 +144,27 @@ def cmd_semisynthetic(args: argparse.Namespace) -> int:
     from pathgptomic.benchmark.semisynthetic import build_semisynthetic_cohort
 
     cohort = build_semisynthetic_cohort(
-        args.tcga, args.out, covariate=args.covariate, noise=args.noise, seed=args.seed, image_size=args.image_size,
-        overwrite=args.overwrite, show_progress=not args.no_progress,
+        args.tcga,
+        args.out,
+        covariate=args.covariate,
+        noise=args.noise,
+        seed=args.seed,
+        image_size=args.image_size,
+        overwrite=args.overwrite,
+        show_progress=not args.no_progress,
     )
-    print(f"semi-synthetic cohort ({cohort.n} patients, {cohort.n_events} events; real genomics + outcomes, synthetic "
-          f"images encoding '{args.covariate}' with noise sd {args.noise}) written to {args.out}")
+    print(
+        f"semi-synthetic cohort ({cohort.n} patients, {cohort.n_events} events; real genomics + outcomes, synthetic "
+        f"images encoding '{args.covariate}' with noise sd {args.noise}) written to {args.out}"
+    )
     return 0
 
 
 def register(subparsers: Any) -> None:
     """Add the ``benchmark`` and ``semisynthetic`` subcommands."""
     p = subparsers.add_parser(
-        "benchmark", help="reproduce the paper's tables: baselines + RNA encoder x fusion grid, with paired tests",
+        "benchmark",
+        help="reproduce the paper's tables: baselines + RNA encoder x fusion grid, with paired tests",
         description="Run baselines (penalized Cox on genomic PCs with/without clinical covariates, genomic-only SNN, "
         "image-only, Kronecker fusion) and the paper's ablation grid (RNA encoder snn/scgpt/scgpt_smooth x fusion "
         "concat/kronecker/gradmod) over folds x seeds. Writes report.md, results.csv (one row per cell), summary.csv "
@@ -144,9 +192,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     p.add_argument("--rows", default=None, help="comma list of row keys to run (default: the whole suite)")
     p.add_argument("--cox-components", type=int, default=10, help="principal components of the Cox baseline")
-    p.add_argument("--cox-penalizer", type=float, default=None,
-                   help="fixed lifelines L2 penalizer of the Cox baselines (default: chosen by inner cross-validation "
-                        "on each training fold)")
+    p.add_argument(
+        "--cox-penalizer",
+        type=float,
+        default=None,
+        help="fixed lifelines L2 penalizer of the Cox baselines (default: chosen by inner cross-validation on each training fold)",
+    )
     p.add_argument("--scgpt-dir", default=None, help="scGPT checkpoint folder (default: $PATHGPTOMIC_SCGPT_DIR or models/scgpt-demo)")
     p.add_argument("--mlp-a", default=None, help="MLP-A file for the scgpt_smooth rows")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (e.g. 1 on a shared machine)")
@@ -154,7 +205,8 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=cmd_benchmark)
 
     p = subparsers.add_parser(
-        "semisynthetic", help="build a semi-synthetic cohort: real TCGA genomics + outcomes, synthetic images",
+        "semisynthetic",
+        help="build a semi-synthetic cohort: real TCGA genomics + outcomes, synthetic images",
         description="Semi-synthetic multimodal cohort: real genomics and survival from a TCGA-layout CSV, plus one "
         "synthetic H&E-like image per patient whose morphology encodes the standardised covariate (+ Gaussian noise). "
         "The covariate is removed from the clinical block. Deterministic by seed.",

@@ -103,8 +103,10 @@ def _compute_line(s: Any) -> str:
     if cuda:
         return "- Compute: GPU."
     n_folds = "split-file" if s.splits_dir else str(s.n_folds)
-    return (f"- Compute: CPU only — a **reduced grid**: {len(s.seeds)} seed(s) x {n_folds} folds, {s.epochs} epochs, "
-            "small frozen image encoder and few patches per image (the paper: 15-fold CV, GPU, full-size encoders).")
+    return (
+        f"- Compute: CPU only — a **reduced grid**: {len(s.seeds)} seed(s) x {n_folds} folds, {s.epochs} epochs, "
+        "small frozen image encoder and few patches per image (the paper: 15-fold CV, GPU, full-size encoders)."
+    )
 
 
 def _hyper_parameters(settings: Any, cohort: Any = None) -> list[str]:
@@ -115,23 +117,32 @@ def _hyper_parameters(settings: Any, cohort: Any = None) -> list[str]:
         f"- Folds: {folds}; seeds: {', '.join(map(str, s.seeds))}.",
         f"- Deep rows (PathGPTomic): {s.epochs} epochs, batch {s.batch_size}, Adam lr {s.lr}, weight decay "
         f"{s.weight_decay}, dropout {s.dropout}, "
-        + ("early stopping on an inner validation split of the training fold" if s.early_stopping else
-           "no early stopping (the last epoch's model is evaluated)")
+        + (
+            "early stopping on an inner validation split of the training fold"
+            if s.early_stopping
+            else "no early stopping (the last epoch's model is evaluated)"
+        )
         + f"; gradmod α = {s.alpha} from epoch 0; Cox partial likelihood (Breslow ties); default widths "
         "(SNN 64-48-32-32, MLP-B 128, G and P 32-d, mean patch pooling).",
         f"- Image features: frozen `{s.image_encoder}` "
         + (f"(weights {s.image_weights})" if s.image_weights else "(seeded random init, weights saved in the cache)")
         + f", {s.patch_size}-px tiles, at most {s.max_patches} per slide, z-scored per training fold.",
-        (f"- Penalized Cox baselines (lifelines, {' + '.join(('rnaseq', *s.cox.blocks))} blocks): {s.cox.describe()}. "
-        f"Clinical covariates: {', '.join(clin) if clin else '(none in this cohort)'} — used by the 'genomic + "
-        "clinical', 'clinical only' and late-fusion rows only; late fusion fits a Cox on the training fold's risks of "
-        "the genomic and clinical Cox models and applies it to the test fold's. Scalers, PCA and penalizer are fitted "
-        "on each training fold only."),
-        ("- What the models see: the deep rows (PathGPTomic) use genomics and/or images, **never the clinical "
-        "covariates** in this benchmark; the Inputs column of every table says which inputs each row used."),
+        (
+            f"- Penalized Cox baselines (lifelines, {' + '.join(('rnaseq', *s.cox.blocks))} blocks): {s.cox.describe()}. "
+            f"Clinical covariates: {', '.join(clin) if clin else '(none in this cohort)'} — used by the 'genomic + "
+            "clinical', 'clinical only' and late-fusion rows only; late fusion fits a Cox on the training fold's risks of "
+            "the genomic and clinical Cox models and applies it to the test fold's. Scalers, PCA and penalizer are fitted "
+            "on each training fold only."
+        ),
+        (
+            "- What the models see: the deep rows (PathGPTomic) use genomics and/or images, **never the clinical "
+            "covariates** in this benchmark; the Inputs column of every table says which inputs each row used."
+        ),
         _compute_line(s),
-        ("- All of the above were fixed before the run; nothing was chosen on the evaluation folds. The per-epoch "
-        "evaluation-fold C-index in `curves/` is logged for monitoring only."),
+        (
+            "- All of the above were fixed before the run; nothing was chosen on the evaluation folds. The per-epoch "
+            "evaluation-fold C-index in `curves/` is logged for monitoring only."
+        ),
     ]
     return lines
 
@@ -148,23 +159,28 @@ def write_report(run: Any, cohort: Any, settings: Any, *, command: str = "") -> 
     summary.to_csv(out / "summary.csv", index=False, float_format="%.4f", lineterminator="\n")
     semi = bool(cohort.meta.get("semi_synthetic"))
     synthetic = cohort.true_risk is not None and not semi
-    kind = "semi-synthetic (real TCGA genomics and outcomes + synthetic images)" if semi else (
-        "synthetic" if synthetic else "real")
+    kind = "semi-synthetic (real TCGA genomics and outcomes + synthetic images)" if semi else ("synthetic" if synthetic else "real")
     prefix = "semi-synthetic " if semi and not str(cohort.source).lower().startswith("semi-synthetic") else ""
     title = f"# Benchmark report — {prefix}{cohort.source}"
     lines = [title, ""]
     if semi:
         sm = cohort.meta.get("semi_synthetic_info", {})
         lines += [
-            ("> **Semi-synthetic cohort.** Genomics and survival outcomes are real (TCGA); the H&E-like images are "
-            f"synthetic and their morphology encodes the standardised covariate `{sm.get('covariate', '?')}` "
-            f"plus Gaussian noise (sd {sm.get('noise', '?')}), which was removed from the clinical block the "
-            "genomic models see. Image results measure how well a model recovers a known, real prognostic "
-            "signal from images — not performance on real slides."), "",
-            ("Rebuild the cohort (deterministic): `pathgptomic semisynthetic --tcga <path to "
-            f"{sm.get('source_file', 'TCGA CSV')}> --covariate {sm.get('covariate', '?')} --noise {sm.get('noise', '?')} "
-            f"--seed {sm.get('seed', '?')} --image-size {sm.get('image_size', '?')} --out <folder>` and pass that folder "
-            "as --cohort."), "",
+            (
+                "> **Semi-synthetic cohort.** Genomics and survival outcomes are real (TCGA); the H&E-like images are "
+                f"synthetic and their morphology encodes the standardised covariate `{sm.get('covariate', '?')}` "
+                f"plus Gaussian noise (sd {sm.get('noise', '?')}), which was removed from the clinical block the "
+                "genomic models see. Image results measure how well a model recovers a known, real prognostic "
+                "signal from images — not performance on real slides."
+            ),
+            "",
+            (
+                "Rebuild the cohort (deterministic): `pathgptomic semisynthetic --tcga <path to "
+                f"{sm.get('source_file', 'TCGA CSV')}> --covariate {sm.get('covariate', '?')} --noise {sm.get('noise', '?')} "
+                f"--seed {sm.get('seed', '?')} --image-size {sm.get('image_size', '?')} --out <folder>` and pass that folder "
+                "as --cohort."
+            ),
+            "",
         ]
     elif synthetic:
         lines += ["> **Synthetic cohort** (simulated genomics, images and outcomes; see `pathgptomic.data.synthetic`).", ""]
@@ -173,28 +189,59 @@ def write_report(run: Any, cohort: Any, settings: Any, *, command: str = "") -> 
         f"Cohort: {cohort.n} patients, {cohort.n_events} events ({kind}); blocks "
         + ", ".join(f"{k} {v.shape[1]}" for k, v in cohort.blocks.items())
         + f"; images: {'yes' if cohort.has_images else 'no'}.",
-        (f"Suite `{settings.suite}`: {len(run.rows)} rows; {n_ok} finished cells "
-        f"({run.n_run} computed in the last invocation, {run.n_reused} reused)."),
+        (
+            f"Suite `{settings.suite}`: {len(run.rows)} rows; {n_ok} finished cells "
+            f"({run.n_run} computed in the last invocation, {run.n_reused} reused)."
+        ),
         "",
-        "## Command", "", "```", command or "(called from Python)", "```", "",
-        "## Stated hyper-parameters (fixed in advance)", "", *_hyper_parameters(settings, cohort), "",
+        "## Command",
+        "",
+        "```",
+        command or "(called from Python)",
+        "```",
+        "",
+        "## Stated hyper-parameters (fixed in advance)",
+        "",
+        *_hyper_parameters(settings, cohort),
+        "",
     ]
     base_keys = [r.key for r in BASELINE_ROWS]
     base = summary[summary["config"].isin(base_keys)]
     if len(base):
-        lines += ["## Baselines", "", ("C-index mean ± sd over fold x seed cells; branch-alone columns are the "
-                  "C-index of W^G·G and W^P·P alone (— where the model has no such branch or it is not separable, "
-                  "as in Kronecker fusion); Δ and Wilcoxon p are paired against concat (SNN RNA encoder). The Cox "
-                  "rows show genomic, genomic + clinical and clinical-only inputs side by side; † marks a row with "
-                  "cells whose fit did not converge (its mean covers the converged cells only and enters no claim)."),
-                  "", _HEADER, *[_row_line(s) for _, s in base.iterrows()], ""]
+        lines += [
+            "## Baselines",
+            "",
+            (
+                "C-index mean ± sd over fold x seed cells; branch-alone columns are the "
+                "C-index of W^G·G and W^P·P alone (— where the model has no such branch or it is not separable, "
+                "as in Kronecker fusion); Δ and Wilcoxon p are paired against concat (SNN RNA encoder). The Cox "
+                "rows show genomic, genomic + clinical and clinical-only inputs side by side; † marks a row with "
+                "cells whose fit did not converge (its mean covers the converged cells only and enters no claim)."
+            ),
+            "",
+            _HEADER,
+            *[_row_line(s) for _, s in base.iterrows()],
+            "",
+        ]
     grid = summary[summary["config"].isin([f"{f}_{r}" for r in RNA_ENCODERS for f in ABLATION_FUSIONS])]
     if len(grid):
-        lines += ["## Paper ablation (Table 3 layout): RNA encoder x fusion", "", "Fused C-index, mean ± sd:", "",
-                  _ablation_table(summary, "cindex"), "", "Image branch alone (W^P·P), mean ± sd:", "",
-                  _ablation_table(summary, "cindex_image"), "",
-                  "Every grid row in detail (Δ and Wilcoxon p against concat with the same RNA encoder):", "",
-                  _HEADER, *[_row_line(s) for _, s in grid.iterrows()], ""]
+        lines += [
+            "## Paper ablation (Table 3 layout): RNA encoder x fusion",
+            "",
+            "Fused C-index, mean ± sd:",
+            "",
+            _ablation_table(summary, "cindex"),
+            "",
+            "Image branch alone (W^P·P), mean ± sd:",
+            "",
+            _ablation_table(summary, "cindex_image"),
+            "",
+            "Every grid row in detail (Δ and Wilcoxon p against concat with the same RNA encoder):",
+            "",
+            _HEADER,
+            *[_row_line(s) for _, s in grid.iterrows()],
+            "",
+        ]
     na = summary[summary["n_cells"] < summary["n_total"]]
     if len(na):
         lines += ["## Not available / failed / not converged rows", "", "| Row | status | reason |", "|---|---|---|"]
@@ -210,14 +257,20 @@ def write_report(run: Any, cohort: Any, settings: Any, *, command: str = "") -> 
     if "gbmlgg" in src:
         lines += ["- TCGA-GBMLGG on the 5 PORPOISE splits (data-set reference values, sd over the 5 folds):"]
         lines += [f"  - {a}: {b}" for a, b in GBMLGG_REFERENCES]
-    lines += [("- These figures use other protocols, encoders and hardware; compare the orders of magnitude, "
-              "not the third decimal."), ""]
+    lines += [("- These figures use other protocols, encoders and hardware; compare the orders of magnitude, not the third decimal."), ""]
     lines += ["## Figures", "", *_figures(results, out, run.rows), ""]
-    lines += ["## Files", "", ("- `results.csv`: one row per fold x seed x configuration (status, reason, C-indices, "
-              "time)."), "- `summary.csv`: the tables above in machine-readable form.",
-              ("- `curves/<row>/seed<S>_fold<K>_{epochs,history}.csv`: per-epoch evaluation-fold C-indices "
-              "(monitoring only) and per-step ρ / k / gradient norms (concat and gradmod rows)."),
-              "- `benchmark.json`: the settings and every command that wrote into this folder.", ""]
+    lines += [
+        "## Files",
+        "",
+        ("- `results.csv`: one row per fold x seed x configuration (status, reason, C-indices, time)."),
+        "- `summary.csv`: the tables above in machine-readable form.",
+        (
+            "- `curves/<row>/seed<S>_fold<K>_{epochs,history}.csv`: per-epoch evaluation-fold C-indices "
+            "(monitoring only) and per-step ρ / k / gradient norms (concat and gradmod rows)."
+        ),
+        "- `benchmark.json`: the settings and every command that wrote into this folder.",
+        "",
+    ]
     lines += ["## Environment", "", *[f"- {k}: {v}" for k, v in environment_info().items()], ""]
     path = out / "report.md"
     tmp = path.with_suffix(".md.tmp")

@@ -36,8 +36,9 @@ def _figures(results: pd.DataFrame, run_dir: Path, rows: Sequence[BenchmarkRow])
     try:
         from pathgptomic.plots import cindex_by_config_figure
 
-        fig = cindex_by_config_figure(ok, config="label", value="cindex",
-                                      title="C-index per configuration (points: fold x seed cells; bar: mean ± sd)")
+        fig = cindex_by_config_figure(
+            ok, config="label", value="cindex", title="C-index per configuration (points: fold x seed cells; bar: mean ± sd)"
+        )
         fig.write_html(fig_dir / "cindex_by_config.html", include_plotlyjs="cdn")
         links.append("[C-index per configuration (HTML)](figures/cindex_by_config.html)")
     except Exception as exc:  # noqa: BLE001 - a figure must not lose the results
@@ -111,8 +112,7 @@ def _rho_png(hists: dict[str, pd.DataFrame], path: Path, rna_label: str) -> None
         rho = g["rho_g"].rolling(10, min_periods=1).mean()
         axes[0].plot(rho.index, rho.to_numpy(), color=colours[name], label=f"{name}: ρ^G")
         axes[1].plot(g.index, g["coef_g"].rolling(10, min_periods=1).mean(), color=colours[name], label=f"{name}: k^G")
-        axes[1].plot(g.index, g["coef_p"].rolling(10, min_periods=1).mean(), color=colours[name], ls="--",
-                     label=f"{name}: k^P")
+        axes[1].plot(g.index, g["coef_p"].rolling(10, min_periods=1).mean(), color=colours[name], ls="--", label=f"{name}: k^P")
     axes[0].axhline(1.0, color="#888888", ls=":")
     axes[0].set_yscale("log")
     from matplotlib.ticker import FormatStrFormatter

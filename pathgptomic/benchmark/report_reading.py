@@ -49,9 +49,13 @@ def _reading(summary: pd.DataFrame, run_dir: Path | None = None) -> list[str]:
             if np.isfinite(sg["cindex_image_mean"]) and np.isfinite(sc["cindex_image_mean"]):
                 d = sg["cindex_image_mean"] - sc["cindex_image_mean"]
                 ti = paired_wilcoxon_summary(sg)
-                verdict = ("no material difference (|Δ| < 0.005)" if abs(d) < 0.005 else
-                           "gradmod trains the image branch to a higher C-index here" if d > 0 else
-                           "gradmod's image branch is weaker than concat's here")
+                verdict = (
+                    "no material difference (|Δ| < 0.005)"
+                    if abs(d) < 0.005
+                    else "gradmod trains the image branch to a higher C-index here"
+                    if d > 0
+                    else "gradmod's image branch is weaker than concat's here"
+                )
                 out.append(
                     f"  Image branch alone (W^P·P): gradmod {_ms(sg['cindex_image_mean'], sg['cindex_image_sd'])} vs concat "
                     f"{_ms(sc['cindex_image_mean'], sc['cindex_image_sd'])} ({d:+.3f}{ti}): {verdict}."
@@ -93,8 +97,10 @@ def _versus(results: pd.DataFrame, s: pd.Series, ref: pd.Series) -> str:
     t = paired_wilcoxon(results, s["config"], ref["config"])
     d = t["delta"]
     word = "level with" if abs(d) < 0.005 else ("above" if d > 0 else "below")
-    return (f"{word} {ref['label']} [{ref['inputs']}] {_ms(ref['cindex_mean'], ref['cindex_sd'])} "
-            f"(Δ {d:+.3f}, paired Wilcoxon p = {_p(t['p'])} over {int(t['n'])} cells)")
+    return (
+        f"{word} {ref['label']} [{ref['inputs']}] {_ms(ref['cindex_mean'], ref['cindex_sd'])} "
+        f"(Δ {d:+.3f}, paired Wilcoxon p = {_p(t['p'])} over {int(t['n'])} cells)"
+    )
 
 
 def baseline_reading(summary: pd.DataFrame, results: pd.DataFrame) -> list[str]:
@@ -107,13 +113,14 @@ def baseline_reading(summary: pd.DataFrame, results: pd.DataFrame) -> list[str]:
     out = []
     cox = summary[summary["kind"] == "cox"]
     for _, b in cox[~cox["converged"].astype(bool) & (cox["n_not_converged"] > 0)].iterrows():
-        out.append(f"- Excluded from every comparison: {b['label']} — {b['n_not_converged']} of {b['n_total']} cells "
-                   f"did not converge ({_cell(b['reason'], 160)}).")
+        out.append(
+            f"- Excluded from every comparison: {b['label']} — {b['n_not_converged']} of {b['n_total']} cells "
+            f"did not converge ({_cell(b['reason'], 160)})."
+        )
     best = strongest_baseline(summary)
     if best is None:
         return out + ["- No baseline converged on every cell: no deep row is compared with a baseline."]
-    out.append(f"- Strongest converged baseline: **{best['label']}** [{best['inputs']}] "
-               f"{_ms(best['cindex_mean'], best['cindex_sd'])}.")
+    out.append(f"- Strongest converged baseline: **{best['label']}** [{best['inputs']}] {_ms(best['cindex_mean'], best['cindex_sd'])}.")
     gen_rows = cox[(cox["config"] == "cox_pca") & cox["converged"].astype(bool)]
     gen = gen_rows.iloc[0] if len(gen_rows) and gen_rows.iloc[0]["config"] != best["config"] else None
     for _, s in summary[(summary["kind"] == "deep") & (summary["n_cells"] > 0)].iterrows():
@@ -141,9 +148,11 @@ def gradmod_evidence(run_dir: Path, rna: str) -> str:
     g = logs["gradmod"]
     rho = pd.to_numeric(g["rho_g"], errors="coerce")
     acted = (g[["coef_g", "coef_p"]].astype(float).min(axis=1) < 0.9).mean()
-    text = (f"ρ/k evidence ({RNA_LABELS[rna]}): gradmod mean log10 ρ^G {np.log10(rho[rho > 0]).mean():+.3f}, mean "
-            f"k^G {g['coef_g'].astype(float).mean():.3f}, k^P {g['coef_p'].astype(float).mean():.3f}, a coefficient "
-            f"< 0.9 on {100 * acted:.0f} % of {len(g)} steps")
+    text = (
+        f"ρ/k evidence ({RNA_LABELS[rna]}): gradmod mean log10 ρ^G {np.log10(rho[rho > 0]).mean():+.3f}, mean "
+        f"k^G {g['coef_g'].astype(float).mean():.3f}, k^P {g['coef_p'].astype(float).mean():.3f}, a coefficient "
+        f"< 0.9 on {100 * acted:.0f} % of {len(g)} steps"
+    )
     if "concat" in logs:
         rc = pd.to_numeric(logs["concat"]["rho_g"], errors="coerce")
         if rc.notna().any():

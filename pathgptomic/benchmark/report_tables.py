@@ -64,17 +64,26 @@ def summarize(results: pd.DataFrame, rows: Sequence[BenchmarkRow]) -> pd.DataFra
         part = results[results["config"] == row.key]
         ok = part[part["status"] == "ok"]
         n_nc = int((part["status"] == "not_converged").sum())
-        line: dict[str, Any] = {"config": row.key, "label": row.label, "kind": row.kind, "fusion": row.fusion,
-                                "rna_encoder": row.rna_encoder, "inputs": row.inputs, "n_cells": len(ok),
-                                "n_total": len(part), "n_not_converged": n_nc,
-                                "converged": bool(len(ok)) and len(ok) == len(part)}
+        line: dict[str, Any] = {
+            "config": row.key,
+            "label": row.label,
+            "kind": row.kind,
+            "fusion": row.fusion,
+            "rna_encoder": row.rna_encoder,
+            "inputs": row.inputs,
+            "n_cells": len(ok),
+            "n_total": len(part),
+            "n_not_converged": n_nc,
+            "converged": bool(len(ok)) and len(ok) == len(part),
+        }
         for col in ("cindex", "cindex_genomic", "cindex_image", "train_seconds"):
             v = pd.to_numeric(ok[col], errors="coerce").dropna() if len(ok) else pd.Series(dtype=float)
             line[f"{col}_mean"] = float(v.mean()) if len(v) else float("nan")
             line[f"{col}_sd"] = float(v.std(ddof=1)) if len(v) > 1 else float("nan")
         reasons = part.loc[part["status"] != "ok", "reason"].astype(str)
-        line["status"] = "ok" if len(ok) and len(ok) == len(part) else ("partial" if len(ok) else
-                                                                        (part["status"].iloc[-1] if len(part) else "not run"))
+        line["status"] = (
+            "ok" if len(ok) and len(ok) == len(part) else ("partial" if len(ok) else (part["status"].iloc[-1] if len(part) else "not run"))
+        )
         line["reason"] = reasons.iloc[0] if len(reasons) else ""
         ref = row.comparator
         line["comparator"] = ref or ""
@@ -84,8 +93,13 @@ def summarize(results: pd.DataFrame, rows: Sequence[BenchmarkRow]) -> pd.DataFra
             ti = paired_wilcoxon(results, row.key, ref, value="cindex_image")
             line.update(delta_image_vs_concat=ti["delta"], p_image_vs_concat=ti["p"])
         else:
-            line.update(delta_vs_concat=float("nan"), p_vs_concat=float("nan"), n_pairs=0,
-                        delta_image_vs_concat=float("nan"), p_image_vs_concat=float("nan"))
+            line.update(
+                delta_vs_concat=float("nan"),
+                p_vs_concat=float("nan"),
+                n_pairs=0,
+                delta_image_vs_concat=float("nan"),
+                p_image_vs_concat=float("nan"),
+            )
         lines.append(line)
     return pd.DataFrame(lines)
 
@@ -124,8 +138,10 @@ def _row_line(s: pd.Series) -> str:
     )
 
 
-_HEADER = ("| Model | Inputs | C-index | genomic branch alone | image branch alone | train s / cell "
-           "| Δ C-index vs concat | Wilcoxon p | cells |\n|---|---|---|---|---|---|---|---|---|")
+_HEADER = (
+    "| Model | Inputs | C-index | genomic branch alone | image branch alone | train s / cell "
+    "| Δ C-index vs concat | Wilcoxon p | cells |\n|---|---|---|---|---|---|---|---|---|"
+)
 
 
 def _ablation_table(summary: pd.DataFrame, value: str) -> str:

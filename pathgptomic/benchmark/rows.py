@@ -83,26 +83,29 @@ class BenchmarkRow:
         return None if ref == self.key else ref
 
 
-_COX_INPUTS = {"genomic": "genomic", "genomic_clinical": "genomic + clinical", "clinical": "clinical",
-               "late_fusion": "genomic + clinical (late fusion)"}
+_COX_INPUTS = {
+    "genomic": "genomic",
+    "genomic_clinical": "genomic + clinical",
+    "clinical": "clinical",
+    "late_fusion": "genomic + clinical (late fusion)",
+}
 
 BASELINE_ROWS: tuple[BenchmarkRow, ...] = (
     BenchmarkRow("cox_pca", "Penalized Cox, genomic (per-block PCs)", "cox", baseline="genomic"),
     BenchmarkRow("cox_pca_clinical", "Penalized Cox, genomic + clinical", "cox", baseline="genomic_clinical"),
     BenchmarkRow("cox_clinical", "Penalized Cox, clinical only", "cox", baseline="clinical"),
-    BenchmarkRow("cox_late_fusion", "Late fusion: Cox on genomic-Cox and clinical-Cox risks", "cox",
-                 baseline="late_fusion"),
+    BenchmarkRow("cox_late_fusion", "Late fusion: Cox on genomic-Cox and clinical-Cox risks", "cox", baseline="late_fusion"),
     BenchmarkRow("genomic_snn", "Genomic only (SNN)", "deep", fusion="genomic"),
     BenchmarkRow("genomic_scgpt", "Genomic only (scGPT RNA features)", "deep", fusion="genomic", rna_encoder="scgpt"),
-    BenchmarkRow("genomic_scgpt_smooth", "Genomic only (scGPT + smoothing RNA features)", "deep", fusion="genomic",
-                 rna_encoder="scgpt_smooth"),
+    BenchmarkRow(
+        "genomic_scgpt_smooth", "Genomic only (scGPT + smoothing RNA features)", "deep", fusion="genomic", rna_encoder="scgpt_smooth"
+    ),
     BenchmarkRow("image", "Image only", "deep", fusion="image"),
     BenchmarkRow("kronecker_snn", "Kronecker fusion (Pathomic Fusion style), SNN", "deep", fusion="kronecker"),
 )
 
 ABLATION_ROWS: tuple[BenchmarkRow, ...] = tuple(
-    BenchmarkRow(f"{fusion}_{rna}", f"{RNA_LABELS[rna]} / {fusion}", "deep", fusion=fusion, rna_encoder=rna,
-                 suite="paper-ablation")
+    BenchmarkRow(f"{fusion}_{rna}", f"{RNA_LABELS[rna]} / {fusion}", "deep", fusion=fusion, rna_encoder=rna, suite="paper-ablation")
     for rna in RNA_ENCODERS
     for fusion in ABLATION_FUSIONS
 )

@@ -45,13 +45,28 @@ STATUS_FAILED = "failed"
 FINAL_STATUSES = (STATUS_OK, STATUS_NOT_CONVERGED)
 
 RESULT_COLUMNS = [
-    "config", "label", "suite", "kind", "fusion", "rna_encoder", "seed", "fold", "status", "reason",
-    "cindex", "cindex_genomic", "cindex_image", "train_seconds", "n_train", "n_test", "best_epoch",
-    "finished_at", "penalizer",
+    "config",
+    "label",
+    "suite",
+    "kind",
+    "fusion",
+    "rna_encoder",
+    "seed",
+    "fold",
+    "status",
+    "reason",
+    "cindex",
+    "cindex_genomic",
+    "cindex_image",
+    "train_seconds",
+    "n_train",
+    "n_test",
+    "best_epoch",
+    "finished_at",
+    "penalizer",
 ]
 #: Columns of the per-step logs kept for the ρ figures.
-CURVE_COLUMNS = ["fold", "epoch", "step", "loss", "rho_g", "rho_p", "coef_g", "coef_p", "grad_norm_g",
-                 "grad_norm_p", "modulated"]
+CURVE_COLUMNS = ["fold", "epoch", "step", "loss", "rho_g", "rho_p", "coef_g", "coef_p", "grad_norm_g", "grad_norm_p", "modulated"]
 
 
 @dataclass
@@ -206,8 +221,13 @@ class _FeatureStore:
 
         s = self.settings
         return FeatureSettings(
-            rna_encoder=rna_encoder, scgpt_dir=s.scgpt_dir, mlp_a=s.mlp_a, image_encoder=s.image_encoder,
-            image_encoder_weights=s.image_weights, max_patches=s.max_patches, patch_size=s.patch_size,
+            rna_encoder=rna_encoder,
+            scgpt_dir=s.scgpt_dir,
+            mlp_a=s.mlp_a,
+            image_encoder=s.image_encoder,
+            image_encoder_weights=s.image_weights,
+            max_patches=s.max_patches,
+            patch_size=s.patch_size,
             cache_dir=s.cache_dir,
         )
 
@@ -225,7 +245,10 @@ class _FeatureStore:
         else:
             try:
                 result = compute_cohort_features(
-                    self.cohort, self.feature_settings(rna_encoder), need_images=images, device=self.settings.device,
+                    self.cohort,
+                    self.feature_settings(rna_encoder),
+                    need_images=images,
+                    device=self.settings.device,
                     show_progress=self.show_progress,
                 )
             except (PathGPTomicError, ImportError, OSError, RuntimeError, KeyError, ValueError) as exc:
@@ -251,8 +274,13 @@ def _train_config(row: BenchmarkRow, settings: BenchmarkSettings, features_setti
         model=ModelConfig(fusion=row.fusion, rna_encoder=row.rna_encoder, dropout=settings.dropout),
         features=features_settings,
         balance=BalanceConfig(enabled=True, alpha=settings.alpha),
-        epochs=settings.epochs, batch_size=settings.batch_size, lr=settings.lr, weight_decay=settings.weight_decay,
-        seed=seed, device=settings.device, early_stopping=settings.early_stopping,
+        epochs=settings.epochs,
+        batch_size=settings.batch_size,
+        lr=settings.lr,
+        weight_decay=settings.weight_decay,
+        seed=seed,
+        device=settings.device,
+        early_stopping=settings.early_stopping,
         log_balance=row.fusion == "concat",  # ρ / k / gradient norms for the concat-vs-gradmod figures and evidence
     )
 
@@ -286,8 +314,16 @@ def _run_deep_cell(row, feats, store, cohort, settings, seed, k, tr, te, out_dir
 def _run_cox_cell(row, cohort, settings, tr, te) -> dict[str, Any]:
     """One baseline cell; a non-converged fit gives status ``not_converged`` and no C-index."""
     res = fit_predict_baseline(cohort, tr, te, row.baseline, settings.cox)
-    out = {"status": res.status, "reason": res.reason, "cindex_image": np.nan, "train_seconds": res.seconds,
-           "best_epoch": np.nan, "penalizer": res.penalizer, "cindex": np.nan, "cindex_genomic": np.nan}
+    out = {
+        "status": res.status,
+        "reason": res.reason,
+        "cindex_image": np.nan,
+        "train_seconds": res.seconds,
+        "best_epoch": np.nan,
+        "penalizer": res.penalizer,
+        "cindex": np.nan,
+        "cindex_genomic": np.nan,
+    }
     if res.converged:
         c = _cindex(res.risk, np.asarray(cohort.time, dtype=float)[te], np.asarray(cohort.event, dtype=int)[te])
         out.update(cindex=c, cindex_genomic=c if row.baseline != "clinical" else np.nan)
@@ -360,12 +396,7 @@ def run_benchmark(
         _rewrite(path, done)  # unfinished / unavailable cells are retried; an older column layout is rewritten
     finished = {(str(r.config), int(r.seed), int(r.fold)) for r in done.itertuples()}
     folds_by_seed = {s: _folds(cohort, settings, s) for s in settings.seeds}
-    cells = [
-        (row, seed, k)
-        for seed in settings.seeds
-        for row in rows
-        for k in range(len(folds_by_seed[seed]))
-    ]
+    cells = [(row, seed, k) for seed in settings.seeds for row in rows for k in range(len(folds_by_seed[seed]))]
     todo = [c for c in cells if (c[0].key, c[1], c[2]) not in finished]
     n_reused = len(cells) - len(todo)
     store = _FeatureStore(cohort, settings, show_progress)
@@ -375,8 +406,17 @@ def run_benchmark(
         bar.set_postfix_str(f"{row.key} seed {seed} fold {k}")
         tr, te = folds_by_seed[seed][k]
         base = {
-            "config": row.key, "label": row.label, "suite": row.suite, "kind": row.kind, "fusion": row.fusion or "",
-            "rna_encoder": row.rna_encoder, "seed": seed, "fold": k, "n_train": len(tr), "n_test": len(te), "reason": "",
+            "config": row.key,
+            "label": row.label,
+            "suite": row.suite,
+            "kind": row.kind,
+            "fusion": row.fusion or "",
+            "rna_encoder": row.rna_encoder,
+            "seed": seed,
+            "fold": k,
+            "n_train": len(tr),
+            "n_test": len(te),
+            "reason": "",
         }
         result: dict[str, Any]
         if row.kind == "cox":

@@ -131,8 +131,9 @@ def build_semisynthetic_cohort(
     values = cohort.blocks["clinical"][covariate].to_numpy(dtype=float)
     n_missing = int(np.isnan(values).sum())
     if n_missing:
-        warnings.warn(f"{src}: {n_missing} patient(s) miss {covariate!r}; imputed with the median for the images.",
-                      DataQualityWarning, stacklevel=2)
+        warnings.warn(
+            f"{src}: {n_missing} patient(s) miss {covariate!r}; imputed with the median for the images.", DataQualityWarning, stacklevel=2
+        )
     z, latent = image_latents(values, noise=noise, seed=seed)
 
     out.mkdir(parents=True, exist_ok=True)
@@ -189,11 +190,11 @@ def _readme(info: dict) -> str:
     return f"""# Semi-synthetic cohort (real genomics and outcomes, synthetic images)
 
 **Semi-synthetic.** Genomic features (`cnv.csv`, `mut.csv`, `rnaseq.csv`) and survival outcomes
-(`clinical.csv`: time in months, event 1 = death) are real, from `{info['source_file']}`
-(sha256 `{info['source_sha256'][:16]}…`). The images in `images/` are **synthetic** H&E-like renderings whose
-morphology (nuclear density, size and stain) encodes the standardised covariate `{info['covariate']}` plus
-Gaussian noise of sd {info['noise']} (seed {info['seed']}; correlation covariate/latent
-{info['corr_covariate_latent']:.3f}). `{info['covariate']}` was removed from `clinical.csv`, so the genomic models
+(`clinical.csv`: time in months, event 1 = death) are real, from `{info["source_file"]}`
+(sha256 `{info["source_sha256"][:16]}…`). The images in `images/` are **synthetic** H&E-like renderings whose
+morphology (nuclear density, size and stain) encodes the standardised covariate `{info["covariate"]}` plus
+Gaussian noise of sd {info["noise"]} (seed {info["seed"]}; correlation covariate/latent
+{info["corr_covariate_latent"]:.3f}). `{info["covariate"]}` was removed from `clinical.csv`, so the genomic models
 do not see it; the images carry a real prognostic signal of known strength. `truth/image_latent.csv` holds the
 covariate and the latent per patient (never read by models).
 
@@ -202,8 +203,8 @@ Use it to test whether a multimodal model recovers complementary image signal �
 Rebuild (deterministic, byte-identical):
 
 ```
-pathgptomic semisynthetic --tcga <{info['source_file']}> --covariate {info['covariate']} \\
-    --noise {info['noise']} --seed {info['seed']} --image-size {info['image_size']} --out <folder>
+pathgptomic semisynthetic --tcga <{info["source_file"]}> --covariate {info["covariate"]} \\
+    --noise {info["noise"]} --seed {info["seed"]} --image-size {info["image_size"]} --out <folder>
 ```
 """
 
@@ -229,13 +230,15 @@ def read_semisynthetic(folder: str | os.PathLike) -> Cohort:
 
     p = Path(folder)
     if not is_semisynthetic(p):
-        raise InputValidationError(f"{p}: no {MARKER} with semi_synthetic true; not a semi-synthetic cohort folder "
-                                   "(build one with 'pathgptomic semisynthetic').")
+        raise InputValidationError(
+            f"{p}: no {MARKER} with semi_synthetic true; not a semi-synthetic cohort folder (build one with 'pathgptomic semisynthetic')."
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)
         cohort = read_cohort(p)
     if not cohort.meta.get("semi_synthetic"):  # a reader that does not merge cohort_info.json
         payload = json.loads((p / MARKER).read_text())
-        cohort = replace(cohort, meta={**cohort.meta, **payload},
-                         source=f"{payload.get('description', 'semi-synthetic')} ({cohort.source})")
+        cohort = replace(
+            cohort, meta={**cohort.meta, **payload}, source=f"{payload.get('description', 'semi-synthetic')} ({cohort.source})"
+        )
     return cohort

@@ -118,8 +118,13 @@ def widen_cnv(
     if n_columns <= cnv.shape[1]:
         raise InputValidationError(f"n_columns ({n_columns}) must exceed the real CNV width ({cnv.shape[1]})")
     noise = copy_number_noise(cnv, n_columns - cnv.shape[1], seed=seed, block_size=block_size, correlation=correlation)
-    info = {"real_columns": int(cnv.shape[1]), "n_columns": int(n_columns), "seed": seed,
-            "block_size": list(block_size), "correlation": correlation}
+    info = {
+        "real_columns": int(cnv.shape[1]),
+        "n_columns": int(n_columns),
+        "seed": seed,
+        "block_size": list(block_size),
+        "correlation": correlation,
+    }
     return replace(
         cohort,
         blocks={**cohort.blocks, "cnv": pd.concat([cnv, noise], axis=1)},
@@ -145,8 +150,11 @@ def keep_events(cohort: Cohort, n_events: int, *, seed: int = 0) -> Cohort:
     chosen = rng.choice(np.flatnonzero(event == 1), size=n_events, replace=False)
     keep = np.sort(np.concatenate([np.flatnonzero(event == 0), chosen]))
     sub = cohort.subset(keep)
-    return replace(sub, source=f"{cohort.source}; all censored + {n_events} random event patients (seed {seed})",
-                   meta={**cohort.meta, "keep_events": {"n_events": n_events, "seed": seed}})
+    return replace(
+        sub,
+        source=f"{cohort.source}; all censored + {n_events} random event patients (seed {seed})",
+        meta={**cohort.meta, "keep_events": {"n_events": n_events, "seed": seed}},
+    )
 
 
 __all__ = ["NOISE_PREFIX", "copy_number_noise", "keep_events", "widen_cnv"]

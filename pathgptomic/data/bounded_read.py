@@ -42,8 +42,11 @@ _COMPRESSIONS: tuple[tuple[str, bytes, str], ...] = (
 _BINARY_MAGIC: tuple[tuple[bytes, str, str], ...] = (
     (b"PK\x03\x04", "a zip archive", "extract the CSV from the archive (a gzip-compressed .csv.gz is read directly)"),
     (b"PK\x05\x06", "an empty zip archive", "extract the CSV from the archive (a gzip-compressed .csv.gz is read directly)"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an Excel 97-2003 workbook (.xls) or another legacy Office file",
-     "open it in Excel and use File > Save As > 'CSV UTF-8 (Comma delimited)'"),
+    (
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+        "an Excel 97-2003 workbook (.xls) or another legacy Office file",
+        "open it in Excel and use File > Save As > 'CSV UTF-8 (Comma delimited)'",
+    ),
     (b"\x28\xb5\x2f\xfd", "a zstd-compressed file", "decompress it (zstd -d) or compress the CSV with gzip instead"),
     (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive", "extract the CSV from the archive"),
     (b"Rar!\x1a\x07", "a RAR archive", "extract the CSV from the archive"),
@@ -163,9 +166,7 @@ def _refuse_binary(head: bytes, name: str, *, inside: str | None = None) -> None
     """Fail with what the file is when ``head`` starts like a known binary format."""
     where = f" (inside the {inside} compression)" if inside else ""
     if head.startswith(b"PK\x03\x04") and (b"[Content_Types].xml" in head[:4096] or b"xl/" in head[:4096]):
-        raise InputValidationError(
-            f"{name}: is an Excel workbook (.xlsx){where}, not a text CSV (binary content). Fix: {_XLSX_FIX}."
-        )
+        raise InputValidationError(f"{name}: is an Excel workbook (.xlsx){where}, not a text CSV (binary content). Fix: {_XLSX_FIX}.")
     for magic, kind, fix in _BINARY_MAGIC:
         if head.startswith(magic):
             raise InputValidationError(f"{name}: is {kind}{where}, not a text CSV (binary content). Fix: {fix}.")
@@ -198,9 +199,7 @@ def _inflate(dec, data: bytes, kind: str) -> Iterator[bytes]:
 
 
 def _bad_compressed(name: str, kind: str, detail: str) -> InputValidationError:
-    return InputValidationError(
-        f"{name}: is not a valid {kind} file ({detail}). Fix: re-export the CSV and compress it again."
-    )
+    return InputValidationError(f"{name}: is not a valid {kind} file ({detail}). Fix: re-export the CSV and compress it again.")
 
 
 def _decompressed_chunks(raw: Iterator[bytes], kind: str, name: str) -> Iterator[bytes]:

@@ -119,9 +119,7 @@ def _checked_header(text: str, name: str, what: str, *, complete: bool) -> tuple
 
 
 def _no_data_rows(name: str, what: str) -> InputValidationError:
-    return InputValidationError(
-        f"{name}: the {what} has a header row but no data rows. Fix: add one row per patient (or slide)."
-    )
+    return InputValidationError(f"{name}: the {what} has a header row but no data rows. Fix: add one row per patient (or slide).")
 
 
 def _header_then_data(text: str) -> bool:
@@ -234,10 +232,29 @@ WIDE_TABLE_COLUMNS = 2000
 #: Cells converted per step by the wide-table parser (bounds its working memory).
 _WIDE_BATCH_CELLS = 2_000_000
 #: Cell texts that mean "missing" (pandas' default ``na_values``).
-_NA_STRINGS = frozenset({
-    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA",
-    "NULL", "NaN", "None", "n/a", "nan", "null",
-})
+_NA_STRINGS = frozenset(
+    {
+        "",
+        "#N/A",
+        "#N/A N/A",
+        "#NA",
+        "-1.#IND",
+        "-1.#QNAN",
+        "-NaN",
+        "-nan",
+        "1.#IND",
+        "1.#QNAN",
+        "<NA>",
+        "N/A",
+        "NA",
+        "NULL",
+        "NaN",
+        "None",
+        "n/a",
+        "nan",
+        "null",
+    }
+)
 
 
 def _wide_batches(text: str, n_columns: int, name: str, max_rows: int | None) -> Iterator[np.ndarray]:
@@ -274,8 +291,7 @@ def _wide_batches(text: str, n_columns: int, name: str, max_rows: int | None) ->
                 return
     except csv.Error as exc:
         raise InputValidationError(
-            f"{name}: cannot be parsed as a comma-separated file (row {reader.line_num}: {exc}). "
-            "Fix: check the quoting of that row."
+            f"{name}: cannot be parsed as a comma-separated file (row {reader.line_num}: {exc}). Fix: check the quoting of that row."
         ) from exc
     if batch:
         yield np.array(batch, dtype=object).reshape(len(batch), n_columns)
@@ -289,9 +305,7 @@ def _cells_as_numbers(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values.reshape(cells.shape), missing.reshape(cells.shape)
 
 
-def _parse_wide_csv(
-    text: str, header: Sequence[str], name: str, *, id_columns: Iterable[str], max_rows: int | None
-) -> pd.DataFrame:
+def _parse_wide_csv(text: str, header: Sequence[str], name: str, *, id_columns: Iterable[str], max_rows: int | None) -> pd.DataFrame:
     """Parse a wide table in two bounded passes with vectorised type inference.
 
     Gives what ``pd.read_csv`` gives, except that integer columns become float64 and

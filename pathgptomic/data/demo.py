@@ -35,8 +35,9 @@ def demo_cohort_path() -> Path:
     if configured:
         folder = Path(configured)
         if not _has_cohort(folder):
-            raise InputValidationError(f"{DEMO_ENV}={configured} is not a folder holding a cohort CSV. "
-                                       "Fix: point it at a demo cohort folder, or unset it.")
+            raise InputValidationError(
+                f"{DEMO_ENV}={configured} is not a folder holding a cohort CSV. Fix: point it at a demo cohort folder, or unset it."
+            )
         return folder
     local = Path.cwd() / DEMO_RELATIVE
     if _has_cohort(local):
@@ -64,7 +65,5 @@ def resolve_cohort(value: str, *, for_prediction: bool = False) -> Cohort:
 
     path = demo_cohort_path() if value == "demo" else Path(value)
     if value != "demo" and not path.exists():
-        raise InputValidationError(
-            f"cohort {path} does not exist; pass a TCGA-layout CSV, a generic-layout folder or 'demo'"
-        )
+        raise InputValidationError(f"cohort {path} does not exist; pass a TCGA-layout CSV, a generic-layout folder or 'demo'")
     return read_cohort(path, for_prediction=for_prediction)

@@ -45,8 +45,7 @@ def collapse_feature_rows(features: pd.DataFrame, ids: np.ndarray, *, file: str)
     conflict_cols = [str(c) for c in features.columns[differs.any(axis=0)]]
     if conflict_cols:
         warnings.warn(
-            f"{file}: rows of the same patient disagree in feature column(s) {_listing(conflict_cols)}; "
-            "the first row's value is used.",
+            f"{file}: rows of the same patient disagree in feature column(s) {_listing(conflict_cols)}; the first row's value is used.",
             DataQualityWarning,
             stacklevel=3,
         )

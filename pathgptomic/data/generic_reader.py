@@ -176,8 +176,7 @@ def read_generic(
         if cov_cols:
             cov = cov_pat
         if for_prediction:
-            ignored += [f"{Path(cname).name}: {c}" for c in df.columns if c in (GENERIC_TIME, GENERIC_EVENT)
-                        and not has_outcomes]
+            ignored += [f"{Path(cname).name}: {c}" for c in df.columns if c in (GENERIC_TIME, GENERIC_EVENT) and not has_outcomes]
 
     blocks: dict[str, pd.DataFrame] = {}
     index = pd.Index(ids, name="patient_id")

@@ -49,9 +49,24 @@ from pathgptomic.data.validation import (
 from pathgptomic.errors import InputValidationError
 
 __all__ = [
-    "BLOCK_SUFFIXES", "GENERIC_EVENT", "GENERIC_ID", "GENERIC_TIME", "RESERVED_FILES", "SLIDE_EXTENSIONS",
-    "TCGA_CENSORSHIP", "TCGA_ID", "TCGA_SLIDE", "TCGA_TIME", "TEMPLATE_FILES", "block_of_column",
-    "omics_template_csv", "read_cohort", "read_generic", "read_tcga", "template_csv_text", "write_templates",
+    "BLOCK_SUFFIXES",
+    "GENERIC_EVENT",
+    "GENERIC_ID",
+    "GENERIC_TIME",
+    "RESERVED_FILES",
+    "SLIDE_EXTENSIONS",
+    "TCGA_CENSORSHIP",
+    "TCGA_ID",
+    "TCGA_SLIDE",
+    "TCGA_TIME",
+    "TEMPLATE_FILES",
+    "block_of_column",
+    "omics_template_csv",
+    "read_cohort",
+    "read_generic",
+    "read_tcga",
+    "template_csv_text",
+    "write_templates",
 ]
 
 
@@ -145,9 +160,7 @@ def read_cohort(path: str | os.PathLike, *, for_prediction: bool = False) -> Coh
         slide_dir = next((p / d for d in ("images", "slides") if (p / d).is_dir()), None)
         return _attach_info(_attach_truth(read_tcga(tcga[0], slide_dir=slide_dir, for_prediction=for_prediction), p), p)
     if len(tcga) > 1:
-        raise InputValidationError(
-            f"{p}: holds several TCGA-layout CSVs ({[f.name for f in tcga]}). Fix: give the path of one file."
-        )
+        raise InputValidationError(f"{p}: holds several TCGA-layout CSVs ({[f.name for f in tcga]}). Fix: give the path of one file.")
     if for_prediction and omics and all(GENERIC_ID in _header(f) for f in omics):
         return read_generic(None, omics, manifest, for_prediction=True)
     raise InputValidationError(

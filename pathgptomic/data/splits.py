@@ -149,8 +149,7 @@ def read_split_files(split_dir: str | os.PathLike, ids: Sequence[str] | np.ndarr
         out.append((tr_idx, va_idx))
     if unknown:
         warnings.warn(
-            f"{folder}: {len(unknown)} id(s) in the split files are not in the cohort (e.g. {sorted(unknown)[0]!r}); "
-            "they are ignored.",
+            f"{folder}: {len(unknown)} id(s) in the split files are not in the cohort (e.g. {sorted(unknown)[0]!r}); they are ignored.",
             DataQualityWarning,
             stacklevel=2,
         )

@@ -54,9 +54,7 @@ CNV_GENES: tuple[str, ...] = tuple(
     "PIK3CA AKT3 SOX2 TERT MTAP NF2 SMARCB1 CHEK2 LRP1B PTPRD FGFR3 GLI1".split()
 )
 #: Genes of the mutation block (real symbols).
-MUT_GENES: tuple[str, ...] = tuple(
-    "IDH1 TP53 ATRX PTEN EGFR NF1 PIK3CA PIK3R1 CIC FUBP1 NOTCH1 BRAF SETD2 RB1 IDH2 PDGFRA".split()
-)
+MUT_GENES: tuple[str, ...] = tuple("IDH1 TP53 ATRX PTEN EGFR NF1 PIK3CA PIK3R1 CIC FUBP1 NOTCH1 BRAF SETD2 RB1 IDH2 PDGFRA".split())
 #: First 256 clean gene symbols of scanpy's pbmc68k_reduced ``var_names`` (used when
 #: scanpy is absent; identical to what scanpy gives, so the cohort does not depend on it).
 _FALLBACK_RNA_GENES: tuple[str, ...] = tuple(
@@ -347,13 +345,21 @@ def make_synthetic_cohort(
         "clinical": pd.DataFrame({"age": age, "is_female": is_female}, index=index),
     }
     true_risk = g + q
-    truth = pd.DataFrame(
-        {"true_risk": true_risk, "genomic_part": g, "image_part": q, "image_latent": u, "noise": noise}, index=index
-    )
+    truth = pd.DataFrame({"true_risk": true_risk, "genomic_part": g, "image_part": q, "image_latent": u, "noise": noise}, index=index)
     settings = {
-        "n_patients": n, "seed": seed, "image_size": image_size, "n_rna": n_rna, "n_cnv": n_cnv, "n_mut": n_mut,
-        "genomic_sd": genomic_sd, "image_sd": image_sd, "noise_sd": noise_sd, "censored_fraction": censored_fraction,
-        "weibull_shape": shape, "median_months_at_zero_risk": median0, "admin_censoring_months": admin,
+        "n_patients": n,
+        "seed": seed,
+        "image_size": image_size,
+        "n_rna": n_rna,
+        "n_cnv": n_cnv,
+        "n_mut": n_mut,
+        "genomic_sd": genomic_sd,
+        "image_sd": image_sd,
+        "noise_sd": noise_sd,
+        "censored_fraction": censored_fraction,
+        "weibull_shape": shape,
+        "median_months_at_zero_risk": median0,
+        "admin_censoring_months": admin,
         "causal_rna_genes": [rna_genes[j] for j in pick],
     }
     return Cohort(
@@ -414,9 +420,7 @@ def write_demo_cohort(
     # files of an earlier demo written here (either layout, any size) would be read back with this one
     for stale in [*_DEMO_FILES, *sorted((out / "images").glob("SYN-*.png"))]:
         (out / stale).unlink(missing_ok=True)
-    cohort = make_synthetic_cohort(
-        n_patients, seed=seed, image_dir=out / "images", image_size=image_size, show_progress=show_progress
-    )
+    cohort = make_synthetic_cohort(n_patients, seed=seed, image_dir=out / "images", image_size=image_size, show_progress=show_progress)
     ids = list(cohort.ids)
     csv_kw = {"index": False, "lineterminator": "\n"}
     pd.DataFrame({"patient_id": ids, "path": [f"images/{p}.png" for p in ids]}).to_csv(out / "slides.csv", **csv_kw)
@@ -444,8 +448,13 @@ def write_demo_cohort(
         table.to_csv(out / "cohort_tcga.csv", **csv_kw)
     else:
         clinical = pd.DataFrame(
-            {"patient_id": ids, "time": cohort.time, "event": cohort.event,
-             "age": clin["age"].to_numpy().astype(int), "is_female": clin["is_female"].to_numpy().astype(int)}
+            {
+                "patient_id": ids,
+                "time": cohort.time,
+                "event": cohort.event,
+                "age": clin["age"].to_numpy().astype(int),
+                "is_female": clin["is_female"].to_numpy().astype(int),
+            }
         )
         clinical.to_csv(out / "clinical.csv", **csv_kw)
         for b in ("cnv", "mut", "rnaseq"):

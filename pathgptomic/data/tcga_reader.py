@@ -162,9 +162,7 @@ def read_tcga(
     )
 
 
-def _slides_from_dir(
-    slide_ids: Mapping[str, list[str]], slide_dir: str | os.PathLike | None, *, file: str
-) -> dict[str, list[str]]:
+def _slides_from_dir(slide_ids: Mapping[str, list[str]], slide_dir: str | os.PathLike | None, *, file: str) -> dict[str, list[str]]:
     if slide_dir is None:
         return {pid: [] for pid in slide_ids}
     folder = check_folder(slide_dir, what="slide folder", fix=f"give the folder that holds the slides of {file}")

@@ -49,8 +49,10 @@ def _template_tables() -> dict[str, pd.DataFrame]:
     }
     omics = pd.DataFrame({GENERIC_ID: pids, **values})
     slides = pd.DataFrame(
-        {GENERIC_ID: ["PATIENT-001", "PATIENT-001", "PATIENT-002"],
-         "path": ["slides/P001_a.svs", "slides/P001_b.svs", "/data/slides/P002.tif"]}
+        {
+            GENERIC_ID: ["PATIENT-001", "PATIENT-001", "PATIENT-002"],
+            "path": ["slides/P001_a.svs", "slides/P001_b.svs", "/data/slides/P002.tif"],
+        }
     )
     rows = [0, 0, 1, 2, 3]
     tcga = pd.DataFrame(
@@ -109,9 +111,7 @@ def write_templates(folder: str | os.PathLike) -> dict[str, Path]:
     return paths
 
 
-def omics_template_csv(
-    feature_names: Mapping[str, Sequence[str]] | None = None, *, patient_id: str = "NEW-PATIENT-1"
-) -> str:
+def omics_template_csv(feature_names: Mapping[str, Sequence[str]] | None = None, *, patient_id: str = "NEW-PATIENT-1") -> str:
     """CSV text to fill in for a one-patient omics upload (prediction).
 
     Header: ``patient_id`` then ``<GENE>_<block>`` for every feature (e.g. the feature

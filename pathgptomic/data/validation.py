@@ -43,15 +43,40 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     # checks defined here
-    "MAX_FOLLOW_UP", "check_binary", "check_block_assignment", "check_block_nonempty", "check_folder",
-    "check_has_features", "check_ids", "check_min_events", "check_outcome_conflicts", "check_outcomes",
-    "check_required_columns", "check_split_fold", "check_time", "check_unique_genes", "coerce_numeric",
+    "MAX_FOLLOW_UP",
+    "check_binary",
+    "check_block_assignment",
+    "check_block_nonempty",
+    "check_folder",
+    "check_has_features",
+    "check_ids",
+    "check_min_events",
+    "check_outcome_conflicts",
+    "check_outcomes",
+    "check_required_columns",
+    "check_split_fold",
+    "check_time",
+    "check_unique_genes",
+    "coerce_numeric",
     "resolve_manifest_paths",
     # re-exported from the reading and clean-up modules
-    "DEFAULT_MAX_TEXT_MB", "MAX_HEADER_BYTES", "MAX_TEXT_ENV", "WIDE_TABLE_COLUMNS", "CsvSource", "ReadLimits",
-    "collapse_feature_rows", "current_limits", "default_limits", "drop_uninformative", "read_csv_checked",
-    "read_header_checked", "read_limits", "source_name", "spreadsheet_row",
+    "DEFAULT_MAX_TEXT_MB",
+    "MAX_HEADER_BYTES",
+    "MAX_TEXT_ENV",
+    "WIDE_TABLE_COLUMNS",
+    "CsvSource",
+    "ReadLimits",
+    "collapse_feature_rows",
+    "current_limits",
+    "default_limits",
+    "drop_uninformative",
+    "read_csv_checked",
+    "read_header_checked",
+    "read_limits",
+    "source_name",
+    "spreadsheet_row",
 ]
+
 
 def check_required_columns(df: pd.DataFrame, required: Sequence[str], *, file: str, layout: str = "") -> None:
     """Fail when any of ``required`` is not a column of ``df``.
@@ -209,9 +234,7 @@ def check_binary(values: np.ndarray, *, file: str, column: str, ids: Sequence[st
     return v.astype(int)
 
 
-def check_outcome_conflicts(
-    ids: np.ndarray, outcomes: pd.DataFrame, *, file: str, columns: Sequence[str]
-) -> None:
+def check_outcome_conflicts(ids: np.ndarray, outcomes: pd.DataFrame, *, file: str, columns: Sequence[str]) -> None:
     """Fail when rows of one patient disagree on any outcome column.
 
     Several rows per patient (one per slide) are allowed when their outcomes agree.
@@ -243,7 +266,13 @@ def check_outcome_conflicts(
 
 
 def check_outcomes(
-    df: pd.DataFrame, ids: np.ndarray, *, file: str, time_column: str, status_column: str, meaning: str,
+    df: pd.DataFrame,
+    ids: np.ndarray,
+    *,
+    file: str,
+    time_column: str,
+    status_column: str,
+    meaning: str,
     time_unit: str = "months",
 ) -> tuple[np.ndarray, np.ndarray]:
     """All outcome checks of one table: numeric, time > 0, finite and plausible, status in {0, 1}, no conflicts.
@@ -346,8 +375,7 @@ def check_unique_genes(names: Sequence[str], *, block: str, file: str, taken: It
     clash = [g for g in names if g in taken_set]
     if clash:
         raise InputValidationError(
-            f"{file}: gene(s) {_listing(clash)} of block {block!r} also appear in another omics file. "
-            "Fix: keep each gene in one file."
+            f"{file}: gene(s) {_listing(clash)} of block {block!r} also appear in another omics file. Fix: keep each gene in one file."
         )
 
 

@@ -133,8 +133,7 @@ class RiskCalibration:
     @classmethod
     def from_parts(cls, data: dict[str, Any], baseline: BreslowBaseline) -> "RiskCalibration":
         """Inverse of :meth:`to_dict` plus the baseline table."""
-        return cls(slope=float(data["slope"]), baseline=baseline, n=int(data.get("n", 0)),
-                   n_events=int(data.get("n_events", 0)))
+        return cls(slope=float(data["slope"]), baseline=baseline, n=int(data.get("n", 0)), n_events=int(data.get("n_events", 0)))
 
 
 def median_survival_time(calibration: RiskCalibration, centred_risk: Any) -> np.ndarray:
@@ -278,8 +277,16 @@ def calibration_report(
         km = km_survival_at(t[sel], e[sel], times)
         for j, tt in enumerate(times):
             p = float(pred[sel, j].mean())
-            rows.append({"quartile": str(q), "time": float(tt), "n": int(sel.sum()), "predicted": p,
-                         "observed": float(km[j]), "abs_error": float(abs(p - km[j])) if np.isfinite(km[j]) else float("nan")})
+            rows.append(
+                {
+                    "quartile": str(q),
+                    "time": float(tt),
+                    "n": int(sel.sum()),
+                    "predicted": p,
+                    "observed": float(km[j]),
+                    "abs_error": float(abs(p - km[j])) if np.isfinite(km[j]) else float("nan"),
+                }
+            )
     table = pd.DataFrame(rows).sort_values(["time", "quartile"])
     km_all = km_survival_at(t, e, times)
     lo, hi = EXTREME_BOUNDS
@@ -301,8 +308,9 @@ def calibration_report(
         null_ibs = _ibs(t[keep], e[keep], full_null[keep], grid)
     elif centred_risk is not None:
         warnings.warn("integrated Brier score undefined: too few event times.", DataQualityWarning, stacklevel=2)
-    report.update(ibs=model_ibs, ibs_null=null_ibs,
-                  ibs_skill=float(1 - model_ibs / null_ibs) if null_ibs and np.isfinite(null_ibs) else float("nan"))
+    report.update(
+        ibs=model_ibs, ibs_null=null_ibs, ibs_skill=float(1 - model_ibs / null_ibs) if null_ibs and np.isfinite(null_ibs) else float("nan")
+    )
     return report
 
 

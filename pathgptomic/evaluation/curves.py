@@ -132,12 +132,14 @@ class BreslowBaseline:
             (constant column), one row per event time.
         """
         self._check_fitted()
-        return pd.DataFrame({
-            "time": self.times_,
-            "hazard": self.hazard_,
-            "cumulative_hazard": self.cumulative_hazard_,
-            "risk_offset": self.risk_offset_,
-        })
+        return pd.DataFrame(
+            {
+                "time": self.times_,
+                "hazard": self.hazard_,
+                "cumulative_hazard": self.cumulative_hazard_,
+                "risk_offset": self.risk_offset_,
+            }
+        )
 
     @classmethod
     def from_frame(cls, df: pd.DataFrame) -> BreslowBaseline:
@@ -149,14 +151,19 @@ class BreslowBaseline:
         missing = [c for c in _COLUMNS if c not in df.columns]
         if missing:
             raise BundleError(
-                f"baseline hazard table lacks column(s) {missing}; expected {_COLUMNS} "
-                "(re-export the bundle with this version)."
+                f"baseline hazard table lacks column(s) {missing}; expected {_COLUMNS} (re-export the bundle with this version)."
             )
         times = df["time"].to_numpy(dtype=float)
         hazard = df["hazard"].to_numpy(dtype=float)
         offsets = df["risk_offset"].to_numpy(dtype=float)
-        if (times.size == 0 or not np.isfinite(times).all() or np.any(np.diff(times) <= 0)
-                or not np.isfinite(hazard).all() or (hazard < 0).any() or np.unique(offsets).size != 1):
+        if (
+            times.size == 0
+            or not np.isfinite(times).all()
+            or np.any(np.diff(times) <= 0)
+            or not np.isfinite(hazard).all()
+            or (hazard < 0).any()
+            or np.unique(offsets).size != 1
+        ):
             raise BundleError(
                 "baseline hazard table is invalid: needs >= 1 row, strictly increasing finite 'time', "
                 "finite non-negative 'hazard' and one constant 'risk_offset'."

@@ -56,9 +56,7 @@ def risk_cutoffs(train_risk: Any, scheme: str | Sequence[float] = "median") -> n
     """
     risk = _as_1d(train_risk, "train_risk")
     if risk.size == 0 or not np.isfinite(risk).all():
-        raise InputValidationError(
-            f"argument 'train_risk' (shape {risk.shape}) must hold at least one finite risk value."
-        )
+        raise InputValidationError(f"argument 'train_risk' (shape {risk.shape}) must hold at least one finite risk value.")
     if isinstance(scheme, str):
         if scheme == "median":
             return np.array([float(np.median(risk))])
@@ -70,9 +68,7 @@ def risk_cutoffs(train_risk: Any, scheme: str | Sequence[float] = "median") -> n
     except (TypeError, ValueError):
         raise ConfigError(f"explicit risk cut-offs must be numbers, got {scheme!r}.") from None
     if cuts.size not in (1, 2) or not np.isfinite(cuts).all() or (cuts.size == 2 and cuts[1] <= cuts[0]):
-        raise ConfigError(
-            f"explicit risk cut-offs must be one or two finite, strictly increasing numbers, got {[float(c) for c in cuts]}."
-        )
+        raise ConfigError(f"explicit risk cut-offs must be one or two finite, strictly increasing numbers, got {[float(c) for c in cuts]}.")
     return cuts
 
 
@@ -113,8 +109,7 @@ def group_order(groups: Any) -> list[str]:
 
 
 def _survival_groups(time: Any, event: Any, groups: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
-    t, e, other = check_survival(time, event, groups=np.full(len(_as_1d(time, "time")), "all", dtype=object)
-                                 if groups is None else groups)
+    t, e, other = check_survival(time, event, groups=np.full(len(_as_1d(time, "time")), "all", dtype=object) if groups is None else groups)
     g = np.asarray([str(x) for x in other["groups"]], dtype=object)
     if t.size == 0:
         raise InputValidationError("no subjects: 'time' is empty.")
@@ -151,16 +146,20 @@ def kaplan_meier(time: Any, event: Any, groups: Any = None, *, alpha: float = 0.
         kmf = KaplanMeierFitter(alpha=alpha).fit(t[m], e[m], label=label)
         table = kmf.event_table
         ci = kmf.confidence_interval_
-        frames.append(pd.DataFrame({
-            "group": label,
-            "time": kmf.survival_function_.index.to_numpy(dtype=float),
-            "survival": kmf.survival_function_.iloc[:, 0].to_numpy(),
-            "ci_lower": ci.iloc[:, 0].to_numpy(),
-            "ci_upper": ci.iloc[:, 1].to_numpy(),
-            "at_risk": table["at_risk"].reindex(kmf.survival_function_.index).to_numpy(dtype=int),
-            "events": table["observed"].reindex(kmf.survival_function_.index).to_numpy(dtype=int),
-            "censored": table["censored"].reindex(kmf.survival_function_.index).to_numpy(dtype=int),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "group": label,
+                    "time": kmf.survival_function_.index.to_numpy(dtype=float),
+                    "survival": kmf.survival_function_.iloc[:, 0].to_numpy(),
+                    "ci_lower": ci.iloc[:, 0].to_numpy(),
+                    "ci_upper": ci.iloc[:, 1].to_numpy(),
+                    "at_risk": table["at_risk"].reindex(kmf.survival_function_.index).to_numpy(dtype=int),
+                    "events": table["observed"].reindex(kmf.survival_function_.index).to_numpy(dtype=int),
+                    "censored": table["censored"].reindex(kmf.survival_function_.index).to_numpy(dtype=int),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -190,13 +189,15 @@ def at_risk_table(time: Any, event: Any, groups: Any, times: Any) -> pd.DataFram
         m = g == label
         tg, eg = t[m], e[m]
         for tick in ticks:
-            rows.append({
-                "group": label,
-                "time": float(tick),
-                "at_risk": int((tg > tick).sum()),
-                "events": int(((tg <= tick) & eg).sum()),
-                "censored": int(((tg <= tick) & ~eg).sum()),
-            })
+            rows.append(
+                {
+                    "group": label,
+                    "time": float(tick),
+                    "at_risk": int((tg > tick).sum()),
+                    "events": int(((tg <= tick) & eg).sum()),
+                    "censored": int(((tg <= tick) & ~eg).sum()),
+                }
+            )
     return pd.DataFrame(rows, columns=["group", "time", "at_risk", "events", "censored"])
 
 
@@ -278,8 +279,7 @@ def hazard_ratio(
     m = (g == high) | (g == low)
     nan3 = (float("nan"), float("nan"), float("nan"))
     if not e[m & (g == high)].any() or not e[m & (g == low)].any():
-        warnings.warn(f"hazard ratio undefined: group {high!r} or {low!r} has no event.", DataQualityWarning,
-                      stacklevel=2)
+        warnings.warn(f"hazard ratio undefined: group {high!r} or {low!r} has no event.", DataQualityWarning, stacklevel=2)
         return nan3
     df = pd.DataFrame({"time": t[m], "event": e[m].astype(int), "high": (g[m] == high).astype(float)})
     try:

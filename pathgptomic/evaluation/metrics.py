@@ -73,8 +73,7 @@ def check_survival(time: Any, event: Any, **others: Any) -> tuple[np.ndarray, np
     bad = ~np.isfinite(t) | (t < 0)
     if bad.any():
         raise InputValidationError(
-            f"argument 'time' (shape {t.shape}) must be finite and >= 0; index {int(np.argmax(bad))} holds "
-            f"{t[np.argmax(bad)]!r}."
+            f"argument 'time' (shape {t.shape}) must be finite and >= 0; index {int(np.argmax(bad))} holds {t[np.argmax(bad)]!r}."
         )
     if e_raw.shape[0] != n:
         raise InputValidationError(
@@ -92,13 +91,11 @@ def check_survival(time: Any, event: Any, **others: Any) -> tuple[np.ndarray, np
         arr = _as_1d(value, name, dtype=float if numeric else object)
         if arr.shape[0] != n:
             raise InputValidationError(
-                f"dimension mismatch: '{name}' has {arr.shape[0]} subjects but 'time' has {n}; "
-                "pass one value per subject."
+                f"dimension mismatch: '{name}' has {arr.shape[0]} subjects but 'time' has {n}; pass one value per subject."
             )
         if numeric and not np.isfinite(arr).all():
             raise InputValidationError(
-                f"argument '{name}' (shape {arr.shape}) contains NaN or infinite values at index "
-                f"{int(np.argmax(~np.isfinite(arr)))}."
+                f"argument '{name}' (shape {arr.shape}) contains NaN or infinite values at index {int(np.argmax(~np.isfinite(arr)))}."
             )
         out[name] = arr
     return t, e_raw.astype(bool), out
@@ -196,11 +193,11 @@ class _ConcordanceIndex:
             a_left = np.take(w, left, axis=1)
             block_mass = np.add.reduceat(a_left, seg_first, axis=1)  # float32: exact for counts
             # sum_p a_p (c[lt_p] - c[start_p]) counts "<" twice; ties add c[le_p] - c[lt_p] once
-            twice_num += 2.0 * (_rowdot(a_left, np.take(c, lt, axis=1))
-                                - _rowdot(block_mass, np.take(c, seg_start, axis=1)))
+            twice_num += 2.0 * (_rowdot(a_left, np.take(c, lt, axis=1)) - _rowdot(block_mass, np.take(c, seg_start, axis=1)))
             if tie_rows.size:
-                twice_num += _rowdot(np.take(a_left, tie_rows, axis=1),
-                                     np.take(c, tie_le, axis=1) - np.take(c, np.take(lt, tie_rows), axis=1))
+                twice_num += _rowdot(
+                    np.take(a_left, tie_rows, axis=1), np.take(c, tie_le, axis=1) - np.take(c, np.take(lt, tie_rows), axis=1)
+                )
         return 0.5 * twice_num, den
 
 
@@ -248,8 +245,9 @@ def concordance_index(risk: Any, time: Any, event: Any) -> float:
     t, e, other = check_survival(time, event, risk=risk)
     num, den = _ConcordanceIndex(other["risk"], t, e).sums(np.ones((1, t.shape[0])))
     if den[0] == 0:
-        warnings.warn("C-index undefined: no comparable pair (needs an event before another subject's time).",
-                      DataQualityWarning, stacklevel=2)
+        warnings.warn(
+            "C-index undefined: no comparable pair (needs an event before another subject's time).", DataQualityWarning, stacklevel=2
+        )
         return float("nan")
     return float(num[0] / den[0])
 
@@ -262,9 +260,7 @@ class CIndexResult(NamedTuple):
     upper: float
 
 
-def bootstrap_cindex(
-    risk: Any, time: Any, event: Any, n_boot: int = 1000, seed: int = 0, *, level: float = 0.95
-) -> CIndexResult:
+def bootstrap_cindex(risk: Any, time: Any, event: Any, n_boot: int = 1000, seed: int = 0, *, level: float = 0.95) -> CIndexResult:
     r"""Harrell's C-index with a percentile bootstrap confidence interval.
 
     Each bootstrap sample draws n subjects with replacement; with multiplicity vector
@@ -398,21 +394,20 @@ def time_dependent_auc(
         msg = "time-dependent AUC undefined: no time has both a case (event <= t) and a control (time > t)."
         warnings.warn(msg, DataQualityWarning, stacklevel=2)
         return TimeDependentAUC(empty, float("nan"), msg)
-    auc, mean_auc = cumulative_dynamic_auc(
-        _surv(tr_t, tr_e), _ipcw_test_outcomes(tr_t, te_t, te_e), other["risk"], np.asarray(keep))
+    auc, mean_auc = cumulative_dynamic_auc(_surv(tr_t, tr_e), _ipcw_test_outcomes(tr_t, te_t, te_e), other["risk"], np.asarray(keep))
     return TimeDependentAUC(pd.DataFrame({"time": np.asarray(keep, dtype=float), "auc": auc}), float(mean_auc))
 
 
-def _choose_times(
-    train_time: np.ndarray, test_time: np.ndarray, test_event: np.ndarray, times: Any, what: str
-) -> np.ndarray | str:
+def _choose_times(train_time: np.ndarray, test_time: np.ndarray, test_event: np.ndarray, times: Any, what: str) -> np.ndarray | str:
     """Evaluation times inside the valid range, or a message explaining why there are none."""
     lo, hi = valid_time_range(train_time, test_time)
     if times is None:
         ev = test_time[test_event & (test_time > lo) & (test_time < hi)]
         if ev.size == 0:
-            msg = (f"{what} undefined: no test event time inside the valid follow-up range [{lo:g}, {hi:g}) "
-                   "(needs events after the first test time and before the last test/training time).")
+            msg = (
+                f"{what} undefined: no test event time inside the valid follow-up range [{lo:g}, {hi:g}) "
+                "(needs events after the first test time and before the last test/training time)."
+            )
             warnings.warn(msg, DataQualityWarning, stacklevel=3)
             return msg
         grid = np.unique(np.quantile(ev, np.linspace(0.1, 0.8, 10)))
@@ -422,15 +417,15 @@ def _choose_times(
         if grid.size < req.size:
             warnings.warn(
                 f"{what}: {req.size - grid.size} requested time(s) outside the valid range [{lo:g}, {hi:g}) dropped.",
-                DataQualityWarning, stacklevel=3)
+                DataQualityWarning,
+                stacklevel=3,
+            )
         if grid.size == 0:
             return f"{what} undefined: none of the requested times lies in the valid range [{lo:g}, {hi:g})."
     return grid
 
 
-def integrated_brier(
-    train_time: Any, train_event: Any, test_time: Any, test_event: Any, survival: pd.DataFrame
-) -> float:
+def integrated_brier(train_time: Any, train_event: Any, test_time: Any, test_event: Any, survival: pd.DataFrame) -> float:
     r"""Integrated Brier score (Graf et al. 1999) via scikit-survival, over the valid time range.
 
     .. math::
@@ -473,9 +468,10 @@ def integrated_brier(
     mask = (grid >= lo) & (grid < hi)
     if mask.sum() < 2:
         warnings.warn(
-            f"integrated Brier score undefined: fewer than 2 survival-table times inside the valid range "
-            f"[{lo:g}, {hi:g}).", DataQualityWarning, stacklevel=2)
+            f"integrated Brier score undefined: fewer than 2 survival-table times inside the valid range [{lo:g}, {hi:g}).",
+            DataQualityWarning,
+            stacklevel=2,
+        )
         return float("nan")
     estimate = survival.to_numpy(dtype=float)[mask].T  # (n, m)
-    return float(integrated_brier_score(
-        _surv(tr_t, tr_e), _ipcw_test_outcomes(tr_t, te_t, te_e), estimate, grid[mask]))
+    return float(integrated_brier_score(_surv(tr_t, tr_e), _ipcw_test_outcomes(tr_t, te_t, te_e), estimate, grid[mask]))

@@ -43,8 +43,7 @@ from pathgptomic.evaluation.metrics import bootstrap_cindex, concordance_index
 __all__ = ["CINDEX_CONVENTION", "evaluate_predictions", "format_report"]
 
 CINDEX_CONVENTION = (
-    "Harrell's C: higher risk = shorter survival; a pair is comparable when the earlier time is an event; "
-    "tied risks count 1/2"
+    "Harrell's C: higher risk = shorter survival; a pair is comparable when the earlier time is an event; tied risks count 1/2"
 )
 _SURVIVAL = re.compile(r"^survival_(\d+(?:\.\d+)?)$")
 
@@ -94,9 +93,13 @@ def _per_fold(df: pd.DataFrame) -> dict[str, Any] | None:
         values.append(float(c))
     arr = np.asarray(values)
     ok = np.isfinite(arr)
-    return {"n_folds": int(len(labels)), "n_folds_defined": int(ok.sum()), "values": values,
-            "mean": float(arr[ok].mean()) if ok.any() else float("nan"),
-            "sd": float(arr[ok].std(ddof=1)) if ok.sum() > 1 else float("nan")}
+    return {
+        "n_folds": int(len(labels)),
+        "n_folds_defined": int(ok.sum()),
+        "values": values,
+        "mean": float(arr[ok].mean()) if ok.any() else float("nan"),
+        "sd": float(arr[ok].std(ddof=1)) if ok.sum() > 1 else float("nan"),
+    }
 
 
 def _groups_report(df: pd.DataFrame, scheme: str | Sequence[float]) -> dict[str, Any]:
@@ -110,16 +113,18 @@ def _groups_report(df: pd.DataFrame, scheme: str | Sequence[float]) -> dict[str,
     for g in order:
         m = groups == g
         med, lo, hi = _median_km(time[m], event[m])
-        per_group.append({"group": g, "n": int(m.sum()), "events": int(event[m].sum()),
-                          "median_survival": med, "median_ci": [lo, hi]})
-    out: dict[str, Any] = {"scheme": scheme if isinstance(scheme, str) else "custom",
-                           "cutoffs": [float(c) for c in np.atleast_1d(cut)], "groups": per_group,
-                           "logrank_p": logrank(time, event, groups) if len(order) > 1 else float("nan"),
-                           "hazard_ratios": []}
+        per_group.append({"group": g, "n": int(m.sum()), "events": int(event[m].sum()), "median_survival": med, "median_ci": [lo, hi]})
+    out: dict[str, Any] = {
+        "scheme": scheme if isinstance(scheme, str) else "custom",
+        "cutoffs": [float(c) for c in np.atleast_1d(cut)],
+        "groups": per_group,
+        "logrank_p": logrank(time, event, groups) if len(order) > 1 else float("nan"),
+        "hazard_ratios": [],
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataQualityWarning)
         for i, low in enumerate(order):
-            for high in order[i + 1:]:
+            for high in order[i + 1 :]:
                 hr, lo, hi = hazard_ratio(time, event, groups, high=high, low=low)
                 out["hazard_ratios"].append({"group": high, "reference": low, "hr": hr, "ci": [lo, hi]})
     out["labels"] = groups.tolist()
@@ -130,8 +135,7 @@ def _calibration(df: pd.DataFrame) -> dict[str, Any] | None:
     """Cross-fitted calibration of bundle OOF rows, or the stored ``survival_<t>`` columns against KM."""
     times = sorted(float(m.group(1)) for c in df.columns if (m := _SURVIVAL.match(str(c))))
     if {"theta", "centre", "fold"} <= set(df.columns) and df["fold"].nunique() >= 2:
-        return out_of_fold_calibration(df["theta"], df["centre"], df["time"], df["event"], df["fold"],
-                                       times or DEFAULT_TIMES)
+        return out_of_fold_calibration(df["theta"], df["centre"], df["time"], df["event"], df["fold"], times or DEFAULT_TIMES)
     if times:
         pred = df[[f"survival_{t:g}" for t in times]].to_numpy(dtype=float)
         km = km_survival_at(df["time"].to_numpy(float), df["event"].to_numpy(int), times)
@@ -188,8 +192,7 @@ def evaluate_predictions(
         notes.append(f"{collapsed} repeated row(s) of the same patient collapsed to one patient each (mean risk)")
     if len(df) < 2 or df["event"].sum() < 1:
         raise InputValidationError("evaluation needs at least two patients with outcomes and one event.")
-    ci = bootstrap_cindex(df["risk"].to_numpy(float), df["time"].to_numpy(float), df["event"].to_numpy(int),
-                          n_boot=n_boot, seed=seed)
+    ci = bootstrap_cindex(df["risk"].to_numpy(float), df["time"].to_numpy(float), df["event"].to_numpy(int), n_boot=n_boot, seed=seed)
     per_fold = _per_fold(df)
     if per_fold:
         notes.append("pooled C-index compares risks across fold models; the per-fold mean is the cross-validation figure")
@@ -228,14 +231,16 @@ def format_report(report: dict[str, Any]) -> str:
     lines.append(f"C-index pooled {_f(c['c'])} (95% bootstrap CI {_f(c['ci'][0])}–{_f(c['ci'][1])})")
     pf = report["cindex_per_fold"]
     if pf:
-        lines.append(f"C-index per fold: mean {_f(pf['mean'])} ± {_f(pf['sd'])} over {pf['n_folds_defined']} of "
-                     f"{pf['n_folds']} folds")
+        lines.append(f"C-index per fold: mean {_f(pf['mean'])} ± {_f(pf['sd'])} over {pf['n_folds_defined']} of {pf['n_folds']} folds")
     rg = report["risk_groups"]
-    lines.append(f"risk groups ({rg['scheme']}, cut-offs {', '.join(_f(x) for x in rg['cutoffs'])}); "
-                 f"log-rank p = {format_p(rg['logrank_p'])}")
+    lines.append(
+        f"risk groups ({rg['scheme']}, cut-offs {', '.join(_f(x) for x in rg['cutoffs'])}); log-rank p = {format_p(rg['logrank_p'])}"
+    )
     for g in rg["groups"]:
-        lines.append(f"  {g['group']:>12}: {g['n']} patients, {g['events']} events, median survival "
-                     f"{_f(g['median_survival'], 1)} (95% CI {_f(g['median_ci'][0], 1)}–{_f(g['median_ci'][1], 1)})")
+        lines.append(
+            f"  {g['group']:>12}: {g['n']} patients, {g['events']} events, median survival "
+            f"{_f(g['median_survival'], 1)} (95% CI {_f(g['median_ci'][0], 1)}–{_f(g['median_ci'][1], 1)})"
+        )
     for h in rg["hazard_ratios"]:
         lines.append(f"  HR {h['group']} vs {h['reference']}: {_f(h['hr'], 2)} (95% CI {_f(h['ci'][0], 2)}–{_f(h['ci'][1], 2)})")
     cal = report.get("calibration")
@@ -245,7 +250,9 @@ def format_report(report: dict[str, Any]) -> str:
         for t in cal["times"]:
             part = table[table["time"] == t]
             cells = "; ".join(f"{r.quartile} {r.predicted:.2f} vs {r.observed:.2f}" for r in part.itertuples())
-            lines.append(f"  t={t:g}: {cells}; mean |error| {_f(cal['mean_abs_error'][str(t)])}, "
-                         f"calibration-in-the-large {_f(cal['calibration_in_the_large'][str(t)])}")
+            lines.append(
+                f"  t={t:g}: {cells}; mean |error| {_f(cal['mean_abs_error'][str(t)])}, "
+                f"calibration-in-the-large {_f(cal['calibration_in_the_large'][str(t)])}"
+            )
         lines.append(f"  integrated Brier score {_f(cal['ibs'])} vs {_f(cal['ibs_null'])} (Kaplan–Meier null)")
     return "\n".join(lines)

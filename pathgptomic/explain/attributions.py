@@ -24,7 +24,19 @@ from pathgptomic.explain.tables import block_summary, cohort_summary, genomic_at
 from pathgptomic.explain.tiles import tile_attributions
 
 __all__ = [
-    "ATTRIBUTABLE", "GENOMIC_INPUTS", "TENSOR_NAMES", "IGResult", "block_summary", "cohort_summary", "feature_block",
-    "genomic_attribution_table", "group_by_signature", "integrated_gradients", "load_gene_signatures",
-    "signatures_long", "tile_attributions", "top_genomic_features", "unpack_inputs",
+    "ATTRIBUTABLE",
+    "GENOMIC_INPUTS",
+    "TENSOR_NAMES",
+    "IGResult",
+    "block_summary",
+    "cohort_summary",
+    "feature_block",
+    "genomic_attribution_table",
+    "group_by_signature",
+    "integrated_gradients",
+    "load_gene_signatures",
+    "signatures_long",
+    "tile_attributions",
+    "top_genomic_features",
+    "unpack_inputs",
 ]

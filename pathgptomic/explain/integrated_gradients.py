@@ -131,18 +131,14 @@ def unpack_inputs(inputs: Any) -> dict[str, torch.Tensor | None]:
     """
     if isinstance(inputs, (tuple, list)):
         if len(inputs) != len(TENSOR_NAMES):
-            raise InputValidationError(
-                f"inputs tuple must hold {len(TENSOR_NAMES)} tensors {TENSOR_NAMES}, got {len(inputs)}."
-            )
+            raise InputValidationError(f"inputs tuple must hold {len(TENSOR_NAMES)} tensors {TENSOR_NAMES}, got {len(inputs)}.")
         raw = dict(zip(TENSOR_NAMES, inputs))
     elif isinstance(inputs, Mapping):
         raw = {n: inputs.get(n) for n in TENSOR_NAMES}
     elif all(hasattr(inputs, n) for n in TENSOR_NAMES):
         raw = {n: getattr(inputs, n) for n in TENSOR_NAMES}
     else:
-        raise InputValidationError(
-            f"inputs must be ModelInputs, a mapping or a tuple of {TENSOR_NAMES}; got {type(inputs).__name__}."
-        )
+        raise InputValidationError(f"inputs must be ModelInputs, a mapping or a tuple of {TENSOR_NAMES}; got {type(inputs).__name__}.")
     out = {n: _to_tensor(n, v) for n, v in raw.items()}
     sizes = {n: int(t.shape[0]) for n, t in out.items() if t is not None and t.dim() > 0}
     if len(set(sizes.values())) > 1:
@@ -153,9 +149,7 @@ def unpack_inputs(inputs: Any) -> dict[str, torch.Tensor | None]:
 def _baseline_for(name: str, x: torch.Tensor, baselines: Any) -> torch.Tensor:
     if isinstance(baselines, str):
         if baselines != "zeros":
-            raise InputValidationError(
-                f"baselines must be 'zeros' or tensors per input (e.g. training medians), not {baselines!r}."
-            )
+            raise InputValidationError(f"baselines must be 'zeros' or tensors per input (e.g. training medians), not {baselines!r}.")
         return torch.zeros_like(x)
     value = baselines.get(name) if isinstance(baselines, Mapping) else None
     if value is None:
@@ -177,9 +171,7 @@ def _used_inputs(model: Any, tensors: dict[str, torch.Tensor | None], candidates
         theta = model.forward_tensors(*(probe[n] for n in TENSOR_NAMES))
         if not theta.requires_grad:
             return []
-        grads = torch.autograd.grad(
-            theta.sum(), [probe[n] for n in candidates], allow_unused=True
-        )
+        grads = torch.autograd.grad(theta.sum(), [probe[n] for n in candidates], allow_unused=True)
     return [n for n, g in zip(candidates, grads) if g is not None]
 
 
@@ -232,8 +224,7 @@ def integrated_gradients(
     from captum.attr import IntegratedGradients  # lazy: heavy, imports matplotlib
 
     if getattr(model, "training", False):
-        logger.warning("integrated_gradients on a model in training mode: dropout makes the path "
-                       "integral noisy; call model.eval() first")
+        logger.warning("integrated_gradients on a model in training mode: dropout makes the path integral noisy; call model.eval() first")
     tensors = unpack_inputs(inputs)
     for n in ATTRIBUTABLE:
         t = tensors[n]
@@ -242,9 +233,7 @@ def integrated_gradients(
     candidates = [n for n in attribute if tensors[n] is not None and tensors[n].numel() > 0]
     names = _used_inputs(model, tensors, candidates) if candidates else []
     if not names:
-        raise InputValidationError(
-            f"None of the inputs {list(attribute)} is non-empty and used by the model; nothing to attribute."
-        )
+        raise InputValidationError(f"None of the inputs {list(attribute)} is non-empty and used by the model; nothing to attribute.")
     skipped = sorted(set(candidates) - set(names))
     if skipped:
         logger.info("inputs %s do not reach θ and are not attributed", skipped)

@@ -134,10 +134,24 @@ def survival_table(row: Mapping[str, Any], unit: str = "months") -> pd.DataFrame
     rows = []
     for t in report_times(row):
         col = f"survival_{t:g}"
-        rows.append({"quantity": f"survival at {time_label(t, unit)}", "time": t, "estimate": _f(row.get(col)),
-                     "low": _f(row.get(f"{col}_low")), "high": _f(row.get(f"{col}_high"))})
-    rows.append({"quantity": f"median survival ({unit})", "time": np.nan, "estimate": _f(row.get("median_survival")),
-                 "low": _f(row.get("median_survival_low")), "high": _f(row.get("median_survival_high"))})
+        rows.append(
+            {
+                "quantity": f"survival at {time_label(t, unit)}",
+                "time": t,
+                "estimate": _f(row.get(col)),
+                "low": _f(row.get(f"{col}_low")),
+                "high": _f(row.get(f"{col}_high")),
+            }
+        )
+    rows.append(
+        {
+            "quantity": f"median survival ({unit})",
+            "time": np.nan,
+            "estimate": _f(row.get("median_survival")),
+            "low": _f(row.get("median_survival_low")),
+            "high": _f(row.get("median_survival_high")),
+        }
+    )
     return pd.DataFrame(rows, columns=["quantity", "time", "estimate", "low", "high"])
 
 
@@ -154,14 +168,12 @@ def theta_split(row: Mapping[str, Any]) -> pd.DataFrame:
         with columns ``term`` and ``value`` (genomic/image NaN for kronecker fusion).
     """
     g, p, b, theta = (_f(row.get(k)) for k in ("genomic_term", "image_term", "bias", "theta"))
-    return pd.DataFrame({"term": ["W^G·G (genomic)", "W^P·P (image)", "b (bias)", "θ (raw model score)"],
-                         "value": [g, p, b, theta]})
+    return pd.DataFrame({"term": ["W^G·G (genomic)", "W^P·P (image)", "b (bias)", "θ (raw model score)"], "value": [g, p, b, theta]})
 
 
 def coverage_table(row: Mapping[str, Any]) -> pd.DataFrame:
     """Share of the model's features measured per block (``coverage_<block>`` columns)."""
-    rows = [{"block": str(k)[len("coverage_"):], "coverage": _f(v)} for k, v in row.items()
-            if str(k).startswith("coverage_")]
+    rows = [{"block": str(k)[len("coverage_") :], "coverage": _f(v)} for k, v in row.items() if str(k).startswith("coverage_")]
     return pd.DataFrame(rows, columns=["block", "coverage"])
 
 
@@ -183,8 +195,7 @@ def patient_curve(baseline: Any, row: Mapping[str, Any]) -> pd.DataFrame:
     return curves
 
 
-def curve_png(curve: pd.DataFrame, group_km: pd.DataFrame | None, *, group: str, unit: str,
-              dpi: int = 110) -> bytes:
+def curve_png(curve: pd.DataFrame, group_km: pd.DataFrame | None, *, group: str, unit: str, dpi: int = 110) -> bytes:
     """The patient's curve (with band) over its group's Kaplan–Meier curve, as PNG bytes (matplotlib)."""
     from matplotlib.figure import Figure
 
@@ -192,10 +203,15 @@ def curve_png(curve: pd.DataFrame, group_km: pd.DataFrame | None, *, group: str,
     ax = fig.add_subplot()
     t = curve.index.to_numpy(dtype=float)
     if group_km is not None and len(group_km):
-        ax.step(group_km["time"], group_km["survival"], where="post", color="#888888", linestyle="--",
-                label=f"{group}-risk group, out-of-fold Kaplan–Meier")
-    ax.fill_between(t, curve["lower"], curve["upper"], step="post", color="#1f77b4", alpha=0.18,
-                    label="band (fold models)")
+        ax.step(
+            group_km["time"],
+            group_km["survival"],
+            where="post",
+            color="#888888",
+            linestyle="--",
+            label=f"{group}-risk group, out-of-fold Kaplan–Meier",
+        )
+    ax.fill_between(t, curve["lower"], curve["upper"], step="post", color="#1f77b4", alpha=0.18, label="band (fold models)")
     ax.step(t, curve["survival"], where="post", color="#1f77b4", linewidth=2, label="this patient")
     ax.set_ylim(0, 1.02)
     ax.set_xlim(left=0)
@@ -229,8 +245,10 @@ def _table(df: pd.DataFrame, formats: Mapping[str, str]) -> str:
 
 def _summary_html(row: Mapping[str, Any]) -> str:
     items = [
-        ("Risk (calibrated log hazard ratio vs the average training patient)",
-         f"{_fmt(row.get('risk'))} (band {_fmt(row.get('risk_low'))} to {_fmt(row.get('risk_high'))})"),
+        (
+            "Risk (calibrated log hazard ratio vs the average training patient)",
+            f"{_fmt(row.get('risk'))} (band {_fmt(row.get('risk_low'))} to {_fmt(row.get('risk_high'))})",
+        ),
         ("Percentile among the training patients' out-of-fold risks", _fmt(row.get("percentile"), ".1f")),
         ("Risk group (tertiles of those risks)", str(row.get("risk_group", ""))),
     ]
@@ -247,26 +265,37 @@ def _survival_html(row: Mapping[str, Any], unit: str) -> str:
 
 def _facts_html(facts: ModelFacts) -> str:
     cindex = "n/a" if facts.cindex_mean is None else f"{facts.cindex_mean:.3f} ± {_fmt(facts.cindex_sd)}"
-    items = [("Model bundle", facts.name), ("Fusion", facts.fusion),
-             ("Calibration slope (out-of-fold)", _fmt(facts.calibration_slope)),
-             ("C-index, per-fold mean ± sd", cindex), ("C-index, pooled out-of-fold", _fmt(facts.cindex_pooled)),
-             ("Training patients / events", f"{facts.n_patients if facts.n_patients is not None else 'n/a'} / "
-                                            f"{facts.n_events if facts.n_events is not None else 'n/a'}")]
+    items = [
+        ("Model bundle", facts.name),
+        ("Fusion", facts.fusion),
+        ("Calibration slope (out-of-fold)", _fmt(facts.calibration_slope)),
+        ("C-index, per-fold mean ± sd", cindex),
+        ("C-index, pooled out-of-fold", _fmt(facts.cindex_pooled)),
+        (
+            "Training patients / events",
+            f"{facts.n_patients if facts.n_patients is not None else 'n/a'} / {facts.n_events if facts.n_events is not None else 'n/a'}",
+        ),
+    ]
     if facts.calibration_error:
-        items.append(("Mean |predicted − observed| survival by risk quartile",
-                      "; ".join(f"{time_label(float(t), facts.time_unit)}: {v:.3f}"
-                                for t, v in facts.calibration_error.items())))
+        items.append(
+            (
+                "Mean |predicted − observed| survival by risk quartile",
+                "; ".join(f"{time_label(float(t), facts.time_unit)}: {v:.3f}" for t, v in facts.calibration_error.items()),
+            )
+        )
     if facts.ibs is not None:
         items.append(("Integrated Brier score (Kaplan–Meier alone)", f"{facts.ibs:.3f} ({_fmt(facts.ibs_null)})"))
     return "<dl>" + "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in items) + "</dl>"
 
 
-_CSS = ("body{font-family:system-ui,sans-serif;max-width:860px;margin:2em auto;color:#222}"
-        "h1{font-size:1.5em}h2{font-size:1.15em;border-bottom:1px solid #ddd;padding-bottom:.2em}"
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}"
-        "th{background:#f3f3f3}td:first-child{text-align:left}dt{font-weight:600}dd{margin:0 0 .5em 1em}"
-        ".notice{background:#fff4e5;border:1px solid #f0a030;padding:.6em}.note{color:#555}"
-        ".refusal{background:#fdecea;border:1px solid #d9534f;padding:.6em}")
+_CSS = (
+    "body{font-family:system-ui,sans-serif;max-width:860px;margin:2em auto;color:#222}"
+    "h1{font-size:1.5em}h2{font-size:1.15em;border-bottom:1px solid #ddd;padding-bottom:.2em}"
+    "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}"
+    "th{background:#f3f3f3}td:first-child{text-align:left}dt{font-weight:600}dd{margin:0 0 .5em 1em}"
+    ".notice{background:#fff4e5;border:1px solid #f0a030;padding:.6em}.note{color:#555}"
+    ".refusal{background:#fdecea;border:1px solid #d9534f;padding:.6em}"
+)
 
 
 def patient_report_html(
@@ -294,29 +323,39 @@ def patient_report_html(
     unit = facts.time_unit
     name = str(label if label is not None else row.get("patient_id", "patient"))
     ok = str(row.get("status", "ok")) == "ok"
-    parts = [f"<h1>Path-GPTomic prediction — {html.escape(name)}</h1>",
-             f"<p class='notice'><strong>{html.escape(NOTICE)}</strong> The risk is a relative, model-based "
-             "estimate from H&amp;E and genomics, calibrated on the training cohort's out-of-fold predictions.</p>"]
+    parts = [
+        f"<h1>Path-GPTomic prediction — {html.escape(name)}</h1>",
+        f"<p class='notice'><strong>{html.escape(NOTICE)}</strong> The risk is a relative, model-based "
+        "estimate from H&amp;E and genomics, calibrated on the training cohort's out-of-fold predictions.</p>",
+    ]
     if ok:
         parts += ["<h2>Risk</h2>", _summary_html(row), "<h2>Survival</h2>", _survival_html(row, unit)]
         if curve is not None:
             png = base64.b64encode(curve_png(curve, group_km, group=str(row.get("risk_group", "")), unit=unit))
             parts.append(f"<img alt='predicted survival curve' src='data:image/png;base64,{png.decode('ascii')}'>")
-        parts += ["<h2>Split of the model's raw score θ</h2>",
-                  "<p class='note'>θ = W^G·G + W^P·P + b is the model's raw score; the risk above is "
-                  "calibrated from it (slope × (θ − centre)).</p>",
-                  _table(theta_split(row), {"value": ".4f"})]
+        parts += [
+            "<h2>Split of the model's raw score θ</h2>",
+            "<p class='note'>θ = W^G·G + W^P·P + b is the model's raw score; the risk above is "
+            "calibrated from it (slope × (θ − centre)).</p>",
+            _table(theta_split(row), {"value": ".4f"}),
+        ]
     else:
-        parts.append(f"<p class='refusal'><strong>Insufficient data — no risk, group or survival given.</strong> "
-                     f"{html.escape(str(row.get('reason', '')))}</p>")
+        parts.append(
+            f"<p class='refusal'><strong>Insufficient data — no risk, group or survival given.</strong> "
+            f"{html.escape(str(row.get('reason', '')))}</p>"
+        )
     n_imp = _num(row.get("n_imputed"))
-    parts += ["<h2>Input coverage</h2>", _table(coverage_table(row), {"coverage": ".2f"}),
-              f"<p>Imputed input values (training medians): {'n/a' if n_imp is None else int(n_imp)}</p>",
-              "<h2>Warnings</h2>"]
-    parts.append("<ul>" + "".join(f"<li>{html.escape(str(w))}</li>" for w in warnings) + "</ul>"
-                 if warnings else "<p>None.</p>")
+    parts += [
+        "<h2>Input coverage</h2>",
+        _table(coverage_table(row), {"coverage": ".2f"}),
+        f"<p>Imputed input values (training medians): {'n/a' if n_imp is None else int(n_imp)}</p>",
+        "<h2>Warnings</h2>",
+    ]
+    parts.append("<ul>" + "".join(f"<li>{html.escape(str(w))}</li>" for w in warnings) + "</ul>" if warnings else "<p>None.</p>")
     parts += ["<h2>Model</h2>", _facts_html(facts)]
     body = "\n".join(parts)
-    return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-            f"<title>Path-GPTomic report — {html.escape(name)}</title><style>{_CSS}</style></head>"
-            f"<body>\n{body}\n</body></html>\n")
+    return (
+        f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>Path-GPTomic report — {html.escape(name)}</title><style>{_CSS}</style></head>"
+        f"<body>\n{body}\n</body></html>\n"
+    )

@@ -56,9 +56,7 @@ def signatures_long(signatures: pd.DataFrame, *, source: str = "signatures") -> 
     return long
 
 
-def group_by_signature(
-    table: pd.DataFrame, signatures: pd.DataFrame, *, value: str = "attribution", n_top: int = 3
-) -> pd.DataFrame:
+def group_by_signature(table: pd.DataFrame, signatures: pd.DataFrame, *, value: str = "attribution", n_top: int = 3) -> pd.DataFrame:
     """Aggregate gene-level attributions by gene signature.
 
     A feature counts for a signature when its gene symbol (block suffix removed) is a
@@ -89,13 +87,15 @@ def group_by_signature(
         mag = part[value].abs()
         top = part.assign(_m=mag).sort_values("_m", ascending=False).head(n_top)
         label = "feature" if "feature" in part.columns else "gene"
-        rows.append({
-            "signature": sig,
-            "n_genes": int(members["gene"].nunique()),
-            "n_features": int(len(part)),
-            "sum": float(part[value].sum()),
-            "sum_abs": float(mag.sum()),
-            "mean_abs": float(mag.mean()) if len(part) else 0.0,
-            "top_features": ", ".join(top[label].astype(str)),
-        })
+        rows.append(
+            {
+                "signature": sig,
+                "n_genes": int(members["gene"].nunique()),
+                "n_features": int(len(part)),
+                "sum": float(part[value].sum()),
+                "sum_abs": float(mag.sum()),
+                "mean_abs": float(mag.mean()) if len(part) else 0.0,
+                "top_features": ", ".join(top[label].astype(str)),
+            }
+        )
     return pd.DataFrame(rows).sort_values("sum_abs", ascending=False, kind="stable").reset_index(drop=True)

@@ -38,20 +38,15 @@ def _names_for(feature_names: Any, key: str, width: int) -> list[str]:
     elif key == "genomic":
         names = list(feature_names)
     else:
-        raise InputValidationError(
-            "feature_names must be a mapping {'cnv_mut': [...], 'rna': [...]} for IGResult/mapping attributions."
-        )
+        raise InputValidationError("feature_names must be a mapping {'cnv_mut': [...], 'rna': [...]} for IGResult/mapping attributions.")
     if len(names) != width:
         raise InputValidationError(
-            f"feature_names[{key!r}] has {len(names)} names but the attributions have {width} columns; "
-            "pass the bundle's feature_names."
+            f"feature_names[{key!r}] has {len(names)} names but the attributions have {width} columns; pass the bundle's feature_names."
         )
     return names
 
 
-def genomic_attribution_table(
-    attributions: Any, feature_names: Any, *, patient: int | None = 0
-) -> pd.DataFrame:
+def genomic_attribution_table(attributions: Any, feature_names: Any, *, patient: int | None = 0) -> pd.DataFrame:
     """Every genomic feature's attribution with block, gene, sign and magnitude.
 
     Args:
@@ -71,8 +66,7 @@ def genomic_attribution_table(
         values = arr.mean(axis=0)
         for name, v in zip(names, values):
             block, gene = feature_block(str(name))
-            rows.append({"feature": str(name), "gene": gene, "block": block, "input": key,
-                         "attribution": float(v)})
+            rows.append({"feature": str(name), "gene": gene, "block": block, "input": key, "attribution": float(v)})
     df = pd.DataFrame(rows, columns=["feature", "gene", "block", "input", "attribution"])
     df["magnitude"] = df["attribution"].abs()
     df["sign"] = np.where(df["attribution"] > 0, "+", np.where(df["attribution"] < 0, "−", "0"))
@@ -150,9 +144,16 @@ def cohort_summary(result: IGResult, feature_names: Mapping[str, Sequence[str]])
         names = _names_for(feature_names, key, arr.shape[1])
         for j, name in enumerate(names):
             block, gene = feature_block(str(name))
-            rows.append({"feature": str(name), "gene": gene, "block": block, "input": key,
-                         "mean_abs_attribution": float(np.abs(arr[:, j]).mean()),
-                         "mean_attribution": float(arr[:, j].mean()),
-                         "n_patients": int(arr.shape[0])})
+            rows.append(
+                {
+                    "feature": str(name),
+                    "gene": gene,
+                    "block": block,
+                    "input": key,
+                    "mean_abs_attribution": float(np.abs(arr[:, j]).mean()),
+                    "mean_attribution": float(arr[:, j].mean()),
+                    "n_patients": int(arr.shape[0]),
+                }
+            )
     df = pd.DataFrame(rows)
     return df.sort_values("mean_abs_attribution", ascending=False, kind="stable").reset_index(drop=True)

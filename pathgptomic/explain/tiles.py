@@ -25,9 +25,7 @@ def _patient_index(inputs: Any, patient: int | str, batch: int) -> int:
     extras = getattr(inputs, "extras", None) or {}
     ids = extras.get("patient_ids", extras.get("ids")) if isinstance(extras, Mapping) else None
     if ids is None or str(patient) not in [str(i) for i in ids]:
-        raise InputValidationError(
-            f"patient {patient!r} is not an index and not among the inputs' patient ids; pass its row number."
-        )
+        raise InputValidationError(f"patient {patient!r} is not an index and not among the inputs' patient ids; pass its row number.")
     return [str(i) for i in ids].index(str(patient))
 
 
@@ -80,12 +78,16 @@ def tile_attributions(
         raise InputValidationError("The inputs hold no patch features (image of shape (B, N, D)).")
     idx = _patient_index(inputs, patient, int(image.shape[0]))
     one = {n: (t[idx : idx + 1] if t is not None else None) for n, t in tensors.items()}
-    valid = (one["image_mask"][0].bool() if mask is not None else torch.ones(image.shape[1], dtype=torch.bool))
+    valid = one["image_mask"][0].bool() if mask is not None else torch.ones(image.shape[1], dtype=torch.bool)
     if not bool(valid.any()):
         raise InputValidationError(f"patient {patient!r} has no tiles (image_mask is all False).")
     res = integrated_gradients(
-        model, tuple(one[n] for n in TENSOR_NAMES), baselines=baselines, n_steps=n_steps,
-        internal_batch_size=internal_batch_size, attribute=("image",),
+        model,
+        tuple(one[n] for n in TENSOR_NAMES),
+        baselines=baselines,
+        n_steps=n_steps,
+        internal_batch_size=internal_batch_size,
+        attribute=("image",),
     )
     a = res["image"]
     if a is None:

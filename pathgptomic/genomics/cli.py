@@ -26,14 +26,20 @@ def _add_smooth(sub: argparse._SubParsersAction) -> None:
             "<out> (safetensors) + <out>.json metadata. Default data: scanpy's bundled pbmc68k_reduced (.raw.X, obs['bulk_labels'])."
         ),
     )
-    p.add_argument("--scgpt-dir", "--scgpt-folder", dest="scgpt_dir", default=None,
-                   help="scGPT checkpoint folder (default: $PATHGPTOMIC_SCGPT_DIR or models/scgpt-demo)")
+    p.add_argument(
+        "--scgpt-dir",
+        "--scgpt-folder",
+        dest="scgpt_dir",
+        default=None,
+        help="scGPT checkpoint folder (default: $PATHGPTOMIC_SCGPT_DIR or models/scgpt-demo)",
+    )
     p.add_argument("--h5ad", default="pbmc68k_reduced", help="single-cell .h5ad, or 'pbmc68k_reduced' (bundled with scanpy)")
     p.add_argument("--cell-type-col", default="bulk_labels", help="obs column with the cell type")
     p.add_argument("--no-raw", action="store_true", help="use .X instead of .raw.X")
     p.add_argument("--out", default=None, help="MLP-A file to write (default: <scgpt-dir>/mlp_a.safetensors)")
-    p.add_argument("--loss", choices=["soft_ce", "mse"], default="soft_ce",
-                   help="soft-target cross-entropy (default) or MSE on probabilities")
+    p.add_argument(
+        "--loss", choices=["soft_ce", "mse"], default="soft_ce", help="soft-target cross-entropy (default) or MSE on probabilities"
+    )
     p.add_argument("--n-pairs", type=int, default=2000, help="mixed training pairs (embedded once)")
     p.add_argument("--n-val-pairs", type=int, default=300)
     p.add_argument("--val-fraction", type=float, default=0.2)
@@ -63,14 +69,27 @@ def _add_embed(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--genes-as-rows", action="store_true", help="--expression-csv is genes × samples")
     p.add_argument("--out", required=True, help="output .csv or .npz")
     p.add_argument("--mode", choices=["scgpt", "scgpt_smooth"], default="scgpt")
-    p.add_argument("--scgpt-dir", "--scgpt-folder", dest="scgpt_dir", default=None,
-                   help="scGPT checkpoint folder (default: $PATHGPTOMIC_SCGPT_DIR or models/scgpt-demo)")
+    p.add_argument(
+        "--scgpt-dir",
+        "--scgpt-folder",
+        dest="scgpt_dir",
+        default=None,
+        help="scGPT checkpoint folder (default: $PATHGPTOMIC_SCGPT_DIR or models/scgpt-demo)",
+    )
     p.add_argument("--mlp-a", default=None, help="MLP-A file (default: <scgpt-dir>/mlp_a.safetensors)")
-    p.add_argument("--value-mode", choices=["auto", "counts", "ranks"], default="auto",
-                   help="counts: zeros = not expressed (official); ranks: every finite value, binned by within-sample rank (z-scores)")
-    p.add_argument("--max-length", type=int, default=None,
-                   help="default: every sample embedded with the same genes (all mapped, at most 2047), no per-sample sampling; "
-                   "an integer (official: 1200) = scGPT sequence length with a random gene subset per longer sample")
+    p.add_argument(
+        "--value-mode",
+        choices=["auto", "counts", "ranks"],
+        default="auto",
+        help="counts: zeros = not expressed (official); ranks: every finite value, binned by within-sample rank (z-scores)",
+    )
+    p.add_argument(
+        "--max-length",
+        type=int,
+        default=None,
+        help="default: every sample embedded with the same genes (all mapped, at most 2047), no per-sample sampling; "
+        "an integer (official: 1200) = scGPT sequence length with a random gene subset per longer sample",
+    )
     p.add_argument("--min-genes", type=int, default=100)
     p.add_argument("--no-autocast", action="store_true", help="fp32 on CUDA (recommended for the demo model)")
     p.add_argument("--batch-size", type=int, default=None, help="default: 64 on CUDA, 8 on CPU")
@@ -99,8 +118,15 @@ def cmd_smooth(args: argparse.Namespace) -> int:
     loaded = load_scgpt(folder)
     cells = load_cells(args.h5ad, cell_type_col=args.cell_type_col, use_raw=False if args.no_raw else None)
     cfg = SmoothingConfig(
-        loss=args.loss, n_pairs=args.n_pairs, n_val_pairs=args.n_val_pairs, val_fraction=args.val_fraction,
-        steps=args.steps, batch_size=args.batch_size, lr=args.lr, max_length=args.max_length, seed=args.seed,
+        loss=args.loss,
+        n_pairs=args.n_pairs,
+        n_val_pairs=args.n_val_pairs,
+        val_fraction=args.val_fraction,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        max_length=args.max_length,
+        seed=args.seed,
     )
     result = train_mlp_a(loaded, cells, cfg, device=args.device, show_progress=not args.no_progress)
     out = Path(args.out) if args.out else folder / MLP_A_FILENAME
@@ -116,9 +142,18 @@ def cmd_embed_rna(args: argparse.Namespace) -> int:
     from pathgptomic.genomics.features import expression_features, rna_features
 
     common = dict(
-        mode=args.mode, scgpt_folder=args.scgpt_dir, mlp_a_path=args.mlp_a, cache_dir=args.cache_dir, device=args.device,
-        show_progress=not args.no_progress, seed=args.seed, value_mode=args.value_mode, max_length=args.max_length,
-        min_genes=args.min_genes, batch_size=args.batch_size, use_cache=not args.no_cache,
+        mode=args.mode,
+        scgpt_folder=args.scgpt_dir,
+        mlp_a_path=args.mlp_a,
+        cache_dir=args.cache_dir,
+        device=args.device,
+        show_progress=not args.no_progress,
+        seed=args.seed,
+        value_mode=args.value_mode,
+        max_length=args.max_length,
+        min_genes=args.min_genes,
+        batch_size=args.batch_size,
+        use_cache=not args.no_cache,
         use_autocast=False if args.no_autocast else None,
     )
     if args.cohort:
@@ -132,9 +167,13 @@ def cmd_embed_rna(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix == ".npz":
         np.savez(
-            out, matrix=feats.matrix, patient_ids=np.asarray(feats.patient_ids, dtype=str),
-            checkpoint_hash=np.array(feats.checkpoint_hash), mlp_a_hash=np.array(feats.mlp_a_hash or ""),
-            coverage=np.array(json.dumps(feats.coverage.to_dict())), mode=np.array(feats.mode),
+            out,
+            matrix=feats.matrix,
+            patient_ids=np.asarray(feats.patient_ids, dtype=str),
+            checkpoint_hash=np.array(feats.checkpoint_hash),
+            mlp_a_hash=np.array(feats.mlp_a_hash or ""),
+            coverage=np.array(json.dumps(feats.coverage.to_dict())),
+            mode=np.array(feats.mode),
         )
     else:
         feats.to_frame().to_csv(out)

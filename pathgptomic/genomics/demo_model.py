@@ -132,11 +132,27 @@ def pretrain(
     vocab = build_vocab(list(cells.genes) + extra)
     n_bins, pad_value, mask_value = 51, -2, -1
     args = {
-        "embsize": embsize, "nheads": nheads, "d_hid": d_hid, "nlayers": nlayers, "n_layers_cls": 3,
-        "dropout": 0.1, "pad_token": "<pad>", "pad_value": pad_value, "mask_value": mask_value,
-        "input_style": "binned", "input_emb_style": "continuous", "n_bins": n_bins, "max_seq_len": 1200,
-        "fast_transformer": False, "MVC": True, "mask_ratio": [0.25, 0.5, 0.75], "epochs": epochs,
-        "batch_size": batch_size, "lr": lr, "seed": seed, "data_source": cells.source,
+        "embsize": embsize,
+        "nheads": nheads,
+        "d_hid": d_hid,
+        "nlayers": nlayers,
+        "n_layers_cls": 3,
+        "dropout": 0.1,
+        "pad_token": "<pad>",
+        "pad_value": pad_value,
+        "mask_value": mask_value,
+        "input_style": "binned",
+        "input_emb_style": "continuous",
+        "n_bins": n_bins,
+        "max_seq_len": 1200,
+        "fast_transformer": False,
+        "MVC": True,
+        "mask_ratio": [0.25, 0.5, 0.75],
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "lr": lr,
+        "seed": seed,
+        "data_source": cells.source,
         "objectives": "GEP + GEPC (MVC) masked value prediction, targets = bin - mean bin",
         "demo_note": "Path-GPTomic demo model: NOT an official scGPT release; see README.md",
     }
@@ -228,9 +244,13 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="Build the Path-GPTomic demo scGPT-format model (pre-trained briefly on pbmc68k_reduced).")
     p.add_argument("--out", type=Path, default=Path("models/scgpt-demo"))
     p.add_argument("--tcga-csv", type=Path, default=None, help="TCGA-layout CSV whose <GENE>_rnaseq columns join the vocabulary")
-    p.add_argument("--genes-file", type=Path, default=None,
-                   help="gene list (one symbol a line) joining the vocabulary when --tcga-csv is not given, "
-                   "e.g. models/scgpt-demo/genes_tcga_gbmlgg_rnaseq.txt")
+    p.add_argument(
+        "--genes-file",
+        type=Path,
+        default=None,
+        help="gene list (one symbol a line) joining the vocabulary when --tcga-csv is not given, "
+        "e.g. models/scgpt-demo/genes_tcga_gbmlgg_rnaseq.txt",
+    )
     p.add_argument("--embsize", type=int, default=64)
     p.add_argument("--nheads", type=int, default=4)
     p.add_argument("--d-hid", type=int, default=128)
@@ -243,8 +263,18 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     facts = pretrain(
-        out=a.out, embsize=a.embsize, nheads=a.nheads, d_hid=a.d_hid, nlayers=a.nlayers, epochs=a.epochs,
-        batch_size=a.batch_size, lr=a.lr, seed=a.seed, tcga_csv=a.tcga_csv, genes_file=a.genes_file, threads=a.threads,
+        out=a.out,
+        embsize=a.embsize,
+        nheads=a.nheads,
+        d_hid=a.d_hid,
+        nlayers=a.nlayers,
+        epochs=a.epochs,
+        batch_size=a.batch_size,
+        lr=a.lr,
+        seed=a.seed,
+        tcga_csv=a.tcga_csv,
+        genes_file=a.genes_file,
+        threads=a.threads,
     )
     print(json.dumps({k: v for k, v in facts.items() if k != "history"}, indent=2))
     print("final epoch:", facts["history"][-1])

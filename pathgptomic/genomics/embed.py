@@ -257,8 +257,9 @@ def embed_matrix(
     x = np.asarray(x)
     gene_ids = np.asarray(gene_ids, dtype=np.int64)
     if x.ndim != 2 or x.shape[1] != gene_ids.shape[0]:
-        raise InputValidationError(f"expression matrix has shape {x.shape} but {gene_ids.shape[0]} gene ids were given; "
-                                   "columns must match genes")
+        raise InputValidationError(
+            f"expression matrix has shape {x.shape} but {gene_ids.shape[0]} gene ids were given; columns must match genes"
+        )
     if max_length < 2:
         raise InputValidationError(f"max_length must be at least 2 (<cls> + one gene), got {max_length}")
     samples = [
@@ -284,6 +285,12 @@ def embed_matrix(
             stacklevel=2,
         )
     return embed_tokenized(
-        loaded, samples, batch_size=batch_size, device=device, use_autocast=use_autocast, normalize=normalize,
-        show_progress=show_progress, cpu_threads=cpu_threads,
+        loaded,
+        samples,
+        batch_size=batch_size,
+        device=device,
+        use_autocast=use_autocast,
+        normalize=normalize,
+        show_progress=show_progress,
+        cpu_threads=cpu_threads,
     )

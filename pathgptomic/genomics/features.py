@@ -168,7 +168,11 @@ def embed_mapped(
     if batch_size is None:
         batch_size = 64 if dev.type == "cuda" else 8  # CPU: no speed gain from large batches, much more memory
     settings = {
-        "value_mode": mapped.value_mode, "max_length": max_length, "n_bins": 51, "seed": seed, "deterministic": True,
+        "value_mode": mapped.value_mode,
+        "max_length": max_length,
+        "n_bins": 51,
+        "seed": seed,
+        "deterministic": True,
         "precision": "fp16-autocast" if amp else "fp32",
     }
     path = None
@@ -263,9 +267,21 @@ def rna_features(
         df = df.reindex(ids)
     source = f"cohort {cohort.source} rnaseq block" if cohort.source else "cohort rnaseq block"
     feats = expression_features(
-        df, mode=mode, scgpt_folder=scgpt_folder, mlp_a_path=mlp_a_path, cache_dir=cache_dir, device=device,
-        show_progress=show_progress, seed=seed, value_mode=value_mode, max_length=max_length, min_genes=min_genes,
-        batch_size=batch_size, use_cache=use_cache, use_autocast=use_autocast, source=source,
+        df,
+        mode=mode,
+        scgpt_folder=scgpt_folder,
+        mlp_a_path=mlp_a_path,
+        cache_dir=cache_dir,
+        device=device,
+        show_progress=show_progress,
+        seed=seed,
+        value_mode=value_mode,
+        max_length=max_length,
+        min_genes=min_genes,
+        batch_size=batch_size,
+        use_cache=use_cache,
+        use_autocast=use_autocast,
+        source=source,
     )
     return replace(feats, patient_ids=np.asarray(cohort.ids))
 
@@ -304,8 +320,16 @@ def expression_features(
         mlp = load_mlp_a(mp, expected_checkpoint_hash=loaded.checkpoint_hash)
     mapped = map_expression(expression, loaded.vocab, value_mode=value_mode, min_genes=min_genes, source=source)
     emb = embed_mapped(
-        loaded, mapped, cache_dir=cache_dir, use_cache=use_cache, device=device, seed=seed, max_length=max_length,
-        batch_size=batch_size, use_autocast=use_autocast, show_progress=show_progress,
+        loaded,
+        mapped,
+        cache_dir=cache_dir,
+        use_cache=use_cache,
+        device=device,
+        seed=seed,
+        max_length=max_length,
+        batch_size=batch_size,
+        use_autocast=use_autocast,
+        show_progress=show_progress,
     )
     matrix = mlp.transform(emb) if mlp is not None else emb
     return RnaFeatures(

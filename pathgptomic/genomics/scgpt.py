@@ -114,8 +114,9 @@ class ScGPTConfig:
         """Build from a parsed ``args.json``; raises CheckpointError naming a bad field."""
         for key in ("embsize", "nheads", "d_hid", "nlayers"):
             if key not in args:
-                raise CheckpointError(f"{source}: required field {key!r} is missing "
-                                      "(scGPT args.json holds embsize, nheads, d_hid, nlayers)")
+                raise CheckpointError(
+                    f"{source}: required field {key!r} is missing (scGPT args.json holds embsize, nheads, d_hid, nlayers)"
+                )
             if not isinstance(args[key], int) or args[key] <= 0:
                 raise CheckpointError(f"{source}: field {key!r} must be a positive integer, got {args[key]!r}")
         if args["embsize"] % args["nheads"]:
@@ -312,8 +313,9 @@ def _require_files(folder: Path, files: list[Path]) -> None:
         )
     missing = [f.name for f in files if not f.is_file()]
     if missing:
-        raise CheckpointError(f"scGPT folder {folder} lacks {', '.join(missing)}; "
-                              "an official folder holds args.json, vocab.json and best_model.pt")
+        raise CheckpointError(
+            f"scGPT folder {folder} lacks {', '.join(missing)}; an official folder holds args.json, vocab.json and best_model.pt"
+        )
 
 
 def remap_state_dict(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], list[str]]:
@@ -327,7 +329,7 @@ def remap_state_dict(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Te
     """
     keys = list(state)
     if keys and all(k.startswith("module.") for k in keys):
-        state = {k[len("module."):]: v for k, v in state.items()}
+        state = {k[len("module.") :]: v for k, v in state.items()}
     out: dict[str, torch.Tensor] = {}
     ignored: list[str] = []
     for key, value in state.items():
@@ -375,7 +377,8 @@ def load_state_dict_strict(model: ScGPTEncoder, state: dict[str, torch.Tensor], 
         problems.append(f"shape mismatches: {', '.join(mismatched)}")
     if problems:
         raise CheckpointError(
-            f"{source}: the weights do not match the architecture in args.json — " + "; ".join(problems)
+            f"{source}: the weights do not match the architecture in args.json — "
+            + "; ".join(problems)
             + ". Check that args.json, vocab.json and best_model.pt come from the same scGPT model folder."
         )
     model.load_state_dict(renamed, strict=True)

@@ -201,9 +201,7 @@ def soft_target_loss(logits: torch.Tensor, target: torch.Tensor, kind: str) -> t
     raise ValueError(f"loss must be one of {LOSSES}, got {kind!r}")
 
 
-def _train(
-    emb: np.ndarray, targets: np.ndarray, n_classes: int, cfg: SmoothingConfig, seed: int, device: torch.device
-) -> SmoothingModel:
+def _train(emb: np.ndarray, targets: np.ndarray, n_classes: int, cfg: SmoothingConfig, seed: int, device: torch.device) -> SmoothingModel:
     torch.manual_seed(seed)
     model = SmoothingModel(emb.shape[1], n_classes, cfg.hidden, cfg.n_layers, cfg.dropout)
     if cfg.standardize_input:
@@ -282,8 +280,16 @@ def train_mlp_a(
     x = cells.x.astype(np.float64)
 
     def emb(mat: np.ndarray) -> np.ndarray:
-        return embed_matrix(loaded, mat, gene_ids, value_mode="counts", max_length=config.max_length, seed=config.seed, device=dev,
-                            show_progress=show_progress)
+        return embed_matrix(
+            loaded,
+            mat,
+            gene_ids,
+            value_mode="counts",
+            max_length=config.max_length,
+            seed=config.seed,
+            device=dev,
+            show_progress=show_progress,
+        )
 
     pure = emb(x)
     # training pairs: any two training cells, lambda ~ U[0, 1]

@@ -15,8 +15,7 @@ from pathgptomic.jobs.store import JobStore
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the job command line on ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m pathgptomic.jobs",
-                                     description="Inspect the Path-GPTomic job store.")
+    parser = argparse.ArgumentParser(prog="python -m pathgptomic.jobs", description="Inspect the Path-GPTomic job store.")
     sub = parser.add_subparsers(dest="cmd", required=True)
     lst = sub.add_parser("list", help="list jobs (newest first)")
     lst.add_argument("--data-dir", type=Path, default=None)

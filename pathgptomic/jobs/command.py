@@ -60,8 +60,20 @@ def build_cli_command(
         raise ConfigError(f"folds must be >= 2 for cross-validation, got {folds}")
     if rna_encoder is not None and rna_encoder not in RNA_ENCODERS:
         raise ConfigError(f"rna encoder must be one of {RNA_ENCODERS}, got {rna_encoder!r}")
-    cmd = [sys.executable, "-m", "pathgptomic", mode, "--cohort", str(cohort), "--fusion", fusion,
-           "--epochs", str(int(epochs)), "--seed", str(int(seed))]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pathgptomic",
+        mode,
+        "--cohort",
+        str(cohort),
+        "--fusion",
+        fusion,
+        "--epochs",
+        str(int(epochs)),
+        "--seed",
+        str(int(seed)),
+    ]
     if mode == "cv":
         cmd += ["--folds", str(int(folds))]
     if rna_encoder:
@@ -71,4 +83,3 @@ def build_cli_command(
     if mlp_a:
         cmd += ["--mlp-a", str(mlp_a)]
     return cmd + [str(x) for x in extra]
-

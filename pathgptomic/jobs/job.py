@@ -12,8 +12,20 @@ from typing import Any
 
 from pathgptomic.jobs.supervisor import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED
 
-__all__ = ["QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED", "STATES", "FINAL_STATES", "MAX_NAME_CHARS",
-           "ADOPTED_NOTE", "Job", "clean_job_name", "default_data_dir"]
+__all__ = [
+    "QUEUED",
+    "RUNNING",
+    "SUCCEEDED",
+    "FAILED",
+    "CANCELLED",
+    "STATES",
+    "FINAL_STATES",
+    "MAX_NAME_CHARS",
+    "ADOPTED_NOTE",
+    "Job",
+    "clean_job_name",
+    "default_data_dir",
+]
 
 STATES: tuple[str, ...] = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
 FINAL_STATES: frozenset[str] = frozenset({SUCCEEDED, FAILED, CANCELLED})
@@ -31,7 +43,7 @@ def clean_job_name(name: str) -> str:
     """
     text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in str(name))
     text = " ".join(text.split())
-    return text if len(text) <= MAX_NAME_CHARS else text[:MAX_NAME_CHARS - 1] + "…"
+    return text if len(text) <= MAX_NAME_CHARS else text[: MAX_NAME_CHARS - 1] + "…"
 
 
 def default_data_dir() -> Path:
@@ -100,4 +112,3 @@ class Job:
         if self.started is None:
             return None
         return (self.finished or time.time()) - self.started
-

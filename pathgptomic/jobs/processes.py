@@ -21,7 +21,7 @@ def _proc_start_time(pid: int) -> str | None:
     except OSError:
         return None
     # The command name (field 2) may contain spaces or parentheses: split after the last ")".
-    fields = stat[stat.rfind(")") + 2:].split()
+    fields = stat[stat.rfind(")") + 2 :].split()
     return fields[19] if len(fields) > 19 else None
 
 
@@ -30,7 +30,7 @@ def _proc_state(pid: int) -> str | None:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    fields = stat[stat.rfind(")") + 2:].split()
+    fields = stat[stat.rfind(")") + 2 :].split()
     return fields[0] if fields else None
 
 
@@ -68,7 +68,7 @@ def _group_members(pgid: int) -> list[int]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        fields = stat[stat.rfind(")") + 2:].split()
+        fields = stat[stat.rfind(")") + 2 :].split()
         if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
             members.append(int(entry.name))
     return members
@@ -116,4 +116,3 @@ def _kill_group(pgid: int, *, grace: float) -> None:
     except (ProcessLookupError, PermissionError):
         pass
     _reap_children()
-

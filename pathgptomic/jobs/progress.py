@@ -53,4 +53,3 @@ def tail_log(job: Job, n_lines: int = 40, max_bytes: int = 64_000) -> str:
     except OSError:
         return ""
     return "\n".join(text.splitlines()[-n_lines:])
-

@@ -57,8 +57,12 @@ def _settle_orphan(job: Job) -> tuple[str, str | None, Path | None, str | None]:
     does not load is deleted and the job fails, saying so; without a bundle the job fails.
     """
     if not (job.out_dir / "config.json").is_file():
-        return FAILED, (f"the job's worker process (pid {job.pid}) died without reporting an exit status; "
-                        f"see the log {job.log_path}"), None, None
+        return (
+            FAILED,
+            (f"the job's worker process (pid {job.pid}) died without reporting an exit status; see the log {job.log_path}"),
+            None,
+            None,
+        )
     problem = _bundle_problem(job.out_dir)
     if problem is None:
         note = f"{ADOPTED_NOTE}: no exit status was recorded, but its training finished and the bundle loads"
@@ -66,9 +70,10 @@ def _settle_orphan(job: Job) -> tuple[str, str | None, Path | None, str | None]:
         logger.warning("job %s: %s", job.id, note)
         return SUCCEEDED, None, job.out_dir, note
     shutil.rmtree(job.out_dir, ignore_errors=True)
-    error = (f"the job's supervisor died without reporting an exit status and the bundle it left does not load "
-             f"({problem}); the bundle was deleted. Launch the job again.")
+    error = (
+        f"the job's supervisor died without reporting an exit status and the bundle it left does not load "
+        f"({problem}); the bundle was deleted. Launch the job again."
+    )
     _log_line(job, error)
     logger.warning("job %s: %s", job.id, error)
     return FAILED, error, None, None
-

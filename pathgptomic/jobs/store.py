@@ -87,7 +87,6 @@ class QueueFullError(JobError):
     """The deployment's limit on queued + running jobs is reached."""
 
 
-
 # ----------------------------------------------------------------------------- the store
 
 
@@ -113,8 +112,7 @@ class JobStore:
             (self.data_dir / "jobs").mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(
-                f"cannot create the job data directory {self.data_dir}: {exc}; "
-                "set PATHGPTOMIC_DATA_DIR to a writable folder"
+                f"cannot create the job data directory {self.data_dir}: {exc}; set PATHGPTOMIC_DATA_DIR to a writable folder"
             ) from exc
         self.db_path = self.data_dir / "jobs.sqlite3"
         with self._connect() as con:
@@ -146,18 +144,35 @@ class JobStore:
     @staticmethod
     def _row_to_job(row: sqlite3.Row) -> Job:
         return Job(
-            id=row["id"], name=row["name"], state=row["state"], params=json.loads(row["params"]),
-            command=json.loads(row["command"]), job_dir=Path(row["job_dir"]), pid=row["pid"],
-            exit_code=row["exit_code"], error=row["error"],
+            id=row["id"],
+            name=row["name"],
+            state=row["state"],
+            params=json.loads(row["params"]),
+            command=json.loads(row["command"]),
+            job_dir=Path(row["job_dir"]),
+            pid=row["pid"],
+            exit_code=row["exit_code"],
+            error=row["error"],
             bundle_path=Path(row["bundle_path"]) if row["bundle_path"] else None,
-            created=row["created"], started=row["started"], finished=row["finished"], note=row["note"],
+            created=row["created"],
+            started=row["started"],
+            finished=row["finished"],
+            note=row["note"],
         )
 
     # -- public API ----------------------------------------------------------------------------
 
-    def submit(self, command: Sequence[str], *, name: str = "", params: dict[str, Any] | None = None,
-               add_output_args: bool = True, start: bool = True, max_active: int | None = None,
-               cleanup: Sequence[str | Path] = ()) -> Job:
+    def submit(
+        self,
+        command: Sequence[str],
+        *,
+        name: str = "",
+        params: dict[str, Any] | None = None,
+        add_output_args: bool = True,
+        start: bool = True,
+        max_active: int | None = None,
+        cleanup: Sequence[str | Path] = (),
+    ) -> Job:
         """Queue a job and start it when a slot is free.
 
         Args:
@@ -192,8 +207,7 @@ class JobStore:
         with self._connect() as con:
             con.execute("BEGIN IMMEDIATE")
             try:
-                n_active = con.execute("SELECT COUNT(*) FROM jobs WHERE state IN (?,?)",
-                                       (QUEUED, RUNNING)).fetchone()[0]
+                n_active = con.execute("SELECT COUNT(*) FROM jobs WHERE state IN (?,?)", (QUEUED, RUNNING)).fetchone()[0]
                 if max_active is not None and n_active >= max_active:
                     raise QueueFullError(
                         f"{n_active} jobs are queued or running, the limit of this deployment ({max_active}); "
@@ -201,10 +215,17 @@ class JobStore:
                     )
                 (job_dir / "live").mkdir(parents=True, exist_ok=True)
                 con.execute(
-                    "INSERT INTO jobs (id, name, state, params, command, job_dir, created, cleanup) "
-                    "VALUES (?,?,?,?,?,?,?,?)",
-                    (job_id, clean_job_name(name) or job_id, QUEUED, json.dumps(params or {}), json.dumps(cmd),
-                     str(job_dir), time.time(), json.dumps([str(c) for c in cleanup])),
+                    "INSERT INTO jobs (id, name, state, params, command, job_dir, created, cleanup) VALUES (?,?,?,?,?,?,?,?)",
+                    (
+                        job_id,
+                        clean_job_name(name) or job_id,
+                        QUEUED,
+                        json.dumps(params or {}),
+                        json.dumps(cmd),
+                        str(job_dir),
+                        time.time(),
+                        json.dumps([str(c) for c in cleanup]),
+                    ),
                 )
                 con.execute("COMMIT")
             except BaseException:
@@ -277,9 +298,7 @@ class JobStore:
                 con.execute("BEGIN IMMEDIATE")
                 try:
                     n_running = con.execute("SELECT COUNT(*) FROM jobs WHERE state=?", (RUNNING,)).fetchone()[0]
-                    row = con.execute(
-                        "SELECT * FROM jobs WHERE state=? ORDER BY created LIMIT 1", (QUEUED,)
-                    ).fetchone()
+                    row = con.execute("SELECT * FROM jobs WHERE state=? ORDER BY created LIMIT 1", (QUEUED,)).fetchone()
                     if row is None or n_running >= self.max_concurrent:
                         con.execute("COMMIT")
                         return started
@@ -309,10 +328,20 @@ class JobStore:
         log = open(job.log_path, "ab")  # noqa: SIM115 - handed to the child
         try:
             proc = subprocess.Popen(
-                [sys.executable, str(Path(supervisor.__file__).resolve()), "supervise", str(self.data_dir), job.id,
-                 str(self.max_concurrent)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, cwd=os.getcwd(), close_fds=True,
+                [
+                    sys.executable,
+                    str(Path(supervisor.__file__).resolve()),
+                    "supervise",
+                    str(self.data_dir),
+                    job.id,
+                    str(self.max_concurrent),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=os.getcwd(),
+                close_fds=True,
             )
         finally:
             log.close()
@@ -357,8 +386,9 @@ class JobStore:
 
     def bundles(self) -> list[Path]:
         """Model bundles of succeeded jobs that still exist on disk, newest first."""
-        return [j.bundle_path for j in self.list(states=(SUCCEEDED,))
-                if j.bundle_path is not None and (j.bundle_path / "config.json").is_file()]
+        return [
+            j.bundle_path for j in self.list(states=(SUCCEEDED,)) if j.bundle_path is not None and (j.bundle_path / "config.json").is_file()
+        ]
 
     def cancel(self, job_id: str, *, grace: float = 3.0) -> Job:
         """Cancel a queued or running job (kills only the job's own process group).
@@ -443,4 +473,3 @@ class _ClosingConnection:
 
     def __exit__(self, *exc: object) -> None:
         self._con.close()
-

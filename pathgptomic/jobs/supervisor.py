@@ -94,6 +94,7 @@ def _supervise(data_dir: Path, job_id: str, max_concurrent: int) -> int:
         print(f"[pathgptomic job {job_id}] could not start: {exc}", flush=True)
         code = 127
     else:
+
         def _forward(signum: int, _frame: Any) -> None:
             try:
                 proc.send_signal(signum)
@@ -119,13 +120,23 @@ def _supervise(data_dir: Path, job_id: str, max_concurrent: int) -> int:
     _remove_stale_temp(job_dir)
     if queued:  # hand the slot on: the store (which imports the package) starts the next job
         subprocess.Popen(
-            [sys.executable, "-m", "pathgptomic.jobs", "start-queued", "--data-dir", str(data_dir),
-             "--max-concurrent", str(max_concurrent)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True, close_fds=True,
+            [
+                sys.executable,
+                "-m",
+                "pathgptomic.jobs",
+                "start-queued",
+                "--data-dir",
+                str(data_dir),
+                "--max-concurrent",
+                str(max_concurrent),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            close_fds=True,
         )
     return 0
-
 
 
 if __name__ == "__main__":

@@ -166,7 +166,7 @@ def _unwrap(sd: dict[str, Any]) -> dict[str, torch.Tensor]:
     out = {}
     for k, v in sd.items():
         if isinstance(v, torch.Tensor):
-            out[k[len("module."):] if k.startswith("module.") else k] = v
+            out[k[len("module.") :] if k.startswith("module.") else k] = v
     return out
 
 
@@ -310,8 +310,7 @@ def load_encoder(
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model, transform, d = create_image_encoder(name, weights=weights, pretrained=pretrained, num_classes=0,
-                                                   **model_kwargs)
+        model, transform, d = create_image_encoder(name, weights=weights, pretrained=pretrained, num_classes=0, **model_kwargs)
     if weights is not None:
         whash = file_sha256(weights)
     elif pretrained:

@@ -147,9 +147,7 @@ class ModelInputs:
 
     def to(self, device: torch.device | str) -> "ModelInputs":
         """Move every tensor to ``device``."""
-        return ModelInputs(
-            self.cnv_mut.to(device), self.rna.to(device), self.image.to(device), self.image_mask.to(device), self.extras
-        )
+        return ModelInputs(self.cnv_mut.to(device), self.rna.to(device), self.image.to(device), self.image_mask.to(device), self.extras)
 
 
 @dataclass
@@ -290,9 +288,7 @@ class KroneckerFusion(nn.Module):
         self.h_p = nn.Sequential(nn.Linear(p_dim, gate_dim), nn.ReLU())
         self.z_g = nn.Bilinear(g_dim, p_dim, gate_dim)
         self.z_p = nn.Bilinear(g_dim, p_dim, gate_dim)
-        self.encoder = nn.Sequential(
-            nn.Dropout(dropout), nn.Linear((gate_dim + 1) ** 2, hidden), nn.ReLU(), nn.Dropout(dropout)
-        )
+        self.encoder = nn.Sequential(nn.Dropout(dropout), nn.Linear((gate_dim + 1) ** 2, hidden), nn.ReLU(), nn.Dropout(dropout))
         self.num_features = hidden
 
     def forward(self, g: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
@@ -331,9 +327,7 @@ class PathGPTomic(nn.Module):
         self.w_p: nn.Linear | None = None
         self.head: nn.Linear | None = None
         if cfg.fusion == "kronecker":
-            self.fusion = KroneckerFusion(
-                cfg.genomic_dim, cfg.image_dim, cfg.kronecker_gate_dim, cfg.kronecker_hidden, cfg.dropout
-            )
+            self.fusion = KroneckerFusion(cfg.genomic_dim, cfg.image_dim, cfg.kronecker_gate_dim, cfg.kronecker_hidden, cfg.dropout)
             self.head = nn.Linear(cfg.kronecker_hidden, 1, bias=False)
         else:
             if self.genomic_branch is not None:
@@ -375,8 +369,6 @@ class PathGPTomic(nn.Module):
         theta = genomic_term + image_term + self.bias
         return ModelOutput(theta, genomic_term, image_term, self.bias, attention)
 
-    def forward_tensors(
-        self, cnv_mut: torch.Tensor, rna: torch.Tensor, image: torch.Tensor, image_mask: torch.Tensor
-    ) -> torch.Tensor:
+    def forward_tensors(self, cnv_mut: torch.Tensor, rna: torch.Tensor, image: torch.Tensor, image_mask: torch.Tensor) -> torch.Tensor:
         """θ of shape ``(B,)`` from plain tensors (the callable Captum attributes)."""
         return self.forward(ModelInputs(cnv_mut, rna, image, image_mask)).theta

@@ -126,15 +126,22 @@ class ROIEncoderBranch(nn.Module):
         num_features: Feature width ``D``.
     """
 
-    def __init__(self, encoder: str | nn.Module, *, weights: str | os.PathLike[str] | None = None,
-                 pretrained: bool = False, freeze: bool = False, chunk_size: int | None = None,
-                 num_features: int | None = None, **model_kwargs: Any) -> None:
+    def __init__(
+        self,
+        encoder: str | nn.Module,
+        *,
+        weights: str | os.PathLike[str] | None = None,
+        pretrained: bool = False,
+        freeze: bool = False,
+        chunk_size: int | None = None,
+        num_features: int | None = None,
+        **model_kwargs: Any,
+    ) -> None:
         super().__init__()
         if isinstance(encoder, str):
             from pathgptomic.nn.encoders import create_image_encoder
 
-            model, _, d = create_image_encoder(encoder, weights=weights, pretrained=pretrained, num_classes=0,
-                                               **model_kwargs)
+            model, _, d = create_image_encoder(encoder, weights=weights, pretrained=pretrained, num_classes=0, **model_kwargs)
             model.train()
         else:
             model = encoder

@@ -74,8 +74,16 @@ class TokenAttention(nn.Module):
     ``(dim / num_heads) ** -0.5`` (input width, as in the reference implementation).
     """
 
-    def __init__(self, dim: int, out_dim: int, num_heads: int = 1, qkv_bias: bool = False,
-                 qk_scale: float | None = None, attn_drop: float = 0.0, proj_drop: float = 0.0) -> None:
+    def __init__(
+        self,
+        dim: int,
+        out_dim: int,
+        num_heads: int = 1,
+        qkv_bias: bool = False,
+        qk_scale: float | None = None,
+        attn_drop: float = 0.0,
+        proj_drop: float = 0.0,
+    ) -> None:
         super().__init__()
         if out_dim % num_heads:
             raise ValueError(f"out_dim {out_dim} is not divisible by num_heads {num_heads}")
@@ -92,9 +100,7 @@ class TokenAttention(nn.Module):
         b, n, _ = x.shape
         qkv = self.qkv(x).reshape(b, n, 3, self.num_heads, self.out_dim // self.num_heads).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)
-        y = F.scaled_dot_product_attention(
-            q, k, v, dropout_p=self.attn_drop if self.training else 0.0, scale=self.scale
-        )
+        y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.attn_drop if self.training else 0.0, scale=self.scale)
         y = self.proj_drop(self.proj(y.transpose(1, 2).reshape(b, n, self.out_dim)))
         return v.transpose(1, 2).reshape(b, n, self.out_dim) + y
 
@@ -102,9 +108,18 @@ class TokenAttention(nn.Module):
 class TokenTransformer(nn.Module):
     """Transformer layer of the T2T module: ``y = attn(norm1(x)); y + mlp(norm2(y))``."""
 
-    def __init__(self, dim: int, out_dim: int, num_heads: int = 1, mlp_ratio: float = 1.0,
-                 qkv_bias: bool = False, qk_scale: float | None = None, drop: float = 0.0,
-                 attn_drop: float = 0.0, norm_layer: Callable[..., nn.Module] = nn.LayerNorm) -> None:
+    def __init__(
+        self,
+        dim: int,
+        out_dim: int,
+        num_heads: int = 1,
+        mlp_ratio: float = 1.0,
+        qkv_bias: bool = False,
+        qk_scale: float | None = None,
+        drop: float = 0.0,
+        attn_drop: float = 0.0,
+        norm_layer: Callable[..., nn.Module] = nn.LayerNorm,
+    ) -> None:
         super().__init__()
         self.norm1 = norm_layer(dim)
         self.attn = TokenAttention(dim, out_dim, num_heads, qkv_bias, qk_scale, attn_drop, drop)
@@ -182,10 +197,22 @@ class T2TViT(nn.Module):
         global_pool: ``"token"`` (class token, the paper) or ``"avg"`` (mean of patch tokens).
     """
 
-    def __init__(self, img_size: int = 224, in_chans: int = 3, num_classes: int = 1000, embed_dim: int = 384,
-                 depth: int = 14, num_heads: int = 6, mlp_ratio: float = 3.0, qkv_bias: bool = False,
-                 token_dim: int = 64, drop_rate: float = 0.0, attn_drop_rate: float = 0.0,
-                 drop_path_rate: float = 0.0, global_pool: str = "token") -> None:
+    def __init__(
+        self,
+        img_size: int = 224,
+        in_chans: int = 3,
+        num_classes: int = 1000,
+        embed_dim: int = 384,
+        depth: int = 14,
+        num_heads: int = 6,
+        mlp_ratio: float = 3.0,
+        qkv_bias: bool = False,
+        token_dim: int = 64,
+        drop_rate: float = 0.0,
+        attn_drop_rate: float = 0.0,
+        drop_path_rate: float = 0.0,
+        global_pool: str = "token",
+    ) -> None:
         super().__init__()
         if global_pool not in ("token", "avg"):
             raise ValueError(f"global_pool must be 'token' or 'avg', got {global_pool!r}")
@@ -199,11 +226,20 @@ class T2TViT(nn.Module):
         self.register_buffer("pos_embed", sinusoid_table(self.tokens_to_token.num_patches + 1, embed_dim))
         self.pos_drop = nn.Dropout(drop_rate)
         dpr = torch.linspace(0, drop_path_rate, depth).tolist()
-        self.blocks = nn.ModuleList([
-            Block(dim=embed_dim, num_heads=num_heads, mlp_ratio=mlp_ratio, qkv_bias=qkv_bias,
-                  proj_drop=drop_rate, attn_drop=attn_drop_rate, drop_path=dpr[i])
-            for i in range(depth)
-        ])
+        self.blocks = nn.ModuleList(
+            [
+                Block(
+                    dim=embed_dim,
+                    num_heads=num_heads,
+                    mlp_ratio=mlp_ratio,
+                    qkv_bias=qkv_bias,
+                    proj_drop=drop_rate,
+                    attn_drop=attn_drop_rate,
+                    drop_path=dpr[i],
+                )
+                for i in range(depth)
+            ]
+        )
         self.norm = nn.LayerNorm(embed_dim)
         self.head_drop = nn.Dropout(drop_rate)
         self.head = nn.Linear(embed_dim, num_classes) if num_classes > 0 else nn.Identity()
@@ -262,7 +298,7 @@ class T2TViT(nn.Module):
 
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
         """Tokens ``(B, T, D)`` → embeddings ``(B, D)`` (``pre_logits``) or logits ``(B, num_classes)``."""
-        x = x[:, 0] if self.global_pool == "token" else x[:, self.num_prefix_tokens:].mean(dim=1)
+        x = x[:, 0] if self.global_pool == "token" else x[:, self.num_prefix_tokens :].mean(dim=1)
         x = self.head_drop(x)
         return x if pre_logits else self.head(x)
 
@@ -299,7 +335,7 @@ def checkpoint_filter_fn(state_dict: dict[str, Any], model: T2TViT) -> dict[str,
         if not isinstance(v, torch.Tensor):
             continue
         if k.startswith("module."):
-            k = k[len("module."):]
+            k = k[len("module.") :]
         out[k] = v
     t2t_keys = [k for k in out if k.startswith("tokens_to_token.")]
     if any(k.endswith(".prm_exp") or ".kqv." in k or k.endswith(".attention1.w") for k in t2t_keys):
@@ -309,8 +345,9 @@ def checkpoint_filter_fn(state_dict: dict[str, Any], model: T2TViT) -> dict[str,
         )
     pe = out.get("pos_embed")
     if pe is not None and pe.shape != model.pos_embed.shape:
-        logger.info("dropping checkpoint pos_embed %s (fixed sinusoid table, recomputed as %s)",
-                    tuple(pe.shape), tuple(model.pos_embed.shape))
+        logger.info(
+            "dropping checkpoint pos_embed %s (fixed sinusoid table, recomputed as %s)", tuple(pe.shape), tuple(model.pos_embed.shape)
+        )
         out.pop("pos_embed")
     if "pos_embed" not in out:
         out["pos_embed"] = model.pos_embed.detach().clone()
@@ -354,8 +391,12 @@ def _create(variant: str, pretrained: bool = False, **kwargs: Any) -> T2TViT:
         )
     pretrained_cfg = kwargs.pop("pretrained_cfg", None) or default_cfgs[variant]
     return build_model_with_cfg(
-        T2TViT, variant, pretrained, pretrained_cfg=pretrained_cfg,
-        pretrained_filter_fn=checkpoint_filter_fn, **kwargs,
+        T2TViT,
+        variant,
+        pretrained,
+        pretrained_cfg=pretrained_cfg,
+        pretrained_filter_fn=checkpoint_filter_fn,
+        **kwargs,
     )
 
 
@@ -384,4 +425,3 @@ def count_tokens(img_size: int) -> int:
     """Number of patch tokens for a square input of ``img_size`` pixels."""
     h, w = T2TModule.output_grid(img_size, img_size)
     return h * w
-

@@ -16,7 +16,14 @@ GROUP_COLOURS: dict[str, str] = {"low": "#1f77b4", "intermediate": "#ff7f0e", "h
 
 #: Colour cycle for runs and for groups without a fixed colour.
 PALETTE: tuple[str, ...] = (
-    "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#7f7f7f",
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#9467bd",
+    "#ff7f0e",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
 )
 
 #: Colours of the two modality branches, used by every balance/explain figure.
@@ -58,9 +65,7 @@ def rgba(hex_colour: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def check_survival_arrays(
-    time: Any, event: Any, groups: Any | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def check_survival_arrays(time: Any, event: Any, groups: Any | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Validate and convert the usual ``(time, event, groups)`` triple.
 
     Args:
@@ -80,33 +85,23 @@ def check_survival_arrays(
     if t.size == 0:
         raise InputValidationError("'time' is empty: pass at least one patient's follow-up time.")
     if e_raw.shape[0] != t.shape[0]:
-        raise InputValidationError(
-            f"Dimension mismatch: 'event' has {e_raw.shape[0]} values but 'time' has {t.shape[0]}."
-        )
+        raise InputValidationError(f"Dimension mismatch: 'event' has {e_raw.shape[0]} values but 'time' has {t.shape[0]}.")
     if not np.all(np.isfinite(t)) or np.any(t < 0):
         bad = int(np.flatnonzero(~np.isfinite(t) | (t < 0))[0])
-        raise InputValidationError(
-            f"'time' must be finite and >= 0; row {bad} holds {t[bad]!r}. Drop or fix that patient."
-        )
+        raise InputValidationError(f"'time' must be finite and >= 0; row {bad} holds {t[bad]!r}. Drop or fix that patient.")
     e_float = e_raw.astype(float)
     if not np.all(np.isin(e_float, (0.0, 1.0))):
         bad = int(np.flatnonzero(~np.isin(e_float, (0.0, 1.0)))[0])
-        raise InputValidationError(
-            f"'event' must be 0 (censored) or 1 (death observed); row {bad} holds {e_raw[bad]!r}."
-        )
+        raise InputValidationError(f"'event' must be 0 (censored) or 1 (death observed); row {bad} holds {e_raw[bad]!r}.")
     g = None
     if groups is not None:
         g = np.asarray([str(x) for x in np.asarray(groups, dtype=object).ravel()], dtype=object)
         if g.shape[0] != t.shape[0]:
-            raise InputValidationError(
-                f"Dimension mismatch: 'groups' has {g.shape[0]} values but 'time' has {t.shape[0]}."
-            )
+            raise InputValidationError(f"Dimension mismatch: 'groups' has {g.shape[0]} values but 'time' has {t.shape[0]}.")
     return t, e_float.astype(np.int64), g
 
 
-def check_grouped_arrays(
-    time: Any, event: Any, groups: Any
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def check_grouped_arrays(time: Any, event: Any, groups: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`check_survival_arrays` for the case where ``groups`` is required."""
     if groups is None:
         raise InputValidationError("'groups' is required: pass one group label per patient.")
@@ -119,9 +114,7 @@ def require_columns(df: Any, columns: Sequence[str], name: str) -> None:
     missing = [c for c in columns if c not in getattr(df, "columns", ())]
     if missing:
         have = list(getattr(df, "columns", []))
-        raise InputValidationError(
-            f"{name} lacks column(s) {missing}; it has {have}. Pass a table with those columns."
-        )
+        raise InputValidationError(f"{name} lacks column(s) {missing}; it has {have}. Pass a table with those columns.")
 
 
 #: Pixels kept under the plotting area for the x-axis titles and a horizontal legend.
@@ -144,8 +137,7 @@ def legend_below(fig: Any, *, band: int = LEGEND_BAND_PX) -> Any:
         ``fig``.
     """
     fig.update_layout(
-        legend={"orientation": "h", "yref": "container", "y": 0.0, "yanchor": "bottom", "x": 0.0,
-                "xanchor": "left"},
+        legend={"orientation": "h", "yref": "container", "y": 0.0, "yanchor": "bottom", "x": 0.0, "xanchor": "left"},
         margin={"b": band},
     )
     return fig

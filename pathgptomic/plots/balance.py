@@ -39,9 +39,7 @@ _EPOCH_LABELS = {"val_cindex": "fused", "val_cindex_genomic": "genomic", "val_ci
 _RUN_DASH = ("solid", "dash", "dot", "dashdot")
 
 
-def _as_runs(
-    tables: pd.DataFrame | Sequence[pd.DataFrame], labels: Sequence[str] | None
-) -> tuple[list[pd.DataFrame], list[str]]:
+def _as_runs(tables: pd.DataFrame | Sequence[pd.DataFrame], labels: Sequence[str] | None) -> tuple[list[pd.DataFrame], list[str]]:
     runs = [tables] if isinstance(tables, pd.DataFrame) else list(tables)
     if not runs:
         raise InputValidationError("Pass at least one run's table.")
@@ -79,9 +77,7 @@ def trailing_mean(values: pd.Series, window: int) -> pd.Series:
     return pd.to_numeric(values, errors="coerce").astype(float).rolling(int(window), min_periods=1).mean()
 
 
-def balance_series(
-    history: pd.DataFrame, *, window: int = 25, fold: Any | None = None
-) -> pd.DataFrame:
+def balance_series(history: pd.DataFrame, *, window: int = 25, fold: Any | None = None) -> pd.DataFrame:
     """Per-step balance quantities of one fit (or averaged over folds), raw and smoothed.
 
     Pass ``fold`` to read one fit: a CV fold or the final fit (:data:`FINAL_FIT`).
@@ -157,8 +153,13 @@ def balance_figure(
     """
     runs, names = _as_runs(histories, labels)
     fig = make_subplots(
-        rows=len(BALANCE_PANELS), cols=len(runs), shared_xaxes=True, shared_yaxes=True,
-        column_titles=[wrap_title(n) for n in names], horizontal_spacing=0.04, vertical_spacing=0.06,
+        rows=len(BALANCE_PANELS),
+        cols=len(runs),
+        shared_xaxes=True,
+        shared_yaxes=True,
+        column_titles=[wrap_title(n) for n in names],
+        horizontal_spacing=0.04,
+        vertical_spacing=0.06,
     )
     for j, (hist, name) in enumerate(zip(runs, names), start=1):
         series = balance_series(hist, window=window, fold=fold)
@@ -169,21 +170,32 @@ def balance_figure(
                 if raw:
                     fig.add_trace(
                         go.Scatter(
-                            x=series["step"], y=series[col], mode="lines",
-                            line={"color": colour, "width": 0.8}, opacity=0.3,
-                            name=f"{branch} (raw)", legendgroup=f"{branch}-raw", showlegend=show,
+                            x=series["step"],
+                            y=series[col],
+                            mode="lines",
+                            line={"color": colour, "width": 0.8},
+                            opacity=0.3,
+                            name=f"{branch} (raw)",
+                            legendgroup=f"{branch}-raw",
+                            showlegend=show,
                             hovertemplate=f"{name} {col}=%{{y:.3g}}<br>step %{{x}}<extra></extra>",
                         ),
-                        row=i, col=j,
+                        row=i,
+                        col=j,
                     )
                 fig.add_trace(
                     go.Scatter(
-                        x=series["step"], y=series[f"{col}_smooth"], mode="lines",
-                        line={"color": colour, "width": 2}, name=branch, legendgroup=branch,
+                        x=series["step"],
+                        y=series[f"{col}_smooth"],
+                        mode="lines",
+                        line={"color": colour, "width": 2},
+                        name=branch,
+                        legendgroup=branch,
                         showlegend=show,
                         hovertemplate=f"{name} {col} (smoothed)=%{{y:.3g}}<br>step %{{x}}<extra></extra>",
                     ),
-                    row=i, col=j,
+                    row=i,
+                    col=j,
                 )
             if i == 1:
                 fig.add_hline(y=1.0, line={"dash": "dot", "color": "#888888", "width": 1}, row=i, col=j)
@@ -195,9 +207,16 @@ def balance_figure(
     fig.update_annotations(font={"size": 13})  # the run names over the columns
     which = "mean over folds" if fold is None else fold_label(fold)
     fig.update_layout(
-        height=height, template="plotly_white", margin={"t": 130},
-        title={"text": "Modality balance per training step", "yref": "container", "y": 1 - 12 / height,
-               "yanchor": "top", "subtitle": {"text": f"{which}, smoothed over {int(window)} steps"}},
+        height=height,
+        template="plotly_white",
+        margin={"t": 130},
+        title={
+            "text": "Modality balance per training step",
+            "yref": "container",
+            "y": 1 - 12 / height,
+            "yanchor": "top",
+            "subtitle": {"text": f"{which}, smoothed over {int(window)} steps"},
+        },
     )
     return legend_below(fig)
 
@@ -249,8 +268,7 @@ def epoch_cindex_figure(
         Figure with, per run and column that has data, a line (+ a band with > 1 fold).
     """
     runs, names = _as_runs(epochs, labels)
-    fig = make_subplots(rows=1, cols=len(runs), shared_yaxes=True, subplot_titles=[wrap_title(n) for n in names],
-                        horizontal_spacing=0.04)
+    fig = make_subplots(rows=1, cols=len(runs), shared_yaxes=True, subplot_titles=[wrap_title(n) for n in names], horizontal_spacing=0.04)
     for j, (table, name) in enumerate(zip(runs, names), start=1):
         s = epoch_series(table)
         for c in EPOCH_COLUMNS:
@@ -262,27 +280,51 @@ def epoch_cindex_figure(
                 x = np.concatenate([s["epoch"], s["epoch"][::-1]])
                 y = np.concatenate([s[c] + s[f"{c}_sd"], (s[c] - s[f"{c}_sd"])[::-1]])
                 fig.add_trace(
-                    go.Scatter(x=x, y=y, fill="toself", line={"width": 0}, opacity=0.15,
-                               fillcolor=colour, hoverinfo="skip", showlegend=False,
-                               legendgroup=branch, name=f"{branch} ± sd"),
-                    row=1, col=j,
+                    go.Scatter(
+                        x=x,
+                        y=y,
+                        fill="toself",
+                        line={"width": 0},
+                        opacity=0.15,
+                        fillcolor=colour,
+                        hoverinfo="skip",
+                        showlegend=False,
+                        legendgroup=branch,
+                        name=f"{branch} ± sd",
+                    ),
+                    row=1,
+                    col=j,
                 )
             fig.add_trace(
                 go.Scatter(
-                    x=s["epoch"], y=s[c], mode="lines+markers", line={"color": colour, "width": 2},
-                    name=branch, legendgroup=branch, showlegend=j == 1,
+                    x=s["epoch"],
+                    y=s[c],
+                    mode="lines+markers",
+                    line={"color": colour, "width": 2},
+                    name=branch,
+                    legendgroup=branch,
+                    showlegend=j == 1,
                     hovertemplate=f"{name} {branch}: %{{y:.3f}}<br>epoch %{{x}}<extra></extra>",
                 ),
-                row=1, col=j,
+                row=1,
+                col=j,
             )
         fig.add_hline(y=0.5, line={"dash": "dot", "color": "#888888", "width": 1}, row=1, col=j)
         fig.update_xaxes(title_text="epoch", row=1, col=j)
     fig.update_yaxes(title_text="validation C-index", row=1, col=1)
     fig.update_annotations(font={"size": 13})
-    fig.update_layout(height=height, template="plotly_white", margin={"t": 130},
-                      title={"text": "Validation C-index per epoch", "yref": "container", "y": 1 - 12 / height,
-                             "yanchor": "top",
-                             "subtitle": {"text": "fused and each branch alone, mean ± sd over the CV folds"}})
+    fig.update_layout(
+        height=height,
+        template="plotly_white",
+        margin={"t": 130},
+        title={
+            "text": "Validation C-index per epoch",
+            "yref": "container",
+            "y": 1 - 12 / height,
+            "yanchor": "top",
+            "subtitle": {"text": "fused and each branch alone, mean ± sd over the CV folds"},
+        },
+    )
     return legend_below(fig)
 
 
@@ -307,14 +349,23 @@ def training_curves_figure(history: pd.DataFrame, *, window: int = 10, height: i
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Cox loss", "ρ^G and ρ^P (log scale)"))
     x = np.arange(len(history))
     if "loss" in history.columns:
-        fig.add_trace(go.Scatter(x=x, y=history["loss"], mode="lines", name="loss (raw)",
-                                 line={"color": "#BBBBBB", "width": 1}), row=1, col=1)
-        fig.add_trace(go.Scatter(x=x, y=trailing_mean(history["loss"], window), mode="lines", name="loss",
-                                 line={"color": "#444444", "width": 2}), row=1, col=1)
+        fig.add_trace(
+            go.Scatter(x=x, y=history["loss"], mode="lines", name="loss (raw)", line={"color": "#BBBBBB", "width": 1}), row=1, col=1
+        )
+        fig.add_trace(
+            go.Scatter(x=x, y=trailing_mean(history["loss"], window), mode="lines", name="loss", line={"color": "#444444", "width": 2}),
+            row=1,
+            col=1,
+        )
     for col, name, branch in (("rho_g", "ρ^G", "genomic"), ("rho_p", "ρ^P", "image")):
         if col in history.columns:
-            fig.add_trace(go.Scatter(x=x, y=trailing_mean(history[col], window), mode="lines", name=name,
-                                     line={"color": BRANCH_COLOURS[branch], "width": 2}), row=1, col=2)
+            fig.add_trace(
+                go.Scatter(
+                    x=x, y=trailing_mean(history[col], window), mode="lines", name=name, line={"color": BRANCH_COLOURS[branch], "width": 2}
+                ),
+                row=1,
+                col=2,
+            )
     fig.add_hline(y=1.0, line={"color": "#888888", "dash": "dot", "width": 1}, row=1, col=2)
     fig.update_yaxes(type="log", row=1, col=2)
     fig.update_xaxes(title_text="step (all fits in order)")

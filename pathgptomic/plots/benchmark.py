@@ -61,17 +61,24 @@ def cindex_by_config_figure(
         part = results[results[config].astype(str) == name]
         fig.add_trace(
             go.Scatter(
-                x=[name] * len(part), y=pd.to_numeric(part[value], errors="coerce"), mode="markers",
+                x=[name] * len(part),
+                y=pd.to_numeric(part[value], errors="coerce"),
+                mode="markers",
                 marker={"color": PALETTE[i % len(PALETTE)], "size": 8, "opacity": 0.6},
-                name=name, showlegend=False, hovertemplate=f"{name}: %{{y:.3f}}<extra></extra>",
+                name=name,
+                showlegend=False,
+                hovertemplate=f"{name}: %{{y:.3f}}<extra></extra>",
             )
         )
     fig.add_trace(
         go.Scatter(
-            x=summary[config], y=summary["mean"], mode="markers",
+            x=summary[config],
+            y=summary["mean"],
+            mode="markers",
             marker={"symbol": "line-ew-open", "size": 28, "color": "#111111", "line": {"width": 3}},
             error_y={"type": "data", "array": summary["sd"], "visible": True, "color": "#111111"},
-            name="mean ± sd", customdata=np.stack([summary["sd"], summary["n"]], axis=1),
+            name="mean ± sd",
+            customdata=np.stack([summary["sd"], summary["n"]], axis=1),
             hovertemplate="%{x}: %{y:.3f} ± %{customdata[0]:.3f} (n=%{customdata[1]})<extra></extra>",
         )
     )

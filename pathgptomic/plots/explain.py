@@ -52,16 +52,18 @@ def risk_decomposition_figure(
             raise InputValidationError("NaN branch terms (kronecker model): pass theta to draw the total.")
         fig = go.Figure(go.Bar(x=["θ (risk)"], y=[th], marker_color=BRANCH_COLOURS["fused"], name="θ"))
         fig.add_annotation(
-            text="kronecker fusion: θ does not split into genomic and image terms", showarrow=False,
-            xref="paper", yref="paper", x=0.5, y=1.05,
+            text="kronecker fusion: θ does not split into genomic and image terms",
+            showarrow=False,
+            xref="paper",
+            yref="paper",
+            x=0.5,
+            y=1.05,
         )
         fig.update_layout(title=title, template="plotly_white")
         return fig
     total = g + p + b
     if th is not None and abs(th - total) > 1e-4 * (1 + abs(th)):
-        raise InputValidationError(
-            f"θ = {th:.6g} is not genomic_term + image_term + bias = {total:.6g}; pass one model output's values."
-        )
+        raise InputValidationError(f"θ = {th:.6g} is not genomic_term + image_term + bias = {total:.6g}; pass one model output's values.")
     fig = go.Figure(
         go.Waterfall(
             x=["bias b", "genomic W^G·G", "image W^P·P", "θ (risk)"],
@@ -76,8 +78,7 @@ def risk_decomposition_figure(
             name="θ",
         )
     )
-    fig.update_layout(title=title, template="plotly_white", yaxis_title="contribution to θ (log-hazard)",
-                      showlegend=False)
+    fig.update_layout(title=title, template="plotly_white", yaxis_title="contribution to θ (log-hazard)", showlegend=False)
     return fig
 
 
@@ -122,18 +123,37 @@ def attribution_bar_figure(
     colours = np.where(pd.to_numeric(df[sign], errors="coerce") >= 0, RAISES_RISK, LOWERS_RISK)
     fig = go.Figure(
         go.Bar(
-            x=df[value], y=labels, orientation="h", marker_color=list(colours), name=value, showlegend=False,
-            customdata=df[sign], hovertemplate=f"%{{y}}: %{{x:.4g}}<br>{sign} %{{customdata:.4g}}<extra></extra>",
+            x=df[value],
+            y=labels,
+            orientation="h",
+            marker_color=list(colours),
+            name=value,
+            showlegend=False,
+            customdata=df[sign],
+            hovertemplate=f"%{{y}}: %{{x:.4g}}<br>{sign} %{{customdata:.4g}}<extra></extra>",
         )
     )
     for name, colour in ((f"raises risk ({sign} > 0)", RAISES_RISK), (f"lowers risk ({sign} < 0)", LOWERS_RISK)):
-        fig.add_trace(go.Bar(x=[None], y=[labels[0] if labels else ""], orientation="h", marker_color=colour,
-                             name=name, showlegend=True, hoverinfo="skip"))
+        fig.add_trace(
+            go.Bar(
+                x=[None],
+                y=[labels[0] if labels else ""],
+                orientation="h",
+                marker_color=colour,
+                name=name,
+                showlegend=True,
+                hoverinfo="skip",
+            )
+        )
     axis = f"{value} (→ higher risk)" if sign == value else f"{value} (colour: sign of {sign})"
     fig.update_layout(
-        title=title, template="plotly_white", xaxis_title=axis, barmode="overlay",
+        title=title,
+        template="plotly_white",
+        xaxis_title=axis,
+        barmode="overlay",
         yaxis={"categoryorder": "array", "categoryarray": labels},
-        height=max(300, 22 * len(df) + 160), margin={"l": 10},
+        height=max(300, 22 * len(df) + 160),
+        margin={"l": 10},
     )
     return legend_below(fig, band=90)
 
@@ -155,8 +175,24 @@ def modality_shares_figure(shares: pd.DataFrame, *, title: str = "Modality share
     fig = go.Figure()
     for part in ("genomic", "image", "bias"):
         v = float(pd.to_numeric(row.get(f"{part}_share", np.nan), errors="coerce"))
-        fig.add_trace(go.Bar(x=[v], y=["|θ|"], orientation="h", name=part, marker_color=BRANCH_COLOURS[part],
-                             text=[f"{part} {v:.0%}"] if np.isfinite(v) else None, textposition="inside"))
-    fig.update_layout(barmode="stack", height=150, margin={"l": 10, "r": 10, "t": 30, "b": 10}, showlegend=False,
-                      xaxis={"range": [0, 1], "tickformat": ".0%"}, title=title, template="plotly_white")
+        fig.add_trace(
+            go.Bar(
+                x=[v],
+                y=["|θ|"],
+                orientation="h",
+                name=part,
+                marker_color=BRANCH_COLOURS[part],
+                text=[f"{part} {v:.0%}"] if np.isfinite(v) else None,
+                textposition="inside",
+            )
+        )
+    fig.update_layout(
+        barmode="stack",
+        height=150,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        showlegend=False,
+        xaxis={"range": [0, 1], "tickformat": ".0%"},
+        title=title,
+        template="plotly_white",
+    )
     return fig

@@ -88,9 +88,7 @@ def km_steps(km_df: pd.DataFrame) -> dict[str, KMSteps]:
         lo = g["ci_lower"].to_numpy(dtype=float) if "ci_lower" in g else np.full_like(y, np.nan)
         up = g["ci_upper"].to_numpy(dtype=float) if "ci_upper" in g else np.full_like(y, np.nan)
         if np.any((y < -1e-12) | (y > 1 + 1e-12)):
-            raise InputValidationError(
-                f"Kaplan–Meier table, group {label!r}: 'survival' must lie in [0, 1]."
-            )
+            raise InputValidationError(f"Kaplan–Meier table, group {label!r}: 'survival' must lie in [0, 1].")
         if x.size == 0 or x[0] > 0:
             x = np.concatenate([[0.0], x])
             y = np.concatenate([[1.0], y])
@@ -127,9 +125,7 @@ def step_value(x: np.ndarray, y: np.ndarray, t: Any) -> np.ndarray:
     return y[np.clip(idx, 0, len(y) - 1)]
 
 
-def censor_marks(
-    time: Any, event: Any, groups: Any, km_df: pd.DataFrame
-) -> pd.DataFrame:
+def censor_marks(time: Any, event: Any, groups: Any, km_df: pd.DataFrame) -> pd.DataFrame:
     """Where to draw censoring ticks: the curve's value at each censoring time.
 
     Args:
@@ -161,10 +157,7 @@ def censor_marks(
             )
         ct, counts = np.unique(t[sel], return_counts=True)
         s = step_value(steps[label].x, steps[label].y, ct)
-        rows.extend(
-            {"group": label, "time": float(a), "survival": float(b), "n_censored": int(c)}
-            for a, b, c in zip(ct, s, counts)
-        )
+        rows.extend({"group": label, "time": float(a), "survival": float(b), "n_censored": int(c)} for a, b, c in zip(ct, s, counts))
     return pd.DataFrame(rows, columns=["group", "time", "survival", "n_censored"])
 
 
@@ -257,11 +250,7 @@ def km_plot_data(
     """
     t, e, g = check_grouped_arrays(time, event, groups)
     table = km_df if km_df is not None else _km_table(t, e, g)
-    ticks = (
-        default_at_risk_times(float(t.max()))
-        if at_risk_times is None
-        else np.asarray(at_risk_times, dtype=float)
-    )
+    ticks = default_at_risk_times(float(t.max())) if at_risk_times is None else np.asarray(at_risk_times, dtype=float)
     return KMPlotData(
         groups=g,
         steps=km_steps(table),

@@ -62,9 +62,7 @@ def km_figure(
     labels = list(steps)
     colours = group_colours(labels)
 
-    fig = make_subplots(
-        rows=2, cols=1, shared_xaxes=True, row_heights=[0.78, 0.22], vertical_spacing=0.1
-    )
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.78, 0.22], vertical_spacing=0.1)
     for label in labels:
         s = steps[label]
         c = colours[label]
@@ -73,50 +71,81 @@ def km_figure(
             bx, by = _band_polygon(s)
             fig.add_trace(
                 go.Scatter(
-                    x=bx, y=by, fill="toself", fillcolor=rgba(c, 0.18), line={"width": 0},
-                    hoverinfo="skip", showlegend=False, legendgroup=label, name=f"{label} 95% CI",
+                    x=bx,
+                    y=by,
+                    fill="toself",
+                    fillcolor=rgba(c, 0.18),
+                    line={"width": 0},
+                    hoverinfo="skip",
+                    showlegend=False,
+                    legendgroup=label,
+                    name=f"{label} 95% CI",
                 ),
-                row=1, col=1,
+                row=1,
+                col=1,
             )
         fig.add_trace(
             go.Scatter(
-                x=s.x, y=s.y, mode="lines", line={"shape": "hv", "color": c, "width": 2},
-                name=f"{label} (n={n_g})", legendgroup=label,
+                x=s.x,
+                y=s.y,
+                mode="lines",
+                line={"shape": "hv", "color": c, "width": 2},
+                name=f"{label} (n={n_g})",
+                legendgroup=label,
                 hovertemplate=f"{label}<br>t=%{{x:.1f}} {time_unit}<br>S=%{{y:.3f}}<extra></extra>",
             ),
-            row=1, col=1,
+            row=1,
+            col=1,
         )
         m = marks[marks["group"] == label]
         fig.add_trace(
             go.Scatter(
-                x=m["time"], y=m["survival"], mode="markers",
+                x=m["time"],
+                y=m["survival"],
+                mode="markers",
                 marker={"symbol": "line-ns-open", "size": 9, "color": c, "line": {"width": 1.5}},
-                name=f"{label} censored", legendgroup=label, showlegend=False,
+                name=f"{label} censored",
+                legendgroup=label,
+                showlegend=False,
                 customdata=m["n_censored"],
                 hovertemplate="censored: %{customdata}<br>t=%{x:.1f}<extra></extra>",
             ),
-            row=1, col=1,
+            row=1,
+            col=1,
         )
         r = risk[risk["group"] == label]
         fig.add_trace(
             go.Scatter(
-                x=r["time"], y=[label] * len(r), mode="text", text=r["at_risk"].astype(str),
-                textfont={"color": c}, showlegend=False, hoverinfo="skip", name=f"{label} at risk",
+                x=r["time"],
+                y=[label] * len(r),
+                mode="text",
+                text=r["at_risk"].astype(str),
+                textfont={"color": c},
+                showlegend=False,
+                hoverinfo="skip",
+                name=f"{label} at risk",
             ),
-            row=2, col=1,
+            row=2,
+            col=1,
         )
     head = title or "Kaplan–Meier survival by risk group"
     if st.get("text"):
         head = f"{head}<br><sup>{st['text']}</sup>"
     fig.update_layout(
-        title={"text": head}, height=height, template="plotly_white",
+        title={"text": head},
+        height=height,
+        template="plotly_white",
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"},
         margin={"t": 90, "l": 60, "r": 20, "b": 50},
     )
     fig.update_yaxes(title_text="Survival probability", range=[0, 1.03], row=1, col=1)
     fig.update_yaxes(
-        title_text="At risk", categoryorder="array", categoryarray=labels[::-1],
-        showgrid=False, row=2, col=1,
+        title_text="At risk",
+        categoryorder="array",
+        categoryarray=labels[::-1],
+        showgrid=False,
+        row=2,
+        col=1,
     )
     fig.update_xaxes(title_text=f"Time ({time_unit})", tickvals=ticks, row=2, col=1)
     fig.update_xaxes(tickvals=ticks, showticklabels=True, row=1, col=1)

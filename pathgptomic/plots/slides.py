@@ -63,9 +63,7 @@ def _coords(coords: Any, n: int | None = None) -> np.ndarray:
     return c
 
 
-def tile_score_grid(
-    coords: Any, scores: Any, patch_size: float, downsample: float | Sequence[float]
-) -> TileGrid:
+def tile_score_grid(coords: Any, scores: Any, patch_size: float, downsample: float | Sequence[float]) -> TileGrid:
     """Place per-tile scores on the tile lattice (the data step of the heatmap).
 
     Cell of tile ``i``: ``col = round((x_i − min x) / patch_size)``, ``row = round((y_i −
@@ -106,9 +104,7 @@ def tile_score_grid(
     )
 
 
-def tile_outlines(
-    coords: Any, patch_size: float, downsample: float | Sequence[float]
-) -> tuple[list[float | None], list[float | None]]:
+def tile_outlines(coords: Any, patch_size: float, downsample: float | Sequence[float]) -> tuple[list[float | None], list[float | None]]:
     """Tile rectangles as one polyline in thumbnail pixels (None separates tiles).
 
     Returns:
@@ -144,8 +140,7 @@ def _layout(fig: go.Figure, thumbnail: Any, title: str) -> go.Figure:
     h, w = np.asarray(thumbnail).shape[:2]
     fig.update_xaxes(visible=False, range=[0, w], constrain="domain")
     fig.update_yaxes(visible=False, range=[h, 0], scaleanchor="x", constrain="domain")
-    fig.update_layout(title=title, template="plotly_white", margin={"l": 10, "r": 10, "t": 50, "b": 10},
-                      legend={"orientation": "h"})
+    fig.update_layout(title=title, template="plotly_white", margin={"l": 10, "r": 10, "t": 50, "b": 10}, legend={"orientation": "h"})
     return fig
 
 
@@ -186,15 +181,21 @@ def slide_tiles_figure(
             m = m[np.ix_(rows, cols)]
         fig.add_trace(
             go.Heatmap(
-                z=np.where(m, 1.0, np.nan), x0=0.5, dx=1, y0=0.5, dy=1, opacity=mask_opacity,
-                colorscale=[[0, "#2ca02c"], [1, "#2ca02c"]], showscale=False, hoverinfo="skip",
+                z=np.where(m, 1.0, np.nan),
+                x0=0.5,
+                dx=1,
+                y0=0.5,
+                dy=1,
+                opacity=mask_opacity,
+                colorscale=[[0, "#2ca02c"], [1, "#2ca02c"]],
+                showscale=False,
+                hoverinfo="skip",
                 name="tissue mask",
             )
         )
     xs, ys = tile_outlines(coords, patch_size, downsample)
     fig.add_trace(
-        go.Scatter(x=xs, y=ys, mode="lines", line={"color": "#1f3b73", "width": 1},
-                   name=f"tiles ({len(xs) // 6})", hoverinfo="skip")
+        go.Scatter(x=xs, y=ys, mode="lines", line={"color": "#1f3b73", "width": 1}, name=f"tiles ({len(xs) // 6})", hoverinfo="skip")
     )
     return _layout(fig, thumbnail, title)
 
@@ -235,9 +236,16 @@ def tile_heatmap_figure(
     heat: dict[str, Any] = {"colorscale": "RdBu_r", "zmid": 0.0} if signed else {"colorscale": "Viridis"}
     fig.add_trace(
         go.Heatmap(
-            z=grid.z, x0=grid.x0, dx=grid.dx, y0=grid.y0, dy=grid.dy, opacity=opacity,
-            colorbar={"title": {"text": score_name}}, name=score_name,
-            hovertemplate=f"{score_name}=%{{z:.3g}}<extra></extra>", **heat,
+            z=grid.z,
+            x0=grid.x0,
+            dx=grid.dx,
+            y0=grid.y0,
+            dy=grid.dy,
+            opacity=opacity,
+            colorbar={"title": {"text": score_name}},
+            name=score_name,
+            hovertemplate=f"{score_name}=%{{z:.3g}}<extra></extra>",
+            **heat,
         )
     )
     return _layout(fig, thumbnail, title or f"Per-tile {score_name}")

@@ -55,13 +55,21 @@ def survival_curve_figure(
                 bx, by = _band_polygon(s)
                 fig.add_trace(
                     go.Scatter(
-                        x=bx, y=by, fill="toself", fillcolor=rgba(c, 0.12), line={"width": 0},
-                        hoverinfo="skip", showlegend=False, name=f"{label} group 95% CI",
+                        x=bx,
+                        y=by,
+                        fill="toself",
+                        fillcolor=rgba(c, 0.12),
+                        line={"width": 0},
+                        hoverinfo="skip",
+                        showlegend=False,
+                        name=f"{label} group 95% CI",
                     )
                 )
             fig.add_trace(
                 go.Scatter(
-                    x=s.x, y=s.y, mode="lines",
+                    x=s.x,
+                    y=s.y,
+                    mode="lines",
                     line={"shape": "hv", "color": rgba(c, 0.7), "dash": "dash", "width": 1.5},
                     name=f"{label}-risk group (Kaplan–Meier)",
                 )
@@ -76,21 +84,27 @@ def survival_curve_figure(
             y = np.concatenate([[1.0], y])
         fig.add_trace(
             go.Scatter(
-                x=x, y=y, mode="lines", line={"shape": "hv", "width": 3, "color": "#111111" if j == 0 else None},
+                x=x,
+                y=y,
+                mode="lines",
+                line={"shape": "hv", "width": 3, "color": "#111111" if j == 0 else None},
                 name=f"patient {col}",
                 hovertemplate="t=%{x:.1f}<br>S=%{y:.3f}<extra></extra>",
             )
         )
     fig.update_layout(
-        title=title or "Predicted survival (Breslow baseline)", template="plotly_white",
-        xaxis_title=f"Time ({time_unit})", yaxis_title="Survival probability",
+        title=title or "Predicted survival (Breslow baseline)",
+        template="plotly_white",
+        xaxis_title=f"Time ({time_unit})",
+        yaxis_title="Survival probability",
         yaxis_range=[0, 1.03],
     )
     return fig
 
 
-def add_survival_band(fig: go.Figure, curve: pd.DataFrame, *, colour: str = "#1f77b4",
-                      name: str = "band (final and fold models)") -> go.Figure:
+def add_survival_band(
+    fig: go.Figure, curve: pd.DataFrame, *, colour: str = "#1f77b4", name: str = "band (final and fold models)"
+) -> go.Figure:
     """Add a patient's survival band as a shaded step area (e.g. to :func:`survival_curve_figure`).
 
     Args:
@@ -105,8 +119,21 @@ def add_survival_band(fig: go.Figure, curve: pd.DataFrame, *, colour: str = "#1f
     """
     require_columns(curve, ("lower", "upper"), "The survival band")
     t = curve.index.to_numpy(dtype=float)
-    fig.add_trace(go.Scatter(x=t, y=curve["upper"], mode="lines", line={"width": 0, "shape": "hv"},
-                             hoverinfo="skip", showlegend=False, name="band upper"))
-    fig.add_trace(go.Scatter(x=t, y=curve["lower"], mode="lines", line={"width": 0, "shape": "hv"}, fill="tonexty",
-                             fillcolor=rgba(colour, 0.18), hoverinfo="skip", name=name))
+    fig.add_trace(
+        go.Scatter(
+            x=t, y=curve["upper"], mode="lines", line={"width": 0, "shape": "hv"}, hoverinfo="skip", showlegend=False, name="band upper"
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=t,
+            y=curve["lower"],
+            mode="lines",
+            line={"width": 0, "shape": "hv"},
+            fill="tonexty",
+            fillcolor=rgba(colour, 0.18),
+            hoverinfo="skip",
+            name=name,
+        )
+    )
     return fig

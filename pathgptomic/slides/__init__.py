@@ -29,8 +29,19 @@ if TYPE_CHECKING:
 #: Public name → submodule defining it.
 _LAZY: dict[str, str] = {
     **dict.fromkeys(
-        ("CorruptSlideError", "EmptySlideError", "Slide", "SlideNotFoundError", "SlideTooLargeError",
-         "SlideTooSmallError", "UnsupportedSlideError", "detect_format", "open_slide"), "reader"),
+        (
+            "CorruptSlideError",
+            "EmptySlideError",
+            "Slide",
+            "SlideNotFoundError",
+            "SlideTooLargeError",
+            "SlideTooSmallError",
+            "UnsupportedSlideError",
+            "detect_format",
+            "open_slide",
+        ),
+        "reader",
+    ),
     **dict.fromkeys(("TilingConfig", "TilingResult", "tile_slide", "tissue_mask"), "tiling"),
 }
 

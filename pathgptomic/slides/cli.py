@@ -27,8 +27,9 @@ def _add_tiling_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("tiling")
     g.add_argument("--patch-size", type=int, default=224, help="patch side in pixels at --mpp (default 224)")
     g.add_argument("--mpp", type=float, default=0.5, help="target microns per pixel of patches (0.5 ≈ 20x; default 0.5)")
-    g.add_argument("--assumed-mpp", type=float, default=0.5,
-                   help="µm/px assumed when the file states none, e.g. PNG/JPEG exports (default 0.5)")
+    g.add_argument(
+        "--assumed-mpp", type=float, default=0.5, help="µm/px assumed when the file states none, e.g. PNG/JPEG exports (default 0.5)"
+    )
     g.add_argument("--slide-mpp", type=float, default=None, help="override the µm/px stated by the file")
     g.add_argument("--tissue-threshold", type=float, default=0.5, help="minimum tissue fraction per patch (default 0.5)")
     g.add_argument("--max-patches", type=int, default=None, help="cap per slide, seeded random subset (default: all)")
@@ -41,8 +42,13 @@ def _tiling(args: argparse.Namespace) -> Any:
     from pathgptomic.slides.tiling import TilingConfig
 
     return TilingConfig(
-        patch_size=args.patch_size, target_mpp=args.mpp, assumed_mpp=args.assumed_mpp, mpp_override=args.slide_mpp,
-        tissue_threshold=args.tissue_threshold, max_patches=args.max_patches, seed=args.seed,
+        patch_size=args.patch_size,
+        target_mpp=args.mpp,
+        assumed_mpp=args.assumed_mpp,
+        mpp_override=args.slide_mpp,
+        tissue_threshold=args.tissue_threshold,
+        max_patches=args.max_patches,
+        seed=args.seed,
         thumbnail_size=args.thumbnail_size,
     )
 
@@ -50,7 +56,8 @@ def _tiling(args: argparse.Namespace) -> Any:
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``tile`` and ``extract`` subcommands."""
     p = subparsers.add_parser(
-        "tile", help="slide → tissue mask PNG + patch coordinates CSV + preview PNG",
+        "tile",
+        help="slide → tissue mask PNG + patch coordinates CSV + preview PNG",
         description="Detect tissue and lay a patch grid on each slide (SVS, NDPI, MRXS, tiled TIFF, PNG, JPEG...).",
     )
     p.add_argument("slides", nargs="+", help="slide or image files")
@@ -59,14 +66,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_tile)
 
     p = subparsers.add_parser(
-        "extract", help="slide manifest or cohort → cached patch features",
+        "extract",
+        help="slide manifest or cohort → cached patch features",
         description="Tile every slide and encode its patches into the on-disk feature cache (resumable).",
     )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--manifest", help="CSV with columns patient_id,path (relative paths: from the CSV's folder)")
     src.add_argument("--cohort", help="'demo', a TCGA-layout CSV or a generic-layout folder with a slide manifest")
-    p.add_argument("--cache-dir", default=None,
-                   help="feature cache (default: $PATHGPTOMIC_CACHE_DIR/features or ~/.cache/pathgptomic/features)")
+    p.add_argument(
+        "--cache-dir", default=None, help="feature cache (default: $PATHGPTOMIC_CACHE_DIR/features or ~/.cache/pathgptomic/features)"
+    )
     p.add_argument("--encoder", default="resnet18", help="t2t_vit_14, t2t_vit_7, or any timm model name (default resnet18)")
     p.add_argument("--weights", default=None, help="local encoder weights (.pth read weights_only, or .safetensors)")
     p.add_argument("--pretrained", action="store_true", help="opt in to timm's pretrained download (needs network)")
@@ -98,11 +107,23 @@ def cmd_tile(args: argparse.Namespace) -> int:
             "coords": str(write_coords_csv(r, out / f"{stem}_coords.csv")),
             "preview": str(write_preview(r, out / f"{stem}_preview.png")),
         }
-        print(json.dumps({
-            "slide": sp, "format": slide.format, "dimensions": list(r.dimensions), "mpp": r.mpp,
-            "mpp_assumed": r.mpp_assumed, "level": r.level, "read_size": r.read_size, "patches": r.n,
-            "tissue_cells": r.n_tissue, "grid_cells": r.n_candidates, **files,
-        }))
+        print(
+            json.dumps(
+                {
+                    "slide": sp,
+                    "format": slide.format,
+                    "dimensions": list(r.dimensions),
+                    "mpp": r.mpp,
+                    "mpp_assumed": r.mpp_assumed,
+                    "level": r.level,
+                    "read_size": r.read_size,
+                    "patches": r.n,
+                    "tissue_cells": r.n_tissue,
+                    "grid_cells": r.n_candidates,
+                    **files,
+                }
+            )
+        )
     return 0
 
 
@@ -123,17 +144,29 @@ def cmd_extract(args: argparse.Namespace) -> int:
         slides = cohort
     cache_dir = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
     feats = extract_cohort_features(
-        slides, encoder=args.encoder, weights=args.weights, pretrained=args.pretrained, seed=args.seed,
-        tiling=_tiling(args), cache_dir=cache_dir, device=args.device, batch_size=args.batch_size,
-        num_workers=args.workers, show_progress=not args.no_progress, amp=not args.no_amp,
-        on_error="skip" if args.skip_bad else "raise", max_pixels=args.max_pixels,
+        slides,
+        encoder=args.encoder,
+        weights=args.weights,
+        pretrained=args.pretrained,
+        seed=args.seed,
+        tiling=_tiling(args),
+        cache_dir=cache_dir,
+        device=args.device,
+        batch_size=args.batch_size,
+        num_workers=args.workers,
+        show_progress=not args.no_progress,
+        amp=not args.no_amp,
+        on_error="skip" if args.skip_bad else "raise",
+        max_pixels=args.max_pixels,
     )
     n_patches = sum(len(pf.features) for pf in feats.values())
     if args.summary:
         import pandas as pd
 
-        rows = [{"patient_id": pid, "n_slides": len(pf.slide_paths), "n_patches": len(pf.features),
-                 "dim": pf.features.shape[1]} for pid, pf in feats.items()]
+        rows = [
+            {"patient_id": pid, "n_slides": len(pf.slide_paths), "n_patches": len(pf.features), "dim": pf.features.shape[1]}
+            for pid, pf in feats.items()
+        ]
         Path(args.summary).parent.mkdir(parents=True, exist_ok=True)
         pd.DataFrame(rows).to_csv(args.summary, index=False)
     print(f"{len(feats)} patients, {n_patches} patches, encoder {args.encoder}, cache {cache_dir}")

@@ -56,9 +56,7 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, list[str]]:
         reader = csv.DictReader(fh)
         cols = [c.strip() for c in (reader.fieldnames or [])]
         if "patient_id" not in cols or "path" not in cols:
-            raise InputValidationError(
-                f"slide manifest {p} needs columns patient_id,path (found {cols}); add a header row"
-            )
+            raise InputValidationError(f"slide manifest {p} needs columns patient_id,path (found {cols}); add a header row")
         for i, row in enumerate(reader, start=2):
             row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
             pid, sp = row.get("patient_id", ""), row.get("path", "")
@@ -126,8 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         initialised = True
     try:
         manifest = read_manifest(args.manifest)
-        tiling = TilingConfig(patch_size=args.patch_size, target_mpp=args.target_mpp, assumed_mpp=args.assumed_mpp,
-                              max_patches=args.max_patches)
+        tiling = TilingConfig(
+            patch_size=args.patch_size, target_mpp=args.target_mpp, assumed_mpp=args.assumed_mpp, max_patches=args.max_patches
+        )
         spec = EncoderSpec(args.encoder, args.weights, False, args.seed)
         mine = shard([sp for paths in manifest.values() for sp in paths], rank, world_size)
         log_dir = Path(args.log_dir) if args.log_dir else Path(args.cache_dir) / "_logs"
@@ -138,11 +137,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             for sp in mine:
                 t0 = time.perf_counter()
                 try:
-                    sf = extract_slide_features(sp, spec, tiling=tiling, cache_dir=args.cache_dir, device=device,
-                                                batch_size=args.batch_size, num_workers=args.num_workers,
-                                                show_progress=not args.no_progress)
-                    rec = {"rank": rank, "slide": sp, "entry": sf.cache_path.name, "n": int(len(sf.features)),
-                           "from_cache": sf.from_cache, "seconds": round(time.perf_counter() - t0, 3)}
+                    sf = extract_slide_features(
+                        sp,
+                        spec,
+                        tiling=tiling,
+                        cache_dir=args.cache_dir,
+                        device=device,
+                        batch_size=args.batch_size,
+                        num_workers=args.num_workers,
+                        show_progress=not args.no_progress,
+                    )
+                    rec = {
+                        "rank": rank,
+                        "slide": sp,
+                        "entry": sf.cache_path.name,
+                        "n": int(len(sf.features)),
+                        "from_cache": sf.from_cache,
+                        "seconds": round(time.perf_counter() - t0, 3),
+                    }
                 except PathGPTomicError as exc:
                     failures += 1
                     rec = {"rank": rank, "slide": sp, "error": str(exc)}
@@ -152,8 +164,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if initialised:
             dist.barrier()
         if rank == 0:
-            print(f"extracted {len(set(sp for paths in manifest.values() for sp in paths))} slides "
-                  f"on {world_size} process(es) into {args.cache_dir}")
+            print(
+                f"extracted {len(set(sp for paths in manifest.values() for sp in paths))} slides "
+                f"on {world_size} process(es) into {args.cache_dir}"
+            )
         return 2 if failures else 0
     except PathGPTomicError as exc:
         print(f"error (rank {rank}): {exc}", file=sys.stderr)

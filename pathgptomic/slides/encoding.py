@@ -110,8 +110,17 @@ class _PatchDataset:
         return self.transform(patch)
 
 
-def _encode(dataset: _PatchDataset, encoder: ImageEncoder, device: torch.device, batch_size: int,
-            num_workers: int, amp: bool, show_progress: bool, desc: str, cpu_threads: int | None = None) -> np.ndarray:
+def _encode(
+    dataset: _PatchDataset,
+    encoder: ImageEncoder,
+    device: torch.device,
+    batch_size: int,
+    num_workers: int,
+    amp: bool,
+    show_progress: bool,
+    desc: str,
+    cpu_threads: int | None = None,
+) -> np.ndarray:
     """Encoder outputs of every patch, shape ``(n, D)`` float32.
 
     On the CPU the forward passes run with :func:`resolve_cpu_threads` threads (1 unless
@@ -123,15 +132,23 @@ def _encode(dataset: _PatchDataset, encoder: ImageEncoder, device: torch.device,
 
     if len(dataset) == 0:
         return np.zeros((0, encoder.num_features), dtype=np.float32)
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,  # type: ignore[arg-type]
-                        pin_memory=device.type == "cuda")
+    loader = DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=num_workers,  # type: ignore[arg-type]
+        pin_memory=device.type == "cuda",
+    )
     model = encoder.model.to(device).eval()
     use_amp = amp and device.type == "cuda"
     amp_dtype = torch.bfloat16 if (use_amp and torch.cuda.is_bf16_supported()) else torch.float16
     out: list[np.ndarray] = []
     threads = resolve_cpu_threads(cpu_threads) if device.type == "cpu" else None
-    with torch_cpu_threads(threads), torch.inference_mode(), tqdm(
-            total=len(dataset), desc=desc, unit="patch", leave=False, disable=not show_progress) as bar:
+    with (
+        torch_cpu_threads(threads),
+        torch.inference_mode(),
+        tqdm(total=len(dataset), desc=desc, unit="patch", leave=False, disable=not show_progress) as bar,
+    ):
         for batch in loader:
             batch = batch.to(device, non_blocking=True)
             with torch.autocast(device_type="cuda", dtype=amp_dtype, enabled=use_amp):

@@ -84,9 +84,7 @@ def slide_content_hash(path: str | os.PathLike[str]) -> str:
 
 
 def _settings_hash(encoder_key: str, tiling: TilingConfig) -> str:
-    payload = json.dumps(
-        {"version": CACHE_FORMAT_VERSION, "encoder": encoder_key, "tiling": tiling.to_dict()}, sort_keys=True
-    )
+    payload = json.dumps({"version": CACHE_FORMAT_VERSION, "encoder": encoder_key, "tiling": tiling.to_dict()}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -94,8 +92,7 @@ def _safe_name(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:80] or "encoder"
 
 
-def cache_entry_path(cache_dir: str | os.PathLike[str], slide_hash: str, encoder_name: str, encoder_key: str,
-                     tiling: TilingConfig) -> Path:
+def cache_entry_path(cache_dir: str | os.PathLike[str], slide_hash: str, encoder_name: str, encoder_key: str, tiling: TilingConfig) -> Path:
     """File of the cache entry for one slide / encoder / tiling combination."""
     return Path(cache_dir) / _safe_name(encoder_name) / f"{slide_hash[:32]}-{_settings_hash(encoder_key, tiling)}.npz"
 
@@ -111,8 +108,12 @@ def _write_entry(path: Path, features: np.ndarray, coords: np.ndarray, meta: dic
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = dict(meta, checksum=_checksum(features, coords))
     buf = io.BytesIO()
-    np.savez(buf, features=features.astype(np.float32), coords=coords.astype(np.int64),
-             meta=np.frombuffer(json.dumps(meta, default=str).encode(), dtype=np.uint8))
+    np.savez(
+        buf,
+        features=features.astype(np.float32),
+        coords=coords.astype(np.int64),
+        meta=np.frombuffer(json.dumps(meta, default=str).encode(), dtype=np.uint8),
+    )
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -116,8 +116,7 @@ class EncoderSpec:
         if self._built is None:
             from pathgptomic.nn.encoders import load_encoder
 
-            self._built = load_encoder(self.name, weights=self.weights, pretrained=self.pretrained, seed=self.seed,
-                                       **self.model_kwargs)
+            self._built = load_encoder(self.name, weights=self.weights, pretrained=self.pretrained, seed=self.seed, **self.model_kwargs)
         return self._built
 
 
@@ -159,8 +158,9 @@ class PatientFeatures:
     slide_paths: list[str] = field(default_factory=list)
 
 
-def _as_spec(encoder: str | EncoderSpec | ImageEncoder, weights: str | os.PathLike[str] | None,
-             pretrained: bool, seed: int) -> EncoderSpec | ImageEncoder:
+def _as_spec(
+    encoder: str | EncoderSpec | ImageEncoder, weights: str | os.PathLike[str] | None, pretrained: bool, seed: int
+) -> EncoderSpec | ImageEncoder:
     if isinstance(encoder, str):
         return EncoderSpec(encoder, None if weights is None else str(weights), pretrained, seed)
     return encoder
@@ -228,8 +228,7 @@ def extract_slide_features(
     with open_slide(p, max_pixels=max_pixels) as slide:
         result = tile_slide(slide, tiling)
         ds = _PatchDataset(slide, result, enc.transform)
-        features = _encode(ds, enc, dev, batch_size, num_workers, amp, show_progress, desc=p.name[:40],
-                           cpu_threads=cpu_threads)
+        features = _encode(ds, enc, dev, batch_size, num_workers, amp, show_progress, desc=p.name[:40], cpu_threads=cpu_threads)
     meta = {
         "version": CACHE_FORMAT_VERSION,
         "slide_path": str(p),
@@ -313,10 +312,19 @@ def extract_cohort_features(
     with tqdm(total=len(items), desc="slides", unit="slide", disable=not show_progress) as bar:
         for pid, sp in items:
             try:
-                sf = extract_slide_features(sp, spec, tiling=tiling, cache_dir=cache_dir, device=device,
-                                            batch_size=batch_size, num_workers=num_workers, amp=amp,
-                                            show_progress=show_progress, max_pixels=max_pixels,
-                                            cpu_threads=cpu_threads)
+                sf = extract_slide_features(
+                    sp,
+                    spec,
+                    tiling=tiling,
+                    cache_dir=cache_dir,
+                    device=device,
+                    batch_size=batch_size,
+                    num_workers=num_workers,
+                    amp=amp,
+                    show_progress=show_progress,
+                    max_pixels=max_pixels,
+                    cpu_threads=cpu_threads,
+                )
             except SlideError as exc:
                 if on_error == "raise":
                     raise

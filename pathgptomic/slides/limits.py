@@ -84,6 +84,5 @@ def _check_tiff_extent(p: Path, img: Image.Image) -> None:
     logger.debug("%s: plain TIFF with %d pages", p, n_frames)
     if end > size:
         raise CorruptSlideError(
-            f"TIFF {p} is truncated: its image data runs to byte {end:,} but the file has {size:,} bytes; "
-            "copy or export it again"
+            f"TIFF {p} is truncated: its image data runs to byte {end:,} but the file has {size:,} bytes; copy or export it again"
         )

@@ -93,7 +93,8 @@ def _plausible_mpp(mpp: float | None, path: Path) -> float | None:
         f"{path} states {mpp:.6g} µm per pixel, outside the plausible {lo:g}–{hi:g} µm/px of a scan or export "
         "(a wrong resolution tag); it is ignored and the assumed µm/px is used instead. "
         "If you know the resolution, pass it with --slide-mpp (TilingConfig.mpp_override).",
-        DataQualityWarning, stacklevel=3,
+        DataQualityWarning,
+        stacklevel=3,
     )
     return None
 

@@ -144,10 +144,7 @@ class Slide:
 
     def __repr__(self) -> str:
         mpp = "unknown" if self.mpp is None else f"{self.mpp:.4g}"
-        return (
-            f"Slide({str(self.path)!r}, format={self.format!r}, dimensions={self.dimensions}, "
-            f"levels={self.level_count}, mpp={mpp})"
-        )
+        return f"Slide({str(self.path)!r}, format={self.format!r}, dimensions={self.dimensions}, levels={self.level_count}, mpp={mpp})"
 
     def __getstate__(self) -> dict[str, Any]:  # picklable for DataLoader workers: reopened lazily
         state = self.__dict__.copy()
@@ -177,14 +174,10 @@ class Slide:
             self._array = _decode_plain(self.path, None, self.dimensions[0] * self.dimensions[1])
 
     @overload
-    def read_region(
-        self, location: tuple[int, int], level: int, size: tuple[int, int], *, as_array: Literal[True] = ...
-    ) -> np.ndarray: ...
+    def read_region(self, location: tuple[int, int], level: int, size: tuple[int, int], *, as_array: Literal[True] = ...) -> np.ndarray: ...
 
     @overload
-    def read_region(
-        self, location: tuple[int, int], level: int, size: tuple[int, int], *, as_array: Literal[False]
-    ) -> Image.Image: ...
+    def read_region(self, location: tuple[int, int], level: int, size: tuple[int, int], *, as_array: Literal[False]) -> Image.Image: ...
 
     def read_region(
         self, location: tuple[int, int], level: int, size: tuple[int, int], *, as_array: bool = True
@@ -256,10 +249,10 @@ class Slide:
         W, H = self.dimensions
         x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, W), min(y + h, H)
         if x0 == x and y0 == y and x1 == x + w and y1 == y + h:
-            return np.ascontiguousarray(self._array[y:y + h, x:x + w])
+            return np.ascontiguousarray(self._array[y : y + h, x : x + w])
         out = np.full((h, w, 3), 255, dtype=np.uint8)
         if x1 > x0 and y1 > y0:
-            out[y0 - y:y1 - y, x0 - x:x1 - x] = self._array[y0:y1, x0:x1]
+            out[y0 - y : y1 - y, x0 - x : x1 - x] = self._array[y0:y1, x0:x1]
         return out
 
     def thumbnail(self, max_size: int = 1024) -> Image.Image:
@@ -383,8 +376,7 @@ def _open_openslide(p: Path, vendor: str, validate: bool) -> Slide:
     except Exception as exc:
         slide.close()
         raise CorruptSlideError(
-            f"slide {p} opened but its pixels cannot be decoded ({exc}); "
-            "the file is probably truncated or damaged, re-copy or re-export it"
+            f"slide {p} opened but its pixels cannot be decoded ({exc}); the file is probably truncated or damaged, re-copy or re-export it"
         ) from exc
     return slide
 

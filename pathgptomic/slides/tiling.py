@@ -99,11 +99,15 @@ class TilingConfig:
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise ConfigError(f"TilingConfig.{name} must be a positive number of µm/px, got {v!r}")
             if not lo <= v <= hi:
-                raise ConfigError(f"TilingConfig.{name} = {v:g} µm/px is outside the plausible {lo:g}–{hi:g} µm/px "
-                                  "(0.25 ≈ 40x, 0.5 ≈ 20x, 1 ≈ 10x objective)")
+                raise ConfigError(
+                    f"TilingConfig.{name} = {v:g} µm/px is outside the plausible {lo:g}–{hi:g} µm/px "
+                    "(0.25 ≈ 40x, 0.5 ≈ 20x, 1 ≈ 10x objective)"
+                )
         if self.mpp_override is not None and not (math.isfinite(self.mpp_override) and lo <= self.mpp_override <= hi):
-            raise ConfigError(f"TilingConfig.mpp_override (--slide-mpp) must be None or within the plausible "
-                              f"{lo:g}–{hi:g} µm/px, got {self.mpp_override!r}")
+            raise ConfigError(
+                f"TilingConfig.mpp_override (--slide-mpp) must be None or within the plausible "
+                f"{lo:g}–{hi:g} µm/px, got {self.mpp_override!r}"
+            )
         if not 0.0 <= self.tissue_threshold <= 1.0:
             raise ConfigError(f"TilingConfig.tissue_threshold must be in [0, 1], got {self.tissue_threshold}")
         if self.max_patches is not None and int(self.max_patches) < 1:
@@ -112,8 +116,7 @@ class TilingConfig:
             raise ConfigError(f"TilingConfig.thumbnail_size must be >= 16, got {self.thumbnail_size}")
         if not 0 <= self.min_saturation <= self.max_saturation <= 1:
             raise ConfigError(
-                "TilingConfig needs 0 <= min_saturation <= max_saturation <= 1, got "
-                f"{self.min_saturation}, {self.max_saturation}"
+                f"TilingConfig needs 0 <= min_saturation <= max_saturation <= 1, got {self.min_saturation}, {self.max_saturation}"
             )
 
     def to_dict(self) -> dict[str, Any]:
@@ -310,8 +313,7 @@ def tile_slide(slide: Slide, cfg: TilingConfig = TilingConfig()) -> TilingResult
         rng = np.random.default_rng(cfg.seed)
         keep = np.sort(rng.choice(keep, size=int(cfg.max_patches), replace=False))
     if keep.size == 0:
-        logger.warning("%s: no patch has >= %.0f%% tissue (background, blank or pen only)", slide.path,
-                       100 * cfg.tissue_threshold)
+        logger.warning("%s: no patch has >= %.0f%% tissue (background, blank or pen only)", slide.path, 100 * cfg.tissue_threshold)
     return TilingResult(
         coords=coords[keep],
         level=int(level),
@@ -373,9 +375,7 @@ def render_preview(result: TilingResult) -> Image.Image:
     draw = ImageDraw.Draw(img)
     sx, sy = result.mask_downsample
     for x, y in result.coords:
-        draw.rectangle(
-            [x / sx, y / sy, (x + result.step) / sx - 1, (y + result.step) / sy - 1], outline=(20, 60, 230), width=1
-        )
+        draw.rectangle([x / sx, y / sy, (x + result.step) / sx - 1, (y + result.step) / sy - 1], outline=(20, 60, 230), width=1)
     return img
 
 
@@ -401,6 +401,8 @@ def write_coords_csv(result: TilingResult, path: str | os.PathLike[str]) -> Path
     p.parent.mkdir(parents=True, exist_ok=True)
     with open(p, "w", encoding="utf-8") as fh:
         fh.write("x,y,level,read_size,patch_size,tissue_fraction\n")
-        fh.writelines(f"{int(x)},{int(y)},{result.level},{result.read_size},{result.patch_size},{float(f):.4f}\n"
-                      for (x, y), f in zip(result.coords, result.tissue_fraction))
+        fh.writelines(
+            f"{int(x)},{int(y)},{result.level},{result.read_size},{result.patch_size},{float(f):.4f}\n"
+            for (x, y), f in zip(result.coords, result.tissue_fraction)
+        )
     return p

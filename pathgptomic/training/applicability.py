@@ -110,8 +110,8 @@ def _value_problems(raw: pd.DataFrame, ranges: Mapping[str, Any]) -> tuple[list[
         scale = max(hi - lo, abs(med), 1.0)
         absurd = np.isfinite(v) & (np.abs(v - med) > ABSURD_FACTOR * scale)
         errors += [
-            f"patient {ids[i]!r}, column {col!r}: value {v[i]:.6g} is absurd for this feature "
-            f"(training values {lo:.4g} to {hi:.4g})" for i in np.flatnonzero(absurd)
+            f"patient {ids[i]!r}, column {col!r}: value {v[i]:.6g} is absurd for this feature (training values {lo:.4g} to {hi:.4g})"
+            for i in np.flatnonzero(absurd)
         ]
         width = hi - lo
         margin = OUT_OF_RANGE_MARGIN * width

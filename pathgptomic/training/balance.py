@@ -119,24 +119,19 @@ class BalanceConfig:
                 "to switch modulation off set enabled=False."
             )
         self.alpha = alpha
-        if isinstance(self.start_epoch, bool) or not isinstance(self.start_epoch, (int, np.integer)) \
-                or self.start_epoch < 0:
+        if isinstance(self.start_epoch, bool) or not isinstance(self.start_epoch, (int, np.integer)) or self.start_epoch < 0:
             raise ConfigError(f"BalanceConfig.start_epoch must be an integer >= 0, got {self.start_epoch!r}.")
         self.start_epoch = int(self.start_epoch)
         if self.end_epoch is not None:
-            if isinstance(self.end_epoch, bool) or not isinstance(self.end_epoch, (int, np.integer)) \
-                    or self.end_epoch <= self.start_epoch:
+            if isinstance(self.end_epoch, bool) or not isinstance(self.end_epoch, (int, np.integer)) or self.end_epoch <= self.start_epoch:
                 raise ConfigError(
-                    f"BalanceConfig.end_epoch must be None or an integer > start_epoch ({self.start_epoch}), "
-                    f"got {self.end_epoch!r}."
+                    f"BalanceConfig.end_epoch must be None or an integer > start_epoch ({self.start_epoch}), got {self.end_epoch!r}."
                 )
             self.end_epoch = int(self.end_epoch)
         try:
             self.score = RhoScore(self.score)
         except ValueError:
-            raise ConfigError(
-                f"BalanceConfig.score must be one of {[s.value for s in RhoScore]}, got {self.score!r}."
-            ) from None
+            raise ConfigError(f"BalanceConfig.score must be one of {[s.value for s in RhoScore]}, got {self.score!r}.") from None
 
     def in_window(self, epoch: int) -> bool:
         """Whether ``epoch`` (0-based) lies in ``[start_epoch, end_epoch)``."""
@@ -161,9 +156,7 @@ def _branch_inputs(
     p, _, _ = _validate(p.double().to(g.device), time_1d, event_1d)
     b = torch.as_tensor(bias).detach().to(device=g.device, dtype=torch.float64)
     if b.numel() != 1:
-        raise InputValidationError(
-            f"argument 'bias' must be a scalar (the head bias b), got shape {tuple(b.shape)}."
-        )
+        raise InputValidationError(f"argument 'bias' must be a scalar (the head bias b), got shape {tuple(b.shape)}.")
     half_b = b.reshape(()) / 2
     return g + half_b, p + half_b, time_1d, event_1d
 

@@ -53,8 +53,7 @@ from pathgptomic.training.trainer import TrainConfig, predict_inputs
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BUNDLE_FORMAT_VERSION", "Bundle", "FoldModel", "list_bundles", "load_bundle", "save_bundle",
-           "survival_column"]
+__all__ = ["BUNDLE_FORMAT_VERSION", "Bundle", "FoldModel", "list_bundles", "load_bundle", "save_bundle", "survival_column"]
 
 #: Files every bundle has.
 REQUIRED_FILES = ("config.json", "weights.safetensors", "predictions.csv")
@@ -160,14 +159,21 @@ class Bundle:
         present = tuple(b for b in settings.genomic_blocks if b in cohort.blocks)
         settings = replace(settings, genomic_blocks=present, use_clinical=settings.use_clinical and "clinical" in cohort.blocks)
         if settings.rna_encoder == "snn" and "rnaseq" not in cohort.blocks:
-            feats = compute_cohort_features(cohort, replace(settings, rna_encoder="none"),
-                                            need_images=self.train_config.model.uses_images,
-                                            pixels=self.train_config.model.image_finetune, show_progress=show_progress)
+            feats = compute_cohort_features(
+                cohort,
+                replace(settings, rna_encoder="none"),
+                need_images=self.train_config.model.uses_images,
+                pixels=self.train_config.model.image_finetune,
+                show_progress=show_progress,
+            )
             feats.rna = pd.DataFrame(index=cohort.ids, columns=self.feature_names["rna"], dtype=np.float32)
             return feats
         return compute_cohort_features(
-            cohort, settings, need_images=self.train_config.model.uses_images,
-            pixels=self.train_config.model.image_finetune, show_progress=show_progress,
+            cohort,
+            settings,
+            need_images=self.train_config.model.uses_images,
+            pixels=self.train_config.model.image_finetune,
+            show_progress=show_progress,
         )
 
     def _check_names_match(self, cohort: Cohort) -> None:
@@ -209,8 +215,13 @@ class Bundle:
         cpu = torch.device("cpu")
         pred = predict_inputs(self.model, self.scaling.transform(feats), cpu).rename(columns={"risk": "theta"})
         x = pred["theta"].to_numpy(dtype=float) - self.final_centre
-        xk = np.column_stack([predict_inputs(f.model, f.scaling.transform(feats), cpu)["risk"].to_numpy(float) - f.centre
-                              for f in self.fold_models]) if self.fold_models else x[:, None]
+        xk = (
+            np.column_stack(
+                [predict_inputs(f.model, f.scaling.transform(feats), cpu)["risk"].to_numpy(float) - f.centre for f in self.fold_models]
+            )
+            if self.fold_models
+            else x[:, None]
+        )
         cal = self.calibration
         slope = cal.slope if cal is not None else 1.0
         # band: range over the final model and every fold model (always holds the point estimate)
@@ -279,21 +290,33 @@ class Bundle:
             raise InputValidationError(f"survival times must be positive numbers, got {times}.")
         self._check_names_match(cohort)
         audit = audit_inputs(
-            cohort, self.model_columns, self.config.get("feature_ranges") or {}, required_blocks=self.required_blocks,
-            needs_slides=self.train_config.model.uses_images, min_coverage=min_coverage,
+            cohort,
+            self.model_columns,
+            self.config.get("feature_ranges") or {},
+            required_blocks=self.required_blocks,
+            needs_slides=self.train_config.model.uses_images,
+            min_coverage=min_coverage,
         )
         if self.calibration is not None and self.calibration.slope == 0:
-            audit.warnings.append(f"bundle {self.name} does not rank patients out of fold (calibration slope 0): every "
-                                  "patient gets the cohort's average survival and no risk group.")
+            audit.warnings.append(
+                f"bundle {self.name} does not rank patients out of fold (calibration slope 0): every "
+                "patient gets the cohort's average survival and no risk group."
+            )
         if self.calibration is None:
-            audit.warnings.append(f"bundle {self.name} was fitted without cross-validation: its risk is uncalibrated "
-                                  "and no survival probabilities are given; train it with 'pathgptomic cv'.")
+            audit.warnings.append(
+                f"bundle {self.name} was fitted without cross-validation: its risk is uncalibrated "
+                "and no survival probabilities are given; train it with 'pathgptomic cv'."
+            )
         for msg in audit.warnings:
             warnings.warn(msg, DataQualityWarning, stacklevel=2)
         ok = (audit.insufficient == "").to_numpy()
-        head = pd.DataFrame({"patient_id": np.asarray(cohort.ids, dtype=str),
-                             "status": np.where(ok, "ok", "insufficient_data"),
-                             "reason": audit.insufficient.to_numpy()})
+        head = pd.DataFrame(
+            {
+                "patient_id": np.asarray(cohort.ids, dtype=str),
+                "status": np.where(ok, "ok", "insufficient_data"),
+                "reason": audit.insufficient.to_numpy(),
+            }
+        )
         if ok.any():
             from pathgptomic.slides.encoding import resolve_cpu_threads, torch_cpu_threads
 
@@ -314,14 +337,24 @@ class Bundle:
         for t in times:
             c = survival_column(t)
             cols += [c, f"{c}_low", f"{c}_high"]
-        cols += ["median_survival", "median_survival_low", "median_survival_high", "percentile", "risk_group",
-                 "theta", "genomic_term", "image_term", "bias"]
+        cols += [
+            "median_survival",
+            "median_survival_low",
+            "median_survival_high",
+            "percentile",
+            "risk_group",
+            "theta",
+            "genomic_term",
+            "image_term",
+            "bias",
+        ]
         return pd.DataFrame(np.nan, index=range(0), columns=cols)
 
 
 def _corrupt(path: Path, what: str, exc: BaseException | str) -> BundleError:
-    return BundleError(f"bundle file {path.parent.name}/{path.name} {what} ({exc}); the bundle is damaged: "
-                       "copy the whole folder again or retrain it.")
+    return BundleError(
+        f"bundle file {path.parent.name}/{path.name} {what} ({exc}); the bundle is damaged: copy the whole folder again or retrain it."
+    )
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -367,14 +400,14 @@ def _check_dims(config: dict[str, Any], root: Path) -> dict[str, int]:
     for key in ("cnv_mut", "rna", "image"):
         value = dims.get(key) if isinstance(dims, dict) else None
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_INPUT_DIM:
-            raise _corrupt(root / "config.json", f"declares an impossible input width {key}={value!r}",
-                           f"expected an integer in [0, {MAX_INPUT_DIM}]")
+            raise _corrupt(
+                root / "config.json", f"declares an impossible input width {key}={value!r}", f"expected an integer in [0, {MAX_INPUT_DIM}]"
+            )
         out[key] = value
     names = config["feature_names"]
     for key in ("cnv_mut", "rna"):
         if len(names.get(key, [])) != out[key]:
-            raise _corrupt(root / "config.json", f"lists {len(names.get(key, []))} {key} feature names",
-                           f"input_dims says {out[key]}")
+            raise _corrupt(root / "config.json", f"lists {len(names.get(key, []))} {key} feature names", f"input_dims says {out[key]}")
     return out
 
 
@@ -435,8 +468,9 @@ def load_bundle(path: str | Path) -> Bundle:
             fold_scaling = FeatureScaling.from_dict(meta["scaling"])
         except (PathGPTomicError, KeyError, TypeError) as exc:
             raise _corrupt(root / "folds" / f"fold_{k}.json", "holds no valid scaling", exc) from exc
-        folds.append(FoldModel(_load_weights(build(), root / "folds" / f"fold_{k}.safetensors"), fold_scaling,
-                               float(meta.get("centre", 0.0))))
+        folds.append(
+            FoldModel(_load_weights(build(), root / "folds" / f"fold_{k}.safetensors"), fold_scaling, float(meta.get("centre", 0.0)))
+        )
     metrics = _read_json(root / "metrics.json") if (root / "metrics.json").is_file() else {}
     return Bundle(
         path=root,
@@ -455,6 +489,7 @@ def load_bundle(path: str | Path) -> Bundle:
         fold_models=folds,
     )
 
+
 def list_bundles(*roots: str | Path) -> list[Path]:
     """Bundle folders (holding ``config.json``) directly in, or one level below, ``roots``."""
     found: list[Path] = []
@@ -467,7 +502,10 @@ def list_bundles(*roots: str | Path) -> list[Path]:
             if (c / "config.json").is_file() and (c / "weights.safetensors").is_file():
                 found.append(c)
             elif c is not root:
-                found += [d for d in sorted(c.iterdir()) if d.is_dir() and (d / "config.json").is_file()
-                          and (d / "weights.safetensors").is_file() and not d.name.startswith(".")]
+                found += [
+                    d
+                    for d in sorted(c.iterdir())
+                    if d.is_dir() and (d / "config.json").is_file() and (d / "weights.safetensors").is_file() and not d.name.startswith(".")
+                ]
     seen: set[Path] = set()
     return [p for p in found if not (p.resolve() in seen or seen.add(p.resolve()))]

@@ -67,8 +67,9 @@ def _clean_stale_temps(dest: Path) -> list[Path]:
         except OSError:
             continue
     if removed:
-        logger.warning("removed %d stale temporary bundle folder(s) left by an interrupted save: %s",
-                       len(removed), ", ".join(p.name for p in removed))
+        logger.warning(
+            "removed %d stale temporary bundle folder(s) left by an interrupted save: %s", len(removed), ", ".join(p.name for p in removed)
+        )
     return removed
 
 
@@ -87,8 +88,14 @@ def _calibrated_predictions(result: CVResult, cohort: Cohort) -> tuple[pd.DataFr
     final = result.final
     train_pred = result.predictions[result.predictions["split"] == "train"]
     if train_pred.empty:  # cross_validate keeps only out-of-fold rows
-        train_pred = labelled_predictions(predict_inputs(final.model, final.scaling.transform(result.features)),
-                                          cohort.ids, cohort.time, cohort.event, fold=-1, split="train")
+        train_pred = labelled_predictions(
+            predict_inputs(final.model, final.scaling.transform(result.features)),
+            cohort.ids,
+            cohort.time,
+            cohort.event,
+            fold=-1,
+            split="train",
+        )
     train_pred = train_pred.assign(centre=result.final_centre)
     oof = result.predictions[result.predictions["split"] == "oof"]
     calibration = None
@@ -182,8 +189,7 @@ def save_bundle(
             ci = bootstrap_cindex(oof["risk"].to_numpy(), oof["time"].to_numpy(), oof["event"].to_numpy(), n_boot=500)
             metrics["oof_cindex"] = {"c": ci.c, "lower": ci.lower, "upper": ci.upper, "pooled": True}
         if calibration is not None:
-            metrics["calibration"] = out_of_fold_calibration(oof["theta"], oof["centre"], oof["time"], oof["event"],
-                                                             oof["fold"])
+            metrics["calibration"] = out_of_fold_calibration(oof["theta"], oof["centre"], oof["time"], oof["event"], oof["fold"])
         write_json(tmp / "metrics.json", metrics)
 
         model_cols = list(feats.cnv_mut.columns) + (list(feats.rna.columns) if settings.rna_encoder == "snn" else [])
@@ -202,7 +208,9 @@ def save_bundle(
             },
             "scaling": final.scaling.to_dict(),
             "feature_ranges": feature_ranges(pd.concat([feats.cnv_mut, feats.rna], axis=1)[model_cols].astype(float)),
-            "calibration": None if calibration is None else {
+            "calibration": None
+            if calibration is None
+            else {
                 **calibration.to_dict(),
                 "final_centre": float(result.final_centre),
                 "n_fold_models": len(result.fold_models),

@@ -35,8 +35,7 @@ def _as_1d(x: torch.Tensor | np.ndarray, name: str, device: torch.device) -> tor
         t = t[:, 0]
     if t.ndim != 1:
         raise InputValidationError(
-            f"argument '{name}' must have shape (n,) or (n, 1), got shape {tuple(t.shape)}; "
-            "pass one value per subject."
+            f"argument '{name}' must have shape (n,) or (n, 1), got shape {tuple(t.shape)}; pass one value per subject."
         )
     return t
 
@@ -47,13 +46,10 @@ def _validate(
     """Checks shapes, dtypes and values; returns ``(theta, time, event_bool)`` as 1-D tensors."""
     if not isinstance(theta, torch.Tensor):
         raise InputValidationError(
-            f"argument 'theta' must be a torch.Tensor, got {type(theta).__name__}; "
-            "pass the model output tensor so gradients can flow."
+            f"argument 'theta' must be a torch.Tensor, got {type(theta).__name__}; pass the model output tensor so gradients can flow."
         )
     if not torch.is_floating_point(theta):
-        raise InputValidationError(
-            f"argument 'theta' must be a floating-point tensor, got dtype {theta.dtype}; cast it with .float()."
-        )
+        raise InputValidationError(f"argument 'theta' must be a floating-point tensor, got dtype {theta.dtype}; cast it with .float().")
     theta_1d = _as_1d(theta, "theta", theta.device)
     time_1d = _as_1d(time, "time", theta.device)
     event_1d = _as_1d(event, "event", theta.device)
@@ -70,8 +66,7 @@ def _validate(
         raise InputValidationError(f"argument 'time' must be numeric, got dtype {time_1d.dtype}.")
     if n and not bool(torch.isfinite(time_1d.double()).all()):
         raise InputValidationError(
-            f"argument 'time' (shape {tuple(time_1d.shape)}) contains NaN or infinite values; "
-            "drop or fix those subjects."
+            f"argument 'time' (shape {tuple(time_1d.shape)}) contains NaN or infinite values; drop or fix those subjects."
         )
     if event_1d.dtype != torch.bool:
         if torch.is_complex(event_1d):

@@ -214,9 +214,7 @@ def compute_cohort_features(
             show_progress=show_progress,
         )
         prefix = "mlpa" if settings.rna_encoder == "scgpt_smooth" else "scgpt"
-        rna = pd.DataFrame(
-            feats.matrix, index=cohort.ids, columns=[f"{prefix}_{i}" for i in range(feats.matrix.shape[1])]
-        )
+        rna = pd.DataFrame(feats.matrix, index=cohort.ids, columns=[f"{prefix}_{i}" for i in range(feats.matrix.shape[1])])
         info.update(
             scgpt_checkpoint_hash=feats.checkpoint_hash,
             mlp_a_hash=getattr(feats, "mlp_a_hash", None),
@@ -242,8 +240,7 @@ def compute_cohort_features(
             pf = by_patient[pid]
             if len(pf.features) == 0:
                 raise InputValidationError(
-                    f"patient {pid}: no tissue tiles were found on its slide(s); check the image or lower the "
-                    "tissue threshold."
+                    f"patient {pid}: no tissue tiles were found on its slide(s); check the image or lower the tissue threshold."
                 )
             patches.append(pf.features if pixels else np.asarray(pf.features, dtype=np.float32))
             coords.append(np.asarray(pf.coords))
@@ -293,9 +290,7 @@ def extract_image_features(
     )
 
 
-def read_patient_tiles(
-    cohort: Cohort, settings: FeatureSettings, *, show_progress: bool = True
-) -> tuple[dict[str, Any], dict[str, Any]]:
+def read_patient_tiles(cohort: Cohort, settings: FeatureSettings, *, show_progress: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
     """Tile pixels per patient for end-to-end encoder training.
 
     Tiles come from the same tissue detection and grid as feature extraction, resized
@@ -317,7 +312,9 @@ def read_patient_tiles(
     _, transform, _ = create_image_encoder(settings.image_encoder, weights=settings.image_encoder_weights)
     size = transform.size
     tiling = TilingConfig(
-        patch_size=settings.patch_size, target_mpp=settings.target_mpp, assumed_mpp=settings.assumed_mpp,
+        patch_size=settings.patch_size,
+        target_mpp=settings.target_mpp,
+        assumed_mpp=settings.assumed_mpp,
         max_patches=settings.max_patches,
     )
     out: dict[str, Any] = {}
@@ -444,8 +441,12 @@ class FeatureScaling:
             torch.from_numpy(rna),
             torch.from_numpy(image),
             torch.from_numpy(mask),
-            {"coords": feats.coords, "slide_index": feats.slide_index, "ids": list(feats.ids),
-             "n_imputed": {"cnv_mut": n_cnv, "rna": n_rna}},
+            {
+                "coords": feats.coords,
+                "slide_index": feats.slide_index,
+                "ids": list(feats.ids),
+                "n_imputed": {"cnv_mut": n_cnv, "rna": n_rna},
+            },
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -25,20 +25,29 @@ def inputs_statement(train_config: dict[str, Any]) -> str:
         parts.append(f"RNA-seq through `{feats['rna_encoder']}`" if feats["rna_encoder"] != "none" else "no RNA-seq")
     if model["fusion"] != "genomic":
         parts.append(f"slides through `{feats['image_encoder']}`")
-    clinical = ("clinical covariates (age, sex) **used**" if feats.get("use_clinical")
-                else "clinical covariates (age, sex) **not used** (train with `--clinical` to add them)")
+    clinical = (
+        "clinical covariates (age, sex) **used**"
+        if feats.get("use_clinical")
+        else "clinical covariates (age, sex) **not used** (train with `--clinical` to add them)"
+    )
     return "; ".join(parts + [clinical]) + "."
 
 
 def _calibration_lines(metrics: dict[str, Any], config: dict[str, Any]) -> list[str]:
     cal = config.get("calibration")
     if not cal:
-        return ["", "## Predictions", "",
-                "Fitted without cross-validation: the risk is the model's θ centred on the training mean, on an "
-                "**uncalibrated** scale, and no survival probabilities are given. Train with `pathgptomic cv` for "
-                "calibrated survival."]
+        return [
+            "",
+            "## Predictions",
+            "",
+            "Fitted without cross-validation: the risk is the model's θ centred on the training mean, on an "
+            "**uncalibrated** scale, and no survival probabilities are given. Train with `pathgptomic cv` for "
+            "calibrated survival.",
+        ]
     lines = [
-        "", "## How predictions are made", "",
+        "",
+        "## How predictions are made",
+        "",
         f"The final model's θ is centred (mean over the training cohort) and multiplied by the calibration slope "
         f"β = {_fmt(cal['slope'])}, learned by a one-covariate Cox fit on the out-of-fold risks of the "
         f"{cal['n_fold_models']} cross-validation fold models; the Breslow baseline hazard is fitted on the same "
@@ -50,15 +59,24 @@ def _calibration_lines(metrics: dict[str, Any], config: dict[str, Any]) -> list[
     ]
     rep = metrics.get("calibration")
     if rep:
-        lines += ["", "## Calibration (out of fold, cross-fitted)", "",
-                  "| time | mean abs. error over risk quartiles | calibration-in-the-large | share S outside [0.02, 0.98] |",
-                  "|---|---|---|---|"]
+        lines += [
+            "",
+            "## Calibration (out of fold, cross-fitted)",
+            "",
+            "| time | mean abs. error over risk quartiles | calibration-in-the-large | share S outside [0.02, 0.98] |",
+            "|---|---|---|---|",
+        ]
         for t in rep["times"]:
             k = str(t)
-            lines.append(f"| {t:g} | {_fmt(rep['mean_abs_error'].get(k))} | {_fmt(rep['calibration_in_the_large'].get(k))} "
-                         f"| {_fmt(rep['extreme_share'].get(k))} |")
-        lines += ["", f"Integrated Brier score {_fmt(rep.get('ibs'))} vs {_fmt(rep.get('ibs_null'))} for the "
-                  f"Kaplan–Meier-only null model (skill {_fmt(rep.get('ibs_skill'))}; > 0 is better than the null)."]
+            lines.append(
+                f"| {t:g} | {_fmt(rep['mean_abs_error'].get(k))} | {_fmt(rep['calibration_in_the_large'].get(k))} "
+                f"| {_fmt(rep['extreme_share'].get(k))} |"
+            )
+        lines += [
+            "",
+            f"Integrated Brier score {_fmt(rep.get('ibs'))} vs {_fmt(rep.get('ibs_null'))} for the "
+            f"Kaplan–Meier-only null model (skill {_fmt(rep.get('ibs_skill'))}; > 0 is better than the null).",
+        ]
     return lines
 
 
@@ -98,11 +116,15 @@ def model_card(config: dict[str, Any], metrics: dict[str, Any]) -> str:
         ]
         if metrics.get("oof_cindex"):
             o = metrics["oof_cindex"]
-            lines.append(f"\nPooled out-of-fold C-index (all folds' risks together, after calibration): "
-                         f"{_fmt(o['c'])} (95% bootstrap CI {_fmt(o['lower'])}–{_fmt(o['upper'])}).")
+            lines.append(
+                f"\nPooled out-of-fold C-index (all folds' risks together, after calibration): "
+                f"{_fmt(o['c'])} (95% bootstrap CI {_fmt(o['lower'])}–{_fmt(o['upper'])})."
+            )
         if metrics.get("in_sample_cindex") is not None:
-            lines.append(f"In-sample C-index of the final model on its own training patients: "
-                         f"{_fmt(metrics['in_sample_cindex'])} (optimistic; for reference only).")
+            lines.append(
+                f"In-sample C-index of the final model on its own training patients: "
+                f"{_fmt(metrics['in_sample_cindex'])} (optimistic; for reference only)."
+            )
     lines += _calibration_lines(metrics, config)
     if config.get("command"):
         lines += ["", "## Reproduce", "", "```bash", config["command"], "```"]

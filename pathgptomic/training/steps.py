@@ -21,8 +21,15 @@ from pathgptomic.training.balance import GradientModulator
 from pathgptomic.training.config import TrainConfig
 
 #: Balance statistics logged when nothing is computed (``concat`` without ``log_balance``, unimodal models).
-NO_BALANCE = {"rho_g": float("nan"), "rho_p": float("nan"), "grad_norm_g": float("nan"), "grad_norm_p": float("nan"),
-              "coef_g": 1.0, "coef_p": 1.0, "modulated": False}
+NO_BALANCE = {
+    "rho_g": float("nan"),
+    "rho_p": float("nan"),
+    "grad_norm_g": float("nan"),
+    "grad_norm_p": float("nan"),
+    "coef_g": 1.0,
+    "coef_p": 1.0,
+    "modulated": False,
+}
 
 
 def make_optimizer(cfg: TrainConfig, model: PathGPTomic) -> torch.optim.Optimizer:
@@ -76,8 +83,9 @@ def modulated_step(
         The step's balance statistics (``rho_g``, ``rho_p``, ``coef_g``, ``coef_p``, gradient norms, ``modulated``).
     """
     if modulator is not None:
-        stats = modulator.step(out.genomic_term.detach().float(), out.image_term.detach().float(),
-                               out.bias.detach().float(), time, event, epoch)
+        stats = modulator.step(
+            out.genomic_term.detach().float(), out.image_term.detach().float(), out.bias.detach().float(), time, event, epoch
+        )
     else:
         stats = dict(NO_BALANCE)
     if cfg.optimizer == "adam" and cfg.modulate_step_size:

@@ -54,12 +54,28 @@ logger = logging.getLogger(__name__)
 
 #: Columns of the per-step log (``history.csv``).
 HISTORY_COLUMNS = [
-    "fold", "epoch", "step", "loss", "n_events", "rho_g", "rho_p", "coef_g", "coef_p",
-    "grad_norm_g", "grad_norm_p", "modulated",
+    "fold",
+    "epoch",
+    "step",
+    "loss",
+    "n_events",
+    "rho_g",
+    "rho_p",
+    "coef_g",
+    "coef_p",
+    "grad_norm_g",
+    "grad_norm_p",
+    "modulated",
 ]
 #: Columns of the per-epoch log (``epochs.csv``).
 EPOCH_COLUMNS = [
-    "fold", "epoch", "train_loss", "val_cindex", "val_cindex_genomic", "val_cindex_image", "inner_val_cindex",
+    "fold",
+    "epoch",
+    "train_loss",
+    "val_cindex",
+    "val_cindex_genomic",
+    "val_cindex_image",
+    "inner_val_cindex",
 ]
 
 
@@ -176,8 +192,9 @@ def train_model(
     if device.type == "cpu":
         torch.set_num_threads(cfg.cpu_threads)
     try:
-        return _train_model(feats, time, event, train_idx, cfg, device, fold=fold, monitor_idx=monitor_idx,
-                            callback=callback, show_progress=show_progress)
+        return _train_model(
+            feats, time, event, train_idx, cfg, device, fold=fold, monitor_idx=monitor_idx, callback=callback, show_progress=show_progress
+        )
     finally:
         torch.set_num_threads(previous_threads)
 
@@ -218,9 +235,7 @@ def _train_model(
     monitor_inputs = scaling.transform(feats.subset(monitor_idx)) if monitor_idx is not None and len(monitor_idx) else None
     inner_inputs = scaling.transform(feats.subset(inner_idx)) if inner_idx is not None else None
 
-    model = PathGPTomic(
-        cfg.model, inputs.cnv_mut.shape[1], inputs.rna.shape[1], feats.image_dim if cfg.model.uses_images else 0
-    ).to(device)
+    model = PathGPTomic(cfg.model, inputs.cnv_mut.shape[1], inputs.rna.shape[1], feats.image_dim if cfg.model.uses_images else 0).to(device)
     if model.genomic_branch is not None:
         model.genomic_branch.fit_rna_projection(inputs.rna)
     optimizer = make_optimizer(cfg, model)
@@ -248,8 +263,14 @@ def _train_model(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             stats = modulated_step(cfg, optimizer, modulator, out, t_fit[idx], e_fit[idx], epoch)
-            row = {"fold": fold, "epoch": epoch, "step": step, "loss": float(loss.detach()),
-                   "n_events": int(e_fit[idx].sum().item()), **{k: as_float(stats.get(k)) for k in HISTORY_COLUMNS[5:]}}
+            row = {
+                "fold": fold,
+                "epoch": epoch,
+                "step": step,
+                "loss": float(loss.detach()),
+                "n_events": int(e_fit[idx].sum().item()),
+                **{k: as_float(stats.get(k)) for k in HISTORY_COLUMNS[5:]},
+            }
             history.append(row)
             losses.append(row["loss"])
             step += 1
@@ -276,8 +297,14 @@ def _train_model(
         best_epoch = best_epoch if restored is None else restored
     model.eval()
     return TrainedModel(
-        model, scaling, pd.DataFrame(history, columns=HISTORY_COLUMNS), pd.DataFrame(epochs, columns=EPOCH_COLUMNS),
-        best_epoch, _time.perf_counter() - start, np.asarray(feats.ids)[train_idx], n_imputed,
+        model,
+        scaling,
+        pd.DataFrame(history, columns=HISTORY_COLUMNS),
+        pd.DataFrame(epochs, columns=EPOCH_COLUMNS),
+        best_epoch,
+        _time.perf_counter() - start,
+        np.asarray(feats.ids)[train_idx],
+        n_imputed,
     )
 
 
@@ -376,22 +403,37 @@ def cross_validate(
         folds = stratified_kfold(event, n_folds=n_folds, seed=cfg.seed)
     if features is None:
         features = compute_cohort_features(
-            cohort, cfg.features, need_images=cfg.model.uses_images, pixels=cfg.model.image_finetune,
-            device=cfg.device, show_progress=show_progress,
+            cohort,
+            cfg.features,
+            need_images=cfg.model.uses_images,
+            pixels=cfg.model.image_finetune,
+            device=cfg.device,
+            show_progress=show_progress,
         )
     cfg = resolve_image_normalisation(resolve_rna_projection(cfg, features), features)
     rows, preds, hist, eps, models, centres = [], [], [], [], [], []
     for k, (tr, te) in enumerate(tqdm(folds, desc="folds", disable=not show_progress)):
         if callback:
             callback("fold", {"fold": k, "n_folds": len(folds)})
-        tm = train_model(features, time, event, np.asarray(tr), cfg, fold=k, monitor_idx=np.asarray(te),
-                         callback=callback, show_progress=show_progress)
+        tm = train_model(
+            features, time, event, np.asarray(tr), cfg, fold=k, monitor_idx=np.asarray(te), callback=callback, show_progress=show_progress
+        )
         test_inputs = tm.scaling.transform(features.subset(te))
         test_imputed = sum(test_inputs.extras["n_imputed"].values())
         pred = predict_inputs(tm.model, test_inputs)
         c = _branch_cindices(pred, cfg.model, time[te], event[te])
-        rows.append({"fold": k, "n_train": len(tr), "n_test": len(te), **c, "best_epoch": tm.best_epoch,
-                     "train_seconds": tm.train_seconds, "n_imputed_train": tm.n_imputed, "n_imputed_test": test_imputed})
+        rows.append(
+            {
+                "fold": k,
+                "n_train": len(tr),
+                "n_test": len(te),
+                **c,
+                "best_epoch": tm.best_epoch,
+                "train_seconds": tm.train_seconds,
+                "n_imputed_train": tm.n_imputed,
+                "n_imputed_test": test_imputed,
+            }
+        )
         preds.append(labelled_predictions(pred, np.asarray(cohort.ids)[te], time[te], event[te], fold=k, split="oof"))
         hist.append(tm.history)
         eps.append(tm.epochs)
@@ -403,14 +445,20 @@ def cross_validate(
     if final_fit:
         if callback:
             callback("fold", {"fold": -1, "n_folds": len(folds)})
-        final = train_model(features, time, event, np.arange(cohort.n), cfg, fold=-1, callback=callback,
-                            show_progress=show_progress)
+        final = train_model(features, time, event, np.arange(cohort.n), cfg, fold=-1, callback=callback, show_progress=show_progress)
         hist.append(final.history)
         eps.append(final.epochs)
     return CVResult(
-        pd.concat(preds, ignore_index=True), fold_df, summarize_folds(fold_df),
-        pd.concat(hist, ignore_index=True), pd.concat(eps, ignore_index=True), final, features, cfg,
-        fold_models=models, centres=np.asarray(centres, dtype=float),
+        pd.concat(preds, ignore_index=True),
+        fold_df,
+        summarize_folds(fold_df),
+        pd.concat(hist, ignore_index=True),
+        pd.concat(eps, ignore_index=True),
+        final,
+        features,
+        cfg,
+        fold_models=models,
+        centres=np.asarray(centres, dtype=float),
         final_centre=risk_centre(final, features) if final is not None else float("nan"),
     )
 
@@ -431,15 +479,17 @@ def fit(
     event = np.asarray(cohort.event, dtype=int)
     if features is None:
         features = compute_cohort_features(
-            cohort, cfg.features, need_images=cfg.model.uses_images, pixels=cfg.model.image_finetune,
-            device=cfg.device, show_progress=show_progress,
+            cohort,
+            cfg.features,
+            need_images=cfg.model.uses_images,
+            pixels=cfg.model.image_finetune,
+            device=cfg.device,
+            show_progress=show_progress,
         )
     cfg = resolve_image_normalisation(resolve_rna_projection(cfg, features), features)
-    final = train_model(features, time, event, np.arange(cohort.n), cfg, fold=-1, callback=callback,
-                        show_progress=show_progress)
-    pred = labelled_predictions(predict_inputs(final.model, final.scaling.transform(features)), np.asarray(cohort.ids),
-                                time, event, fold=-1, split="train")
-    empty = pd.DataFrame(columns=["fold", "n_train", "n_test", "cindex", "cindex_genomic", "cindex_image",
-                                  "best_epoch", "train_seconds"])
-    return CVResult(pred, empty, {"n_folds": 0}, final.history, final.epochs, final, features, cfg,
-                    final_centre=float(pred["risk"].mean()))
+    final = train_model(features, time, event, np.arange(cohort.n), cfg, fold=-1, callback=callback, show_progress=show_progress)
+    pred = labelled_predictions(
+        predict_inputs(final.model, final.scaling.transform(features)), np.asarray(cohort.ids), time, event, fold=-1, split="train"
+    )
+    empty = pd.DataFrame(columns=["fold", "n_train", "n_test", "cindex", "cindex_genomic", "cindex_image", "best_epoch", "train_seconds"])
+    return CVResult(pred, empty, {"n_folds": 0}, final.history, final.epochs, final, features, cfg, final_centre=float(pred["risk"].mean()))

@@ -60,8 +60,12 @@ def _factor_cohort(n: int = 240, seed: int = 0) -> Cohort:
     def frame(a: np.ndarray, prefix: str) -> pd.DataFrame:
         return pd.DataFrame(a, index=ids, columns=[f"{prefix}{j}" for j in range(a.shape[1])])
 
-    blocks = {"rnaseq": frame(rna, "G"), "cnv": frame(cnv, "C"), "mut": frame(mut, "M"),
-              "clinical": pd.DataFrame({"age": age, "is_female": sex}, index=ids)}
+    blocks = {
+        "rnaseq": frame(rna, "G"),
+        "cnv": frame(cnv, "C"),
+        "mut": frame(mut, "M"),
+        "clinical": pd.DataFrame({"age": age, "is_female": sex}, index=ids),
+    }
     return Cohort(ids, np.minimum(t, c), (t <= c).astype(int), blocks, source="factor cohort", true_risk=eta)
 
 
@@ -111,8 +115,10 @@ def test_design_stays_narrow_on_a_wide_cnv_block() -> None:
     assert names_c == ["age_clinical", "is_female_clinical"] and x_c.shape == (120, 2)
 
 
-@pytest.mark.parametrize(("inputs", "low", "high"), [("genomic", 0.60, 0.72), ("clinical", 0.60, 0.72),
-                                                     ("genomic_clinical", 0.70, 0.80), ("late_fusion", 0.70, 0.80)])
+@pytest.mark.parametrize(
+    ("inputs", "low", "high"),
+    [("genomic", 0.60, 0.72), ("clinical", 0.60, 0.72), ("genomic_clinical", 0.70, 0.80), ("late_fusion", 0.70, 0.80)],
+)
 def test_every_baseline_converges_and_ranks_on_a_known_signal(inputs: str, low: float, high: float) -> None:
     coh = _factor_cohort()
     tr, te = np.arange(0, 240, 2), np.arange(1, 240, 2)
@@ -126,8 +132,7 @@ def test_every_baseline_converges_and_ranks_on_a_known_signal(inputs: str, low: 
 
 def test_a_capped_fit_is_not_converged_with_nan_risk() -> None:
     cohort = _factor_cohort(160)
-    res = fit_predict_baseline(cohort, np.arange(120), np.arange(120, 160), "genomic",
-                               CoxBaselineConfig(penalizer=1e-4, max_steps=1))
+    res = fit_predict_baseline(cohort, np.arange(120), np.arange(120, 160), "genomic", CoxBaselineConfig(penalizer=1e-4, max_steps=1))
     assert res.status == STATUS_NOT_CONVERGED and not res.converged
     assert np.isnan(res.risk).all() and len(res.risk) == 40 and "lifelines" in res.reason
 
@@ -143,8 +148,9 @@ def test_runner_records_not_converged_and_report_uses_strongest_converged(tmp_pa
 
     monkeypatch.setattr(runner_mod, "fit_predict_baseline", fake)
     keys = ["cox_pca", "cox_pca_clinical", "cox_clinical", "cox_late_fusion"]
-    settings = BenchmarkSettings(suite="baselines", seeds=[0], n_folds=2, epochs=1, rows=keys, device="cpu",
-                                 cox=CoxBaselineConfig(penalizer=0.1))  # fixed penalizer: fast
+    settings = BenchmarkSettings(
+        suite="baselines", seeds=[0], n_folds=2, epochs=1, rows=keys, device="cpu", cox=CoxBaselineConfig(penalizer=0.1)
+    )  # fixed penalizer: fast
     run = run_benchmark(cohort, settings, tmp_path / "run", show_progress=False)
     res = run.results.set_index(["config", "fold"])
     assert (res.loc["cox_pca_clinical", "status"] == STATUS_NOT_CONVERGED).all()
@@ -166,16 +172,25 @@ def test_runner_records_not_converged_and_report_uses_strongest_converged(tmp_pa
 
 
 def test_reading_compares_deep_rows_with_the_named_strongest_baseline() -> None:
-    rows = [r for r in rows_for_suite("baselines") if r.key in ("cox_pca", "cox_pca_clinical", "cox_clinical",
-                                                                "genomic_snn")]
+    rows = [r for r in rows_for_suite("baselines") if r.key in ("cox_pca", "cox_pca_clinical", "cox_clinical", "genomic_snn")]
     cells = []
     values = {"cox_pca": 0.80, "cox_pca_clinical": 0.85, "cox_clinical": 0.75, "genomic_snn": 0.81}
     for key, v in values.items():
         for f in range(5):
             status = "not_converged" if key == "cox_pca_clinical" and f == 3 else "ok"
-            cells.append({"config": key, "seed": 0, "fold": f, "status": status, "reason": "x",
-                          "cindex": np.nan if status != "ok" else v + 0.01 * f, "cindex_genomic": np.nan,
-                          "cindex_image": np.nan, "train_seconds": 1.0})
+            cells.append(
+                {
+                    "config": key,
+                    "seed": 0,
+                    "fold": f,
+                    "status": status,
+                    "reason": "x",
+                    "cindex": np.nan if status != "ok" else v + 0.01 * f,
+                    "cindex_genomic": np.nan,
+                    "cindex_image": np.nan,
+                    "train_seconds": 1.0,
+                }
+            )
     results = pd.DataFrame(cells)
     summary = summarize(results, rows)
     text = "\n".join(baseline_reading(summary, results))

@@ -34,9 +34,29 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _args(cohort: Path, out: Path, cache: Path, *extra: str) -> list[str]:
     return [
-        "benchmark", "--cohort", str(cohort), "--folds", "2", "--seeds", "1", "--epochs", "2", "--out", str(out),
-        "--image-encoder", "test_resnet", "--max-patches", "2", "--patch-size", "64", "--cache-dir", str(cache),
-        "--threads", "1", "--no-progress", *extra,
+        "benchmark",
+        "--cohort",
+        str(cohort),
+        "--folds",
+        "2",
+        "--seeds",
+        "1",
+        "--epochs",
+        "2",
+        "--out",
+        str(out),
+        "--image-encoder",
+        "test_resnet",
+        "--max-patches",
+        "2",
+        "--patch-size",
+        "64",
+        "--cache-dir",
+        str(cache),
+        "--threads",
+        "1",
+        "--no-progress",
+        *extra,
     ]
 
 
@@ -57,8 +77,7 @@ def test_tiny_benchmark_reports_every_row(full_run: Path) -> None:
         assert row.label in report, row.label
         part = results[results["config"] == row.key]
         assert sorted(part["fold"]) == [0, 1]
-        assert set(part["status"]) <= ({"ok", "not available", "not_converged"} if row.kind == "cox" else
-                                       {"ok", "not available"})
+        assert set(part["status"]) <= ({"ok", "not available", "not_converged"} if row.kind == "cox" else {"ok", "not available"})
         na = part[part["status"] != "ok"]
         assert na["reason"].fillna("").astype(str).str.len().gt(10).all(), "a row that cannot run must say why"
         assert na["cindex"].isna().all(), "no number for a cell that did not run or converge"
@@ -81,14 +100,14 @@ def test_tiny_benchmark_reports_every_row(full_run: Path) -> None:
     assert "| Penalized Cox, clinical only | clinical |" in report
     assert "Strongest converged baseline: **" in report and "never the clinical covariates" in report
     assert "ρ/k evidence (SNN): gradmod mean log10 ρ^G" in report and "concat mean log10 ρ^G" in report
-    for fig in ("cindex_by_config.html", "cindex_by_config.png", "rho_concat_vs_gradmod_snn.html",
-                "rho_concat_vs_gradmod_snn.png"):
+    for fig in ("cindex_by_config.html", "cindex_by_config.png", "rho_concat_vs_gradmod_snn.html", "rho_concat_vs_gradmod_snn.png"):
         assert (full_run / "figures" / fig).stat().st_size > 1000, fig
     assert (full_run / "curves" / "gradmod_snn" / "seed0_fold0_history.csv").is_file()
 
 
-def test_resume_reuses_finished_cells(full_run: Path, tiny_cohort: Path, cache_dir: Path,
-                                      monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_resume_reuses_finished_cells(
+    full_run: Path, tiny_cohort: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     run_dir = tmp_path / "resume"
     shutil.copytree(full_run, run_dir)
     before = pd.read_csv(run_dir / "results.csv")
@@ -115,8 +134,7 @@ def test_resume_reuses_finished_cells(full_run: Path, tiny_cohort: Path, cache_d
     assert len(after) == len(before)
 
 
-def test_resume_runs_only_missing_cells(tiny_cohort: Path, cache_dir: Path, tmp_path: Path,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resume_runs_only_missing_cells(tiny_cohort: Path, cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "partial"
     assert main(_args(tiny_cohort, out, cache_dir, "--suite", "baselines", "--rows", "cox_pca,genomic_snn")) == 0
     first = pd.read_csv(out / "results.csv")
@@ -133,8 +151,7 @@ def test_resume_runs_only_missing_cells(tiny_cohort: Path, cache_dir: Path, tmp_
     pd.testing.assert_frame_equal(second.iloc[:4].reset_index(drop=True), first)
 
 
-def test_changed_settings_refuse_to_resume(tiny_cohort: Path, cache_dir: Path, tmp_path: Path,
-                                           capsys: pytest.CaptureFixture) -> None:
+def test_changed_settings_refuse_to_resume(tiny_cohort: Path, cache_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "run"
     assert main(_args(tiny_cohort, out, cache_dir, "--suite", "baselines", "--rows", "cox_pca")) == 0
     args = _args(tiny_cohort, out, cache_dir, "--suite", "baselines", "--rows", "cox_pca")

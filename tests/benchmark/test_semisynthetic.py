@@ -19,8 +19,7 @@ torch.set_num_threads(1)
 
 
 def _digest(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +34,7 @@ def small_tcga_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_deterministic_and_documented(small_tcga_csv: Path, tmp_path: Path) -> None:
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
-    args = ["semisynthetic", "--tcga", str(small_tcga_csv), "--covariate", "age", "--noise", "0.5",
-            "--image-size", "96", "--no-progress"]
+    args = ["semisynthetic", "--tcga", str(small_tcga_csv), "--covariate", "age", "--noise", "0.5", "--image-size", "96", "--no-progress"]
     assert main(args + ["--seed", "1", "--out", str(a)]) == 0
     assert main(args + ["--seed", "1", "--out", str(b)]) == 0
     assert main(args + ["--seed", "2", "--out", str(c)]) == 0
@@ -102,8 +100,7 @@ def test_image_signal_follows_noise(tcga_csv: Path, tmp_path: Path) -> None:
     df[df["case_id"].isin(keep)].to_csv(small, index=False)
     scores = {}
     for noise in (0.0, 3.0):
-        cohort = build_semisynthetic_cohort(small, tmp_path / f"n{noise}", noise=noise, seed=0, image_size=224,
-                                            show_progress=False)
+        cohort = build_semisynthetic_cohort(small, tmp_path / f"n{noise}", noise=noise, seed=0, image_size=224, show_progress=False)
         fs = FeatureSettings(image_encoder="test_resnet", max_patches=1, cache_dir=str(tmp_path / "cache"))
         feats = compute_cohort_features(cohort, fs, need_images=True, show_progress=False)
         cfg = TrainConfig(model=ModelConfig(fusion="image"), features=fs, epochs=15, seed=0)

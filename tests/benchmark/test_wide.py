@@ -15,8 +15,7 @@ from pathgptomic.benchmark.wide import NOISE_PREFIX, keep_events, widen_cnv
 from pathgptomic.evaluation import concordance_index
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "tcga_gbmlgg"
-pytestmark = pytest.mark.skipif(not (DATA / "tcga_gbmlgg_all_clean.csv.gz").is_file(),
-                                reason=f"real TCGA-GBMLGG data not found at {DATA}")
+pytestmark = pytest.mark.skipif(not (DATA / "tcga_gbmlgg_all_clean.csv.gz").is_file(), reason=f"real TCGA-GBMLGG data not found at {DATA}")
 
 
 @pytest.fixture(scope="module")

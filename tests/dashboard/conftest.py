@@ -35,11 +35,13 @@ def tiny_bundle_env(tmp_path_factory) -> dict[str, Path]:
     cohort_dir = write_demo_cohort(root / "cohort", n_patients=60, seed=0, image_size=224)
     cohort = read_cohort(cohort_dir)
     cfg = TrainConfig(
-        model=ModelConfig(fusion="gradmod", snn_hidden=(16, 16, 16, 16), mlp_b_hidden=32, genomic_dim=8,
-                          image_dim=8, image_hidden=16),
-        features=FeatureSettings(image_encoder="test_resnet", patch_size=224, max_patches=4,
-                                 cache_dir=str(root / "cache")),
-        epochs=8, batch_size=16, lr=0.002, seed=0, device="cpu",  # ranks out of fold (calibration slope > 0)
+        model=ModelConfig(fusion="gradmod", snn_hidden=(16, 16, 16, 16), mlp_b_hidden=32, genomic_dim=8, image_dim=8, image_hidden=16),
+        features=FeatureSettings(image_encoder="test_resnet", patch_size=224, max_patches=4, cache_dir=str(root / "cache")),
+        epochs=8,
+        batch_size=16,
+        lr=0.002,
+        seed=0,
+        device="cpu",  # ranks out of fold (calibration slope > 0)
     )
     result = cross_validate(cohort, cfg, n_folds=3, show_progress=False)
     bundle = save_bundle(result, root / "models" / "tiny", cohort=cohort, name="tiny")

@@ -18,8 +18,14 @@ from pathgptomic.errors import InputValidationError  # noqa: E402
 def test_parse_custom_cutoffs():
     assert A.parse_custom_cutoffs("-1; 0.5") == [-1.0, 0.5]
     assert A.parse_custom_cutoffs(" -2 ") == [-2.0]
-    for bad, words in (("", "one or two"), ("a, 1", "numbers"), ("inf", "finite"), ("0.5, -1", "larger"),
-                       ("0.5, 0.5", "larger"), ("-1, 0, 1", "at most two")):
+    for bad, words in (
+        ("", "one or two"),
+        ("a, 1", "numbers"),
+        ("inf", "finite"),
+        ("0.5, -1", "larger"),
+        ("0.5, 0.5", "larger"),
+        ("-1, 0, 1", "at most two"),
+    ):
         with pytest.raises(InputValidationError, match=words) as info:
             A.parse_custom_cutoffs(bad)
         assert "np.float64" not in str(info.value)
@@ -40,8 +46,15 @@ def test_input_key_changes_with_any_part():
 
 
 def test_evaluated_rows_follow_the_report_order():
-    pred = pd.DataFrame({"patient_id": ["a", "b", "c", "a"], "time": [1.0, 2.0, 3.0, 9.0], "event": [1, 0, 1, 1],
-                         "risk": [0.1, 0.2, 0.3, 0.4], "split": ["oof", "oof", "oof", "train"]})
+    pred = pd.DataFrame(
+        {
+            "patient_id": ["a", "b", "c", "a"],
+            "time": [1.0, 2.0, 3.0, 9.0],
+            "event": [1, 0, 1, 1],
+            "risk": [0.1, 0.2, 0.3, 0.4],
+            "split": ["oof", "oof", "oof", "train"],
+        }
+    )
     report = {"patient_id": ["c", "a", "b"], "risk_groups": {"labels": ["high", "low", "low"]}}
     rows = A.evaluated_rows(pred, report)
     assert list(rows["patient_id"]) == ["c", "a", "b"] and list(rows["time"]) == [3.0, 1.0, 2.0]
@@ -64,7 +77,19 @@ def test_ordinal():
     from components.ui import ordinal
 
     assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 51, 100, 101)] == [
-        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "51st", "100th", "101st"]
+        "1st",
+        "2nd",
+        "3rd",
+        "4th",
+        "11th",
+        "12th",
+        "13th",
+        "21st",
+        "22nd",
+        "51st",
+        "100th",
+        "101st",
+    ]
 
 
 def test_bundle_scan_agrees_with_list_bundles(tmp_path):

@@ -145,7 +145,6 @@ def test_cohort_summary_bars_coloured_by_sign(open_page, no_errors):
     assert set(colours) <= {"#d62728", "#1f77b4"}
     assert "mean_attribution" in bars.hovertemplate
     legend = {t.name: t.marker.color for t in fig.data if t.showlegend}
-    assert legend == {"raises risk (mean_attribution > 0)": "#d62728",
-                      "lowers risk (mean_attribution < 0)": "#1f77b4"}
+    assert legend == {"raises risk (mean_attribution > 0)": "#d62728", "lowers risk (mean_attribution < 0)": "#1f77b4"}
     signs = np.asarray(bars.customdata, float).ravel()
     assert [c == "#d62728" for c in colours] == list(signs >= 0)

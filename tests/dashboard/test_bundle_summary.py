@@ -20,8 +20,11 @@ def test_demo_bundle_summary_names_fusion_and_encoders() -> None:
 
 
 def test_scgpt_checkpoint_is_stated(tmp_path: Path) -> None:
-    cfg = {"train_config": {"model": {"fusion": "concat"}, "features": {"rna_encoder": "scgpt_smooth"}},
-           "feature_info": {"scgpt_checkpoint_hash": "61138b28abcdef0123456789"}, "image_encoder": {"name": None}}
+    cfg = {
+        "train_config": {"model": {"fusion": "concat"}, "features": {"rna_encoder": "scgpt_smooth"}},
+        "feature_info": {"scgpt_checkpoint_hash": "61138b28abcdef0123456789"},
+        "image_encoder": {"name": None},
+    }
     (tmp_path / "config.json").write_text(json.dumps(cfg))
     assert bundle_summary(str(tmp_path)) == "fusion `concat` · RNA `scgpt_smooth` · scGPT `61138b28abcd`"
 

@@ -53,7 +53,8 @@ def _assert_shows(at: AppTest, report: dict) -> None:
     assert list(groups["patients"]) == [g["n"] for g in expected]
     assert list(groups["events"]) == [g["events"] for g in expected]
     assert [float(v) if v != "not reached" else np.inf for v in groups["median survival"]] == pytest.approx(
-        [round(g["median_survival"], 1) for g in expected])
+        [round(g["median_survival"], 1) for g in expected]
+    )
 
 
 def test_out_of_fold_view_equals_evaluate_predictions(dashboard_env, page):
@@ -73,8 +74,7 @@ def test_out_of_fold_view_equals_evaluate_predictions(dashboard_env, page):
     assert list(hrs["hazard ratio"]) == [f"{h['hr']:.2f}" for h in report["risk_groups"]["hazard_ratios"]]
 
 
-@pytest.mark.parametrize("text, words", [("1, 0", "larger than the first"), ("a", "numbers"),
-                                         ("-1, 0, 1", "at most two")])
+@pytest.mark.parametrize("text, words", [("1, 0", "larger than the first"), ("a", "numbers"), ("-1, 0, 1", "at most two")])
 def test_bad_custom_cutoffs_say_what_to_fix(text, words, page):
     at = page
     at.radio(key="cohort.scheme").set_value("custom").run()

@@ -47,13 +47,12 @@ def _assert_shows(at: AppTest, row: pd.Series) -> None:
         assert float(m[f"Survival at {label}"].rstrip("%")) / 100 == pytest.approx(row[f"survival_{t}"], abs=5e-4)
     table = next(d.value for d in at.dataframe if "quantity" in d.value.columns)
     np.testing.assert_allclose(table["estimate"].iloc[:3], [row["survival_12"], row["survival_36"], row["survival_60"]])
-    np.testing.assert_allclose(table["low"].iloc[:3], [row["survival_12_low"], row["survival_36_low"],
-                                                       row["survival_60_low"]])
-    np.testing.assert_allclose(table[["estimate", "low", "high"]].iloc[3],
-                               row[["median_survival", "median_survival_low", "median_survival_high"]].astype(float))
+    np.testing.assert_allclose(table["low"].iloc[:3], [row["survival_12_low"], row["survival_36_low"], row["survival_60_low"]])
+    np.testing.assert_allclose(
+        table[["estimate", "low", "high"]].iloc[3], row[["median_survival", "median_survival_low", "median_survival_high"]].astype(float)
+    )
     split = next(d.value for d in at.dataframe if "term" in d.value.columns)
-    np.testing.assert_allclose(split["value"], row[["genomic_term", "image_term", "bias", "theta"]].astype(float),
-                               rtol=1e-6)
+    np.testing.assert_allclose(split["value"], row[["genomic_term", "image_term", "bias", "theta"]].astype(float), rtol=1e-6)
 
 
 def test_demo_patient_numbers_equal_bundle_predict(dashboard_env, open_page):
@@ -145,8 +144,7 @@ def test_patient_without_genomics_is_refused_without_percentile(dashboard_env, o
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and "Insufficient data" in errors[0] and "cnv" in errors[0], errors
     labels = set(_metrics(at))
-    assert not {"Percentile (training patients)", "Risk group (tertiles)",
-                "Risk (calibrated log hazard ratio)"} & labels
+    assert not {"Percentile (training patients)", "Risk group (tertiles)", "Risk (calibrated log hazard ratio)"} & labels
     assert not any("quantity" in d.value.columns for d in at.dataframe)  # no survival table
     assert not at.get("plotly_chart")  # no curve
 

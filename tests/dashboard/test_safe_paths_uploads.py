@@ -54,8 +54,9 @@ def test_resolve_inside_accepts_files_in_root(root: Path) -> None:
     assert resolve_inside(root, "sub/b.png") == (root / "sub" / "b.png").resolve()
 
 
-@pytest.mark.parametrize("bad", ["../secret.svs", "sub/../../secret.svs", "escape.svs", "up/secret.svs",
-                                 "/etc/passwd", "missing.svs", "a.svs\x00.png"])
+@pytest.mark.parametrize(
+    "bad", ["../secret.svs", "sub/../../secret.svs", "escape.svs", "up/secret.svs", "/etc/passwd", "missing.svs", "a.svs\x00.png"]
+)
 def test_resolve_inside_refuses_escapes(root: Path, bad: str) -> None:
     with pytest.raises(InputValidationError):
         resolve_inside(root, bad)

@@ -175,8 +175,13 @@ def test_misconfigured_setting_stops_the_app_with_its_name(monkeypatch):
     assert not _sidebar_picker_shown(at)
 
 
-AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32, "client_id": "id",
-        "client_secret": "secret", "server_metadata_url": "https://idp.example/.well-known/openid-configuration"}
+AUTH = {
+    "redirect_uri": "http://localhost:8501/oauth2callback",
+    "cookie_secret": "x" * 32,
+    "client_id": "id",
+    "client_secret": "secret",
+    "server_metadata_url": "https://idp.example/.well-known/openid-configuration",
+}
 
 
 def test_oidc_login_gate(monkeypatch):
@@ -278,8 +283,10 @@ def test_scrub_paths_keeps_file_names_only(tmp_path, monkeypatch):
     data = tmp_path / "srv" / "pgt-data"
     monkeypatch.setenv("PATHGPTOMIC_DATA_DIR", str(data))
     temp = Path(tempfile.gettempdir()) / "pgt-upload-abc" / "upload.tiff"
-    text = (f"see the log {data}/jobs/ab12/job.log; cannot read {temp}: bad; bundle {REPO}/models/demo/config.json; "
-            f"also /opt/secret/place/weights.bin and https://example.org/a/b.html and 3/5 folds")
+    text = (
+        f"see the log {data}/jobs/ab12/job.log; cannot read {temp}: bad; bundle {REPO}/models/demo/config.json; "
+        f"also /opt/secret/place/weights.bin and https://example.org/a/b.html and 3/5 folds"
+    )
     out = ui.scrub_paths(text)
     assert "<data folder>/jobs/ab12/job.log" in out
     assert "<temp folder>/pgt-upload-abc/upload.tiff" in out
@@ -304,8 +311,7 @@ def _guarded_script() -> None:
     def page() -> None:
         kind = os.environ["PGT_TEST_KIND"]
         if kind == "project":
-            raise InputValidationError(f"the file {data / 'uploads' / 'cohort-1' / 'cohort.csv'} has no "
-                                       "column [x](https://evil.example)")
+            raise InputValidationError(f"the file {data / 'uploads' / 'cohort-1' / 'cohort.csv'} has no column [x](https://evil.example)")
         raise OSError(f"[Errno 2] No such file: '{data / 'jobs' / 'x' / 'job.log'}'")
 
     run_guarded(page)

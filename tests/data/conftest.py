@@ -62,7 +62,9 @@ def generic_files(tmp_path: Path) -> dict[str, Path]:
     ).to_csv(tmp_path / "clinical.csv", index=False)
     pd.DataFrame(
         {
-            "patient_id": ids, "EGFR_cnv": [2, 0, 1, -1, 0, 0], "TP53_mut": [1, 0, 0, 1, 1, 0],
+            "patient_id": ids,
+            "EGFR_cnv": [2, 0, 1, -1, 0, 0],
+            "TP53_mut": [1, 0, 0, 1, 1, 0],
             "PTEN_rnaseq": [0.1, -0.4, 1.2, 0.3, None, -1.0],
         }
     ).to_csv(tmp_path / "omics.csv", index=False)

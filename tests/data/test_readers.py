@@ -34,7 +34,10 @@ def test_real_tcga_patients_events_blocks(real_cohort, tcga_csv):
     assert real_cohort.n_events == int((1 - per_patient["censorship"]).sum())
     # 1,544 RNA-seq, 30 CNV, 16 mutation columns; none is constant, so none is dropped
     assert {k: v.shape for k, v in real_cohort.blocks.items()} == {
-        "rnaseq": (569, 1544), "cnv": (569, 30), "mut": (569, 16), "clinical": (569, 2)
+        "rnaseq": (569, 1544),
+        "cnv": (569, 30),
+        "mut": (569, 16),
+        "clinical": (569, 2),
     }
     assert real_cohort.meta["dropped_columns"] == {}
     assert "EGFR" in real_cohort.blocks["cnv"].columns and "IDH1" in real_cohort.blocks["mut"].columns
@@ -149,9 +152,7 @@ def test_tcga_prediction_upload_partial_columns(tmp_path):
 def test_generic_prediction_has_every_block(tmp_path):
     (tmp_path / "u.csv").write_text("patient_id,TP53_mut\nNEW-4,1\n")
     cohort = read_generic(None, [tmp_path / "u.csv"], for_prediction=True)
-    assert {k: v.shape for k, v in cohort.blocks.items()} == {
-        "mut": (1, 1), "cnv": (1, 0), "rnaseq": (1, 0), "clinical": (1, 0)
-    }
+    assert {k: v.shape for k, v in cohort.blocks.items()} == {"mut": (1, 1), "cnv": (1, 0), "rnaseq": (1, 0), "clinical": (1, 0)}
 
 
 def test_unknown_block_name(tcga_frame, write_csv):

@@ -24,9 +24,7 @@ def small(tmp_path_factory):
 
 def test_structure(small):
     assert small.n == 120 and small.time_unit == "months"
-    assert {k: v.shape for k, v in small.blocks.items()} == {
-        "cnv": (120, 30), "mut": (120, 16), "rnaseq": (120, 200), "clinical": (120, 2)
-    }
+    assert {k: v.shape for k, v in small.blocks.items()} == {"cnv": (120, 30), "mut": (120, 16), "rnaseq": (120, 200), "clinical": (120, 2)}
     assert set(np.unique(small.blocks["cnv"].to_numpy())) <= {-2.0, -1.0, 0.0, 1.0, 2.0}
     assert set(np.unique(small.blocks["mut"].to_numpy())) == {0.0, 1.0}
     assert (small.blocks["rnaseq"].to_numpy() >= 0).all()

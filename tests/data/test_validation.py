@@ -159,8 +159,11 @@ def test_fewer_than_two_events(tcga_frame, write_csv):
 
 def test_no_columns_for_requested_block(tcga_frame, write_csv):
     df = tcga_frame.drop(columns=["TP53_mut", "IDH1_mut"])
-    with pytest.raises(InputValidationError, match=r"no feature columns for the requested block 'mut' "
-                       r"\(expected columns named <GENE>_mut\)"):
+    with pytest.raises(
+        InputValidationError,
+        match=r"no feature columns for the requested block 'mut' "
+        r"\(expected columns named <GENE>_mut\)",
+    ):
         read_tcga(write_csv(df))
     cohort = read_tcga(write_csv(df), blocks=("cnv", "rnaseq"))
     assert set(cohort.blocks) == {"cnv", "rnaseq", "clinical"}
@@ -309,8 +312,24 @@ def test_accepted_encodings_and_compressions_read_identically(data):
         (gzip.compress(GOOD.encode())[:-12], r"up\.csv: is not a valid gzip file \(the compressed stream is truncated\)"),
         (b"a,b,a\n1,2,3\n", r"up\.csv: column\(s\) 'a' appear more than once in the header \(row 1; 'a' at column positions 1, 3\)"),
     ],
-    ids=["empty", "blank", "empty-gzip", "header-only", "semicolon", "tab", "xlsx", "zip", "xls", "gzip-png", "binary",
-         "utf16-no-bom", "latin1", "double-gzip", "truncated-gzip", "duplicates"],
+    ids=[
+        "empty",
+        "blank",
+        "empty-gzip",
+        "header-only",
+        "semicolon",
+        "tab",
+        "xlsx",
+        "zip",
+        "xls",
+        "gzip-png",
+        "binary",
+        "utf16-no-bom",
+        "latin1",
+        "double-gzip",
+        "truncated-gzip",
+        "duplicates",
+    ],
 )
 def test_refusals_are_precise_and_the_same_for_header_and_full_reads(data, pattern):
     with pytest.raises(InputValidationError, match=pattern) as full:
@@ -353,8 +372,11 @@ def test_gzip_bomb_memory_and_time_are_bounded(tmp_path):
     tracemalloc.start()
     try:
         t0 = time.perf_counter()
-        with pytest.raises(InputValidationError, match=r"bomb\.csv: the CSV file expands to more than 8 MB of text once "
-                                                       r"gzip-decompressed.*compression bomb.*Fix: split"):
+        with pytest.raises(
+            InputValidationError,
+            match=r"bomb\.csv: the CSV file expands to more than 8 MB of text once "
+            r"gzip-decompressed.*compression bomb.*Fix: split",
+        ):
             V.read_csv_checked(tmp_path / "bomb.csv", limits=limits)
         with V.read_limits(limits), pytest.raises(InputValidationError, match=r"more than 8 MB"):
             read_tcga(tmp_path / "bomb.csv")  # readers pick the bound up from read_limits
@@ -432,9 +454,11 @@ def test_rows_one_field_longer_than_the_header_are_refused_not_shifted():
 
 @pytest.mark.parametrize(
     ("value", "fragment"),
-    [(1e300, r"is 1e\+300 months, over the plausible maximum of 1200 months \(100 years\)"),
-     (1201.0, r"is 1201 months, over the plausible maximum"),
-     ("1e400", r"value '1e400' is too large: it overflows to infinity")],
+    [
+        (1e300, r"is 1e\+300 months, over the plausible maximum of 1200 months \(100 years\)"),
+        (1201.0, r"is 1201 months, over the plausible maximum"),
+        ("1e400", r"value '1e400' is too large: it overflows to infinity"),
+    ],
 )
 def test_implausible_times_fail_at_reading_naming_the_patient(tcga_frame, write_csv, value, fragment):
     df = tcga_frame.astype({"survival_months": object})

@@ -36,16 +36,15 @@ def test_matches_lifelines_breslow_baseline_and_survival() -> None:
     risk = cph.predict_log_partial_hazard(df)
     b = BreslowBaseline().fit(risk, df["week"], df["arrest"])
     h = cph.baseline_cumulative_hazard_
-    np.testing.assert_allclose(b.cumulative_hazard(h.index.to_numpy()) * math.exp(-b.risk_offset_),
-                               h.iloc[:, 0].to_numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        b.cumulative_hazard(h.index.to_numpy()) * math.exp(-b.risk_offset_), h.iloc[:, 0].to_numpy(), rtol=1e-10, atol=1e-12
+    )
     times = h.index.to_numpy()
     ours = b.survival_function(risk.iloc[:8], times=times)
-    np.testing.assert_allclose(ours.to_numpy(), cph.predict_survival_function(df.iloc[:8], times=times).to_numpy(),
-                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours.to_numpy(), cph.predict_survival_function(df.iloc[:8], times=times).to_numpy(), rtol=1e-10, atol=1e-12)
     assert list(ours.columns) == list(risk.index[:8])  # Series index -> column names
     # a common shift of all risks leaves the curves unchanged, even a huge one
-    shifted = BreslowBaseline().fit(risk + 500.0, df["week"], df["arrest"]).survival_function(risk.iloc[:8] + 500.0,
-                                                                                                   times=times)
+    shifted = BreslowBaseline().fit(risk + 500.0, df["week"], df["arrest"]).survival_function(risk.iloc[:8] + 500.0, times=times)
     np.testing.assert_allclose(shifted.to_numpy(), ours.to_numpy(), rtol=1e-9, atol=1e-12)
 
 
@@ -86,8 +85,7 @@ def test_errors() -> None:
         BreslowBaseline().fit([0.0, 1.0], [1.0, 2.0], [0, 0])
     with pytest.raises(BundleError, match=r"lacks column\(s\) \['risk_offset'\]"):
         BreslowBaseline.from_frame(pd.DataFrame({"time": [1.0], "hazard": [0.1], "cumulative_hazard": [0.1]}))
-    bad = pd.DataFrame({"time": [2.0, 1.0], "hazard": [0.1, 0.1], "cumulative_hazard": [0.1, 0.2],
-                        "risk_offset": [0.0, 0.0]})
+    bad = pd.DataFrame({"time": [2.0, 1.0], "hazard": [0.1, 0.1], "cumulative_hazard": [0.1, 0.2], "risk_offset": [0.0, 0.0]})
     with pytest.raises(BundleError, match="strictly increasing"):
         BreslowBaseline.from_frame(bad)
     b = BreslowBaseline().fit([0.0, 1.0], [1.0, 2.0], [1, 1])

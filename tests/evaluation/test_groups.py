@@ -37,8 +37,13 @@ def test_cutoffs_median_tertiles_explicit() -> None:
 
 @pytest.mark.parametrize(
     ("scheme", "match"),
-    [("quartiles", "must be 'median', 'tertiles'"), ([2.0, 1.0], "strictly increasing"),
-     ([1.0, 2.0, 3.0], "one or two"), ([float("nan")], "finite"), (["a"], "must be numbers")],
+    [
+        ("quartiles", "must be 'median', 'tertiles'"),
+        ([2.0, 1.0], "strictly increasing"),
+        ([1.0, 2.0, 3.0], "one or two"),
+        ([float("nan")], "finite"),
+        (["a"], "must be numbers"),
+    ],
 )
 def test_cutoffs_reject_bad_schemes(scheme: object, match: str) -> None:
     with pytest.raises(ConfigError, match=match):

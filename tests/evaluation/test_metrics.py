@@ -127,8 +127,9 @@ def test_time_dependent_auc_matches_sksurv_and_is_informative() -> None:
     assert 1 <= len(res.table) <= 10 and res.message == ""
     assert res.table["time"].between(time[te].min(), min(time[te].max(), time[tr].max()), inclusive="left").all()
     assert 0.6 < res.mean_auc < 1.0
-    ref_auc, ref_mean = cumulative_dynamic_auc(Surv.from_arrays(event[tr], time[tr]), Surv.from_arrays(event[te], time[te]),
-                                               risk[te], res.table["time"].to_numpy())
+    ref_auc, ref_mean = cumulative_dynamic_auc(
+        Surv.from_arrays(event[tr], time[tr]), Surv.from_arrays(event[te], time[te]), risk[te], res.table["time"].to_numpy()
+    )
     np.testing.assert_allclose(res.table["auc"], ref_auc)
     assert res.mean_auc == pytest.approx(ref_mean)
     assert time_dependent_auc(time[tr], event[tr], time[te], event[te], -risk[te]).mean_auc < 0.4
@@ -168,8 +169,7 @@ def test_integrated_brier_matches_sksurv_and_beats_uninformative() -> None:
     grid = np.linspace(time[te].min(), min(time[te].max(), time[tr].max()), 25)[:-1]
     surv = base.survival_function(risk[te], times=grid)
     ibs = integrated_brier(time[tr], event[tr], time[te], event[te], surv)
-    ref = integrated_brier_score(Surv.from_arrays(event[tr], time[tr]), Surv.from_arrays(event[te], time[te]),
-                                 surv.to_numpy().T, grid)
+    ref = integrated_brier_score(Surv.from_arrays(event[tr], time[tr]), Surv.from_arrays(event[te], time[te]), surv.to_numpy().T, grid)
     assert ibs == pytest.approx(ref)
     flat = pd.DataFrame(0.5, index=surv.index, columns=surv.columns)
     assert ibs < integrated_brier(time[tr], event[tr], time[te], event[te], flat)

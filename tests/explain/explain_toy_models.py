@@ -100,6 +100,9 @@ def random_inputs(b: int = 3, p1: int = 4, p2: int = 5, n: int = 6, d: int = 3, 
     image = torch.randn(b, n, d, generator=g) * mask.unsqueeze(-1)
     coords = [torch.arange(n).repeat(2, 1).T.numpy() * 224 for _ in range(b)]
     return ToyInputs(
-        torch.randn(b, p1, generator=g), torch.randn(b, p2, generator=g), image, mask,
+        torch.randn(b, p1, generator=g),
+        torch.randn(b, p2, generator=g),
+        image,
+        mask,
         extras={"coords": coords, "patient_ids": [f"P{i}" for i in range(b)]},
     )

@@ -118,8 +118,7 @@ def test_top_features_sign_magnitude_and_blocks() -> None:
     assert list(top["block"]) == ["rna", "cnv", "rna"]
     assert list(top["rank"]) == [1, 2, 3]
     per = top_genomic_features(attr, NAMES, k=1, per_block=True)
-    assert dict(zip(per["block"], per["feature"])) == {
-        "rna": "MYC_rnaseq", "cnv": "EGFR_cnv", "mut": "IDH1_mut", "other": "age"}
+    assert dict(zip(per["block"], per["feature"])) == {"rna": "MYC_rnaseq", "cnv": "EGFR_cnv", "mut": "IDH1_mut", "other": "age"}
     blocks = block_summary(genomic_attribution_table(attr, NAMES)).set_index("block")
     assert blocks.loc["rna", "sum_abs"] == pytest.approx(4.55)
     assert blocks.loc["cnv", "sum"] == pytest.approx(-1.5)

@@ -14,16 +14,25 @@ from pathgptomic.nn import fusion
 def tiny(fusion_mode: str, pooling: str = "attention", seed: int = 0):  # noqa: ANN201
     torch.manual_seed(seed)
     cfg = fusion.ModelConfig(
-        fusion=fusion_mode, snn_hidden=(8, 8), mlp_b_hidden=8, genomic_dim=4, image_dim=4,
-        image_hidden=8, image_pooling=pooling, kronecker_gate_dim=4, kronecker_hidden=8,
+        fusion=fusion_mode,
+        snn_hidden=(8, 8),
+        mlp_b_hidden=8,
+        genomic_dim=4,
+        image_dim=4,
+        image_hidden=8,
+        image_pooling=pooling,
+        kronecker_gate_dim=4,
+        kronecker_hidden=8,
     )
     model = fusion.PathGPTomic(cfg, cnv_mut_dim=5, rna_dim=6, image_feature_dim=8).eval()
     g = torch.Generator().manual_seed(seed)
     mask = torch.ones(3, 7, dtype=torch.bool)
     mask[2, 4:] = False
     x = fusion.ModelInputs(
-        torch.randn(3, 5, generator=g), torch.randn(3, 6, generator=g),
-        torch.randn(3, 7, 8, generator=g) * mask.unsqueeze(-1), mask,
+        torch.randn(3, 5, generator=g),
+        torch.randn(3, 6, generator=g),
+        torch.randn(3, 7, 8, generator=g) * mask.unsqueeze(-1),
+        mask,
         extras={"coords": [np.stack([np.arange(7) * 256, np.zeros(7)], 1).astype(int)] * 3},
     )
     return model, x

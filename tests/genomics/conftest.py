@@ -22,8 +22,10 @@ def tiny_folder(tmp_path: Path) -> Callable[..., Path]:
         extra = {}
         if heads:
             extra = {
-                "decoder.fc.0.weight": torch.randn(e, e), "decoder.fc.0.bias": torch.randn(e),
-                "decoder.fc.4.weight": torch.randn(1, e), "mvc_decoder.W.weight": torch.randn(e, e),
+                "decoder.fc.0.weight": torch.randn(e, e),
+                "decoder.fc.0.bias": torch.randn(e),
+                "decoder.fc.4.weight": torch.randn(1, e),
+                "mvc_decoder.W.weight": torch.randn(e, e),
                 "flag_encoder.weight": torch.randn(2, e),
             }
         return save_scgpt_folder(tmp_path / name, model, vocab, args, layout=layout, extra_state=extra)

@@ -8,8 +8,17 @@ from pathgptomic.genomics.scgpt import ScGPTConfig, ScGPTEncoder
 from pathgptomic.genomics.vocab import GeneVocab, build_vocab
 
 TINY_ARGS = {
-    "embsize": 16, "nheads": 2, "d_hid": 24, "nlayers": 2, "n_layers_cls": 3, "dropout": 0.2,
-    "pad_token": "<pad>", "pad_value": -2, "mask_value": -1, "input_emb_style": "continuous", "n_bins": 51,
+    "embsize": 16,
+    "nheads": 2,
+    "d_hid": 24,
+    "nlayers": 2,
+    "n_layers_cls": 3,
+    "dropout": 0.2,
+    "pad_token": "<pad>",
+    "pad_value": -2,
+    "mask_value": -1,
+    "input_emb_style": "continuous",
+    "n_bins": 51,
 }
 TINY_GENES = [f"GENE{i}" for i in range(40)] + ["TP53", "EGFR", "IDH1", "PTEN"]
 

@@ -67,7 +67,7 @@ def test_deterministic_mode_reproducible_and_official_mode_random():
     assert not np.array_equal(a, c)
 
 
-@pytest.mark.parametrize("transform", [lambda x: 3.7 * x, np.log1p, np.sqrt, lambda x: x ** 3 + x])
+@pytest.mark.parametrize("transform", [lambda x: 3.7 * x, np.log1p, np.sqrt, lambda x: x**3 + x])
 def test_counts_invariant_to_monotone_transform_keeping_zero(transform):
     row = _counts(2)
     a = binning(row, 51, np.random.default_rng(0))

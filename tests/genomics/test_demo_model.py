@@ -18,7 +18,10 @@ REPO_DEMO_FOLDER = Path(__file__).resolve().parents[2] / "models" / "scgpt-demo"
 
 def test_demo_folder_is_official_format_and_loads():
     assert sorted(p.name for p in REPO_DEMO_FOLDER.iterdir() if p.name in ("args.json", "vocab.json", "best_model.pt")) == [
-        "args.json", "best_model.pt", "vocab.json"]
+        "args.json",
+        "best_model.pt",
+        "vocab.json",
+    ]
     size_mb = (REPO_DEMO_FOLDER / "best_model.pt").stat().st_size / 2**20
     assert size_mb < 8
     loaded = load_scgpt(REPO_DEMO_FOLDER)
@@ -93,7 +96,7 @@ def test_demo_masked_value_prediction_beats_constant():
     loaded = load_scgpt(REPO_DEMO_FOLDER)
     state = torch.load(REPO_DEMO_FOLDER / "best_model.pt", weights_only=True)
     dec = ExprDecoder(loaded.config.embsize)
-    dec.load_state_dict({k[len("decoder."):]: v for k, v in state.items() if k.startswith("decoder.")})
+    dec.load_state_dict({k[len("decoder.") :]: v for k, v in state.items() if k.startswith("decoder.")})
     mean_bin = json.loads((REPO_DEMO_FOLDER / "training_log.json").read_text())["target_mean_bin"]
     ids, _ = loaded.vocab.map_genes(list(cells.genes))
     rng = np.random.default_rng(0)

@@ -116,8 +116,15 @@ def test_rna_features_smooth_mode_checks_mlp_a(tiny_folder, tmp_path):
         rna_features(cohort, mode="scgpt_smooth", scgpt_folder=folder, min_genes=10)
     torch.manual_seed(0)
     model = SmoothingModel(16, 3, hidden=8, n_layers=3, dropout=0.0).eval()
-    meta = {"format_version": 1, "in_dim": 16, "hidden": 8, "n_layers": 3, "dropout": 0.0, "cell_types": ["a", "b", "c"],
-            "scgpt_checkpoint_hash": "0" * 64}
+    meta = {
+        "format_version": 1,
+        "in_dim": 16,
+        "hidden": 8,
+        "n_layers": 3,
+        "dropout": 0.0,
+        "cell_types": ["a", "b", "c"],
+        "scgpt_checkpoint_hash": "0" * 64,
+    }
     res = SmoothingResult(model=model, baseline=model, cell_types=["a", "b", "c"], metrics={}, meta=meta)
     wrong = save_mlp_a(res, tmp_path / "wrong.safetensors")
     with pytest.raises(CheckpointError, match="trained on scGPT checkpoint 000000000000"):

@@ -30,16 +30,47 @@ def test_embed_rna_expression_csv(tiny_folder, tmp_path, capsys):
     df = pd.DataFrame(rng.poisson(2.0, (4, len(TINY_GENES))), index=[f"s{i}" for i in range(4)], columns=TINY_GENES)
     df.T.to_csv(tmp_path / "expr.csv")
     out = tmp_path / "emb.csv"
-    rc = main(["embed-rna", "--expression-csv", str(tmp_path / "expr.csv"), "--genes-as-rows", "--scgpt-dir", str(folder),
-               "--out", str(out), "--min-genes", "10", "--no-cache", "--no-progress"])
+    rc = main(
+        [
+            "embed-rna",
+            "--expression-csv",
+            str(tmp_path / "expr.csv"),
+            "--genes-as-rows",
+            "--scgpt-dir",
+            str(folder),
+            "--out",
+            str(out),
+            "--min-genes",
+            "10",
+            "--no-cache",
+            "--no-progress",
+        ]
+    )
     assert rc == 0
     res = pd.read_csv(out, index_col=0)
     assert res.shape == (4, 16) and list(res.index) == ["s0", "s1", "s2", "s3"]
     np.testing.assert_allclose(np.linalg.norm(res.to_numpy(), axis=1), 1.0, atol=1e-5)
     assert "44/44 genes" in capsys.readouterr().out
     npz = tmp_path / "emb.npz"
-    assert main(["embed-rna", "--expression-csv", str(tmp_path / "expr.csv"), "--genes-as-rows", "--scgpt-dir", str(folder),
-                 "--out", str(npz), "--min-genes", "10", "--no-cache", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "embed-rna",
+                "--expression-csv",
+                str(tmp_path / "expr.csv"),
+                "--genes-as-rows",
+                "--scgpt-dir",
+                str(folder),
+                "--out",
+                str(npz),
+                "--min-genes",
+                "10",
+                "--no-cache",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     z = np.load(npz)
     np.testing.assert_allclose(z["matrix"], res.to_numpy(), atol=1e-6)
     # a user error exits 2 with a message, no traceback

@@ -12,20 +12,22 @@ def tcga_table(n: int = N_PATIENTS) -> pd.DataFrame:
     """A valid TCGA-layout table: ``n`` patients P01.., half of them with an event."""
     rng = np.random.default_rng(1)
     ids = [f"P{i:02d}" for i in range(1, n + 1)]
-    return pd.DataFrame({
-        "case_id": ids,
-        "slide_id": [f"{p}-DX1.svs" for p in ids],
-        "survival_months": np.round(rng.uniform(1, 60, n), 2),
-        "censorship": [0, 1] * (n // 2),
-        "age": rng.integers(30, 80, n),
-        "is_female": [0, 1] * (n // 2),
-        "EGFR_cnv": rng.integers(-2, 3, n),
-        "PTEN_cnv": rng.integers(-2, 3, n),
-        "TP53_mut": [0, 1, 1] * (n // 3),
-        "IDH1_mut": [1, 0, 0] * (n // 3),
-        "SOX2_rnaseq": np.round(rng.normal(size=n), 3),
-        "MKI67_rnaseq": np.round(rng.normal(size=n), 3),
-    })
+    return pd.DataFrame(
+        {
+            "case_id": ids,
+            "slide_id": [f"{p}-DX1.svs" for p in ids],
+            "survival_months": np.round(rng.uniform(1, 60, n), 2),
+            "censorship": [0, 1] * (n // 2),
+            "age": rng.integers(30, 80, n),
+            "is_female": [0, 1] * (n // 2),
+            "EGFR_cnv": rng.integers(-2, 3, n),
+            "PTEN_cnv": rng.integers(-2, 3, n),
+            "TP53_mut": [0, 1, 1] * (n // 3),
+            "IDH1_mut": [1, 0, 0] * (n // 3),
+            "SOX2_rnaseq": np.round(rng.normal(size=n), 3),
+            "MKI67_rnaseq": np.round(rng.normal(size=n), 3),
+        }
+    )
 
 
 class FakeUpload:

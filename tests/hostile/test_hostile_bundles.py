@@ -37,7 +37,10 @@ def pristine_bundle(tmp_path_factory) -> Path:
     cfg = TrainConfig(
         model=ModelConfig(fusion="genomic", snn_hidden=(8, 8, 8, 8), mlp_b_hidden=8, genomic_dim=4),
         features=FeatureSettings(use_images=False, cache_dir=str(root / "cache")),
-        epochs=2, batch_size=16, seed=0, device="cpu",
+        epochs=2,
+        batch_size=16,
+        seed=0,
+        device="cpu",
     )
     result = cross_validate(cohort, cfg, n_folds=2, show_progress=False)
     bundle = save_bundle(result, root / "b", cohort=cohort)
@@ -47,10 +50,12 @@ def pristine_bundle(tmp_path_factory) -> Path:
 
 def _json(name: str, change: Callable[[dict], object]) -> Callable[[Path], None]:
     """Edit a JSON file of the bundle in place (``change`` mutates the parsed object)."""
+
     def _do(b: Path) -> None:
         cfg = json.loads((b / name).read_text())
         change(cfg)
         (b / name).write_text(json.dumps(cfg))
+
     return _do
 
 
@@ -58,6 +63,7 @@ def _truncate(name: str, keep: float) -> Callable[[Path], None]:
     def _do(b: Path) -> None:
         data = (b / name).read_bytes()
         (b / name).write_bytes(data[: int(len(data) * keep)])
+
     return _do
 
 

@@ -76,8 +76,7 @@ def test_hostile_name_is_stored_as_one_safe_line_under_the_job_id(case, tmp_path
     assert re.fullmatch(r"[0-9a-f]{12}", job.id)
     assert job.job_dir == store.data_dir / "jobs" / job.id  # the name never builds a path
     assert sorted(p.name for p in (store.data_dir / "jobs").iterdir()) == [job.id]
-    assert {p.name for p in store.data_dir.iterdir()} <= {"jobs", "jobs.sqlite3", "jobs.sqlite3-wal",
-                                                         "jobs.sqlite3-shm", "uploads"}
+    assert {p.name for p in store.data_dir.iterdir()} <= {"jobs", "jobs.sqlite3", "jobs.sqlite3-wal", "jobs.sqlite3-shm", "uploads"}
     stored = job.name
     assert 0 < len(stored) <= J.MAX_NAME_CHARS
     assert not any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in stored), repr(stored)
@@ -136,7 +135,6 @@ def test_train_page_shows_hostile_names_as_text(tmp_path, monkeypatch):
         at.selectbox(key="train.job_select").set_value(job.id).run()
         assert not at.exception, [e.value for e in at.exception]
         assert f"Name: {job.name}" in [t.value for t in at.text], case
-        rendered = [e.value for kind in ("markdown", "caption", "error", "warning", "info", "success")
-                    for e in getattr(at, kind)]
+        rendered = [e.value for kind in ("markdown", "caption", "error", "warning", "info", "success") for e in getattr(at, kind)]
         for value in rendered:
             assert not _has_live_markup(value), (case, value)

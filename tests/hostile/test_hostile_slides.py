@@ -45,6 +45,7 @@ APERIO = "Aperio Image Library v12.0.15\r\n1024x1024 [0,0 1024x1024] (256x256) J
 
 def _png_header_only(path: Path, width: int, height: int) -> Path:
     """A PNG whose header claims ``width x height`` RGB pixels (no pixel data): a few dozen bytes."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
@@ -58,16 +59,23 @@ def _tissue(size: int, seed: int = 0) -> np.ndarray:
     return np.clip(np.array([200, 120, 180]) + rng.normal(0, 18, (size, size, 3)), 0, 255).astype(np.uint8)
 
 
-def _pyramid(path: Path, arr: np.ndarray, *, levels: int = 3, resolution: float | None = None,
-             description: str | None = None) -> Path:
+def _pyramid(path: Path, arr: np.ndarray, *, levels: int = 3, resolution: float | None = None, description: str | None = None) -> Path:
     """Tiled pyramidal TIFF (OpenSlide generic-tiff, or aperio with an Aperio description)."""
     import tifffile
 
     kw: dict = {"resolution": (resolution, resolution), "resolutionunit": "CENTIMETER"} if resolution else {}
     with tifffile.TiffWriter(path) as tw:
         for i in range(levels):
-            tw.write(arr[:: 2**i, :: 2**i], tile=(64, 64), photometric="rgb", compression="zlib",
-                     subfiletype=1 if i else 0, metadata=None, description=description if i == 0 else None, **kw)
+            tw.write(
+                arr[:: 2**i, :: 2**i],
+                tile=(64, 64),
+                photometric="rgb",
+                compression="zlib",
+                subfiletype=1 if i else 0,
+                metadata=None,
+                description=description if i == 0 else None,
+                **kw,
+            )
     return path
 
 
@@ -89,8 +97,13 @@ def test_bomb_png_gets_the_project_error_with_size_and_fix(tmp_path: Path, megap
 
 def test_bomb_png_through_the_cli_is_an_error_line_not_a_traceback(tmp_path: Path) -> None:
     path = _png_header_only(tmp_path / "bomb.png", 20_000, 12_500)
-    res = subprocess.run([sys.executable, "-m", "pathgptomic", "tile", str(path), "--out", str(tmp_path / "out")],
-                         capture_output=True, text=True, timeout=120, check=False)
+    res = subprocess.run(
+        [sys.executable, "-m", "pathgptomic", "tile", str(path), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert res.returncode == 2, res.stderr
     assert "Traceback" not in res.stderr and "DecompressionBombError" not in res.stderr
     assert res.stderr.startswith("error:") and "250,000,000 pixels" in res.stderr
@@ -135,8 +148,11 @@ def test_grid_explosion_and_absurd_upsampling_are_refused(tmp_path: Path, monkey
 @pytest.mark.parametrize("layout", ["tiled", "strip"])
 def test_aperio_mpp_in_the_image_description_is_read(tmp_path: Path, layout: str) -> None:
     arr = _tissue(512)
-    path = (_pyramid(tmp_path / "aperio.svs", arr, description=APERIO) if layout == "tiled"
-            else _strip_tiff(tmp_path / "aperio_strip.tif", arr, description=APERIO))
+    path = (
+        _pyramid(tmp_path / "aperio.svs", arr, description=APERIO)
+        if layout == "tiled"
+        else _strip_tiff(tmp_path / "aperio_strip.tif", arr, description=APERIO)
+    )
     with open_slide(path) as slide:
         assert slide.format == ("aperio" if layout == "tiled" else "tiff")
         assert slide.mpp == pytest.approx(0.499)
@@ -147,9 +163,11 @@ def test_truncated_tiffs_are_corrupt(tmp_path: Path) -> None:
     for name, writer in (("strip.tif", _strip_tiff), ("pyramid.tif", _pyramid)):
         path = writer(tmp_path / name, _tissue(512))
         data = path.read_bytes()
-        path.write_bytes(data[: len(data) // 2] if name == "strip.tif" else data[:-len(data) // 3])
-        with (pytest.raises((CorruptSlideError, UnsupportedSlideError), match="truncated|damaged|not a recognised"),
-              open_slide(path) as slide):
+        path.write_bytes(data[: len(data) // 2] if name == "strip.tif" else data[: -len(data) // 3])
+        with (
+            pytest.raises((CorruptSlideError, UnsupportedSlideError), match="truncated|damaged|not a recognised"),
+            open_slide(path) as slide,
+        ):
             slide.read_region((0, 0), 0, (512, 512))
 
 

@@ -48,8 +48,11 @@ def test_upload_refusals_name_the_upload_and_the_fix(case, make, pattern, clean_
     assert "Fix:" in str(info.value) and "/tmp" not in str(info.value)
 
 
-@pytest.mark.parametrize("encode", [lambda t: codecs.BOM_UTF8 + t.encode(), lambda t: t.encode("utf-16"),
-                                    lambda t: gzip.compress(t.encode())], ids=["bom", "utf16-bom", "gzip-named-csv"])
+@pytest.mark.parametrize(
+    "encode",
+    [lambda t: codecs.BOM_UTF8 + t.encode(), lambda t: t.encode("utf-16"), lambda t: gzip.compress(t.encode())],
+    ids=["bom", "utf16-bom", "gzip-named-csv"],
+)
 def test_upload_variants_read_like_the_command_line(encode, clean_csv_text, tmp_path):
     """Outcome: same (upload and command line give the same table)."""
     data = encode(clean_csv_text)

@@ -14,8 +14,7 @@ def _inputs(b: int = 6, p1: int = 5, p2: int = 7, n: int = 4, d: int = 8, seed: 
     g = torch.Generator().manual_seed(seed)
     mask = torch.ones(b, n, dtype=torch.bool)
     mask[0, 2:] = False  # a patient with fewer patches
-    return ModelInputs(torch.randn(b, p1, generator=g), torch.randn(b, p2, generator=g),
-                       torch.randn(b, n, d, generator=g), mask)
+    return ModelInputs(torch.randn(b, p1, generator=g), torch.randn(b, p2, generator=g), torch.randn(b, n, d, generator=g), mask)
 
 
 @pytest.mark.parametrize("pooling", ["mean", "attention"])

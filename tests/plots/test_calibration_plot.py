@@ -16,7 +16,8 @@ REPORT = {
         {"quartile": "Q1 (lowest risk)", "time": 36.0, "n": 10, "predicted": 0.7, "observed": 0.6},
         {"quartile": "Q2", "time": 36.0, "n": 10, "predicted": 0.5, "observed": 0.55},
     ],
-    "ibs": 0.18, "ibs_null": 0.22,
+    "ibs": 0.18,
+    "ibs_null": 0.22,
 }
 
 
@@ -38,9 +39,11 @@ def test_figure_has_diagonal_and_one_trace_per_time():
 
 def test_bundle_report_round_trip(tmp_path):
     """A bundle's stored report (``metrics.json``) plots one point per quartile and time."""
-    table = [{"quartile": q, "time": t, "n": 5, "predicted": p, "observed": o, "abs_error": abs(p - o)}
-             for t in (12.0, 36.0, 60.0) for q, p, o in (("Q1", 0.9, 0.8), ("Q2", 0.8, 0.7),
-                                                        ("Q3", 0.6, 0.65), ("Q4", 0.4, 0.3))]
+    table = [
+        {"quartile": q, "time": t, "n": 5, "predicted": p, "observed": o, "abs_error": abs(p - o)}
+        for t in (12.0, 36.0, 60.0)
+        for q, p, o in (("Q1", 0.9, 0.8), ("Q2", 0.8, 0.7), ("Q3", 0.6, 0.65), ("Q4", 0.4, 0.3))
+    ]
     fig = calibration_figure({"table": table}, time_unit="days")
     assert len(fig.data) == 4 and all(len(t.x) == 4 for t in fig.data[1:])
     assert fig.data[3].name == "60 days"

@@ -29,8 +29,7 @@ def make_history(n_steps: int = 12, folds: int = 2, seed: int = 0) -> pd.DataFra
     for f in range(folds):
         for s in range(n_steps):
             vals = rng.uniform(0.5, 2.0, size=len(BALANCE_COLUMNS))
-            rows.append({"fold": f, "epoch": s // 4, "step": s, "loss": 1.0,
-                         **dict(zip(BALANCE_COLUMNS, vals)), "modulated": True})
+            rows.append({"fold": f, "epoch": s // 4, "step": s, "loss": 1.0, **dict(zip(BALANCE_COLUMNS, vals)), "modulated": True})
     return pd.DataFrame(rows)
 
 
@@ -40,10 +39,16 @@ def make_epochs(final: dict[str, float], n_epochs: int = 3, folds: int = 2) -> p
         for e in range(n_epochs):
             w = (e + 1) / n_epochs  # ramps to the final value at the last epoch
             jitter = 0.01 if f == 0 else -0.01
-            rows.append({"fold": f, "epoch": e, "train_loss": 1.0,
-                         "val_cindex": 0.5 + w * (final["fused"] - 0.5) + jitter,
-                         "val_cindex_genomic": 0.5 + w * (final["genomic"] - 0.5) + jitter,
-                         "val_cindex_image": 0.5 + w * (final["image"] - 0.5) + jitter})
+            rows.append(
+                {
+                    "fold": f,
+                    "epoch": e,
+                    "train_loss": 1.0,
+                    "val_cindex": 0.5 + w * (final["fused"] - 0.5) + jitter,
+                    "val_cindex_genomic": 0.5 + w * (final["genomic"] - 0.5) + jitter,
+                    "val_cindex_image": 0.5 + w * (final["image"] - 0.5) + jitter,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -115,8 +120,7 @@ def test_balance_reading_two_runs() -> None:
 def test_balance_reading_one_run_and_missing_branches() -> None:
     a = make_epochs({"fused": 0.80, "genomic": 0.78, "image": 0.61})
     assert balance_reading(a) == (
-        "genomic branch alone 0.78, image branch alone 0.61, fused 0.80: "
-        "the genomic branch leads the image branch by 0.17"
+        "genomic branch alone 0.78, image branch alone 0.61, fused 0.80: the genomic branch leads the image branch by 0.17"
     )
     bare = a[["fold", "epoch", "val_cindex"]]
     assert "not recorded" in balance_reading(bare)
@@ -135,9 +139,21 @@ def make_gradmod_history(n_steps: int = 40) -> pd.DataFrame:
             genomic_slowed = fold == 0 or (fold == FINAL_FIT and s % 2 == 0)
             rho_g = 1.5 if genomic_slowed else 1 / 1.5
             k_slow = 1 - np.tanh(0.5)
-            rows.append({"fold": fold, "epoch": s // 10, "step": s, "loss": 1.0, "rho_g": rho_g, "rho_p": 1 / rho_g,
-                         "coef_g": k_slow if genomic_slowed else 1.0, "coef_p": 1.0 if genomic_slowed else k_slow,
-                         "grad_norm_g": 1.0, "grad_norm_p": 0.5, "modulated": True})
+            rows.append(
+                {
+                    "fold": fold,
+                    "epoch": s // 10,
+                    "step": s,
+                    "loss": 1.0,
+                    "rho_g": rho_g,
+                    "rho_p": 1 / rho_g,
+                    "coef_g": k_slow if genomic_slowed else 1.0,
+                    "coef_p": 1.0 if genomic_slowed else k_slow,
+                    "grad_norm_g": 1.0,
+                    "grad_norm_p": 0.5,
+                    "modulated": True,
+                }
+            )
     return pd.DataFrame(rows)
 
 

@@ -83,9 +83,7 @@ def test_km_steps_match_lifelines_everywhere(data: str, request: pytest.FixtureR
 
 
 def test_km_steps_prepend_origin_and_order() -> None:
-    df = pd.DataFrame(
-        {"group": ["high", "high", "low"], "time": [5.0, 2.0, 3.0], "survival": [0.25, 0.5, 0.9]}
-    )
+    df = pd.DataFrame({"group": ["high", "high", "low"], "time": [5.0, 2.0, 3.0], "survival": [0.25, 0.5, 0.9]})
     steps = km_steps(df)
     assert list(steps) == ["low", "high"]  # clinical order, not alphabetical
     np.testing.assert_array_equal(steps["high"].x, [0.0, 2.0, 5.0])
@@ -190,7 +188,11 @@ def test_km_matplotlib_export(synthetic: tuple, fmt: str, magic: bytes) -> None:
     pytest.importorskip("matplotlib")
     time, event, groups = synthetic
     data = km_matplotlib(
-        time, event, groups, fmt=fmt, km_df=lifelines_km_table(time, event, groups),
+        time,
+        event,
+        groups,
+        fmt=fmt,
+        km_df=lifelines_km_table(time, event, groups),
         stats={"text": "log-rank p = 0.010"},
     )
     assert magic in data[:400]
@@ -202,8 +204,7 @@ def test_survival_curve_figure() -> None:
     times = np.array([1.0, 3.0, 7.0])
     curves = pd.DataFrame({"P1": [0.9, 0.7, 0.4]}, index=times)
     group = pd.DataFrame(
-        {"group": "high", "time": [0.0, 2.0, 6.0], "survival": [1.0, 0.8, 0.5],
-         "ci_lower": [1.0, 0.7, 0.35], "ci_upper": [1.0, 0.9, 0.65]}
+        {"group": "high", "time": [0.0, 2.0, 6.0], "survival": [1.0, 0.8, 0.5], "ci_lower": [1.0, 0.7, 0.35], "ci_upper": [1.0, 0.9, 0.65]}
     )
     fig = survival_curve_figure(curves, group)
     assert len(fig.data) == 3  # band, group curve, patient curve
@@ -217,8 +218,9 @@ def test_survival_curve_figure() -> None:
 def test_band_polygon_is_a_step_band_and_tolerates_nan() -> None:
     from pathgptomic.plots.km import KMSteps, _band_polygon
 
-    s = KMSteps(x=np.array([0.0, 2.0, 5.0]), y=np.array([1.0, 0.6, 0.3]),
-                lower=np.array([1.0, 0.4, np.nan]), upper=np.array([1.0, 0.8, np.nan]))
+    s = KMSteps(
+        x=np.array([0.0, 2.0, 5.0]), y=np.array([1.0, 0.6, 0.3]), lower=np.array([1.0, 0.4, np.nan]), upper=np.array([1.0, 0.8, np.nan])
+    )
     bx, by = _band_polygon(s)
     # upper edge: (0,1) (2,1) (2,.8) (5,.8) (5,.3); then the lower edge back
     np.testing.assert_array_equal(bx, [0, 2, 2, 5, 5, 5, 5, 2, 2, 0])
@@ -229,7 +231,8 @@ def test_band_polygon_is_a_step_band_and_tolerates_nan() -> None:
 @given(
     st.lists(
         st.tuples(st.integers(1, 12), st.integers(0, 1), st.sampled_from(["low", "high"])),
-        min_size=2, max_size=30,
+        min_size=2,
+        max_size=30,
     )
 )
 def test_km_and_at_risk_match_lifelines_on_random_cohorts(rows: list) -> None:

@@ -79,8 +79,7 @@ def test_risk_decomposition_waterfall() -> None:
 
 
 def test_attribution_bars_sorted_and_coloured() -> None:
-    top = pd.DataFrame({"feature": ["A_cnv", "B_rnaseq", "C_mut"], "block": ["cnv", "rna", "mut"],
-                        "attribution": [0.2, -1.0, 0.5]})
+    top = pd.DataFrame({"feature": ["A_cnv", "B_rnaseq", "C_mut"], "block": ["cnv", "rna", "mut"], "attribution": [0.2, -1.0, 0.5]})
     fig = attribution_bar_figure(top)
     bar = fig.data[0]
     assert list(bar.y) == ["A_cnv (cnv)", "C_mut (mut)", "B_rnaseq (rna)"]  # largest at the top
@@ -90,8 +89,7 @@ def test_attribution_bars_sorted_and_coloured() -> None:
 
 
 def test_cindex_by_config() -> None:
-    res = pd.DataFrame({"config": ["concat"] * 3 + ["gradmod"] * 3, "fold": [0, 1, 2] * 2,
-                        "cindex": [0.70, 0.72, 0.74, 0.75, 0.77, 0.79]})
+    res = pd.DataFrame({"config": ["concat"] * 3 + ["gradmod"] * 3, "fold": [0, 1, 2] * 2, "cindex": [0.70, 0.72, 0.74, 0.75, 0.77, 0.79]})
     s = cindex_summary(res)
     assert list(s["config"]) == ["concat", "gradmod"]
     np.testing.assert_allclose(s["mean"], [0.72, 0.77])
@@ -121,16 +119,18 @@ def test_figure_to_bytes() -> None:
 def test_tile_heatmap_cells_in_thumbnail_pixels() -> None:
     """One tile = 224 level-0 px = 56 thumbnail px at downsample 4 (the Explain page's tiling)."""
     coords = np.array([[0, 0], [224, 0], [0, 224]])
-    fig = tile_heatmap_figure(np.zeros((112, 112, 3), np.uint8), coords, 224, (4.0, 4.0), [0.5, -0.25, 1.0],
-                              score_name="IG", diverging=True)
+    fig = tile_heatmap_figure(
+        np.zeros((112, 112, 3), np.uint8), coords, 224, (4.0, 4.0), [0.5, -0.25, 1.0], score_name="IG", diverging=True
+    )
     z = np.asarray(fig.data[-1].z, dtype=float)
     assert z.shape == (2, 2) and z[0, 0] == 0.5 and z[0, 1] == -0.25 and z[1, 0] == 1.0 and np.isnan(z[1, 1])
     assert fig.data[-1].dx == 56.0 and fig.data[-1].zmid == 0.0
 
 
 def test_attribution_bars_grouped_by_block() -> None:
-    table = pd.DataFrame({"feature": ["a_rnaseq", "b_cnv", "c_rnaseq", "d_cnv"], "block": ["rna", "cnv", "rna", "cnv"],
-                          "attribution": [0.9, -0.8, 0.1, 0.2]})
+    table = pd.DataFrame(
+        {"feature": ["a_rnaseq", "b_cnv", "c_rnaseq", "d_cnv"], "block": ["rna", "cnv", "rna", "cnv"], "attribution": [0.9, -0.8, 0.1, 0.2]}
+    )
     fig = attribution_bar_figure(table, by_block=True)
     labels = list(fig.data[0].y)[::-1]  # top to bottom
     assert labels == ["b_cnv (cnv)", "d_cnv (cnv)", "a_rnaseq (rna)", "c_rnaseq (rna)"]
@@ -139,8 +139,14 @@ def test_attribution_bars_grouped_by_block() -> None:
 
 def test_attribution_bars_colour_by_the_sign_column_with_a_legend() -> None:
     """A cohort summary: bar length = mean |IG| (>= 0), colour = sign of the mean IG, as the legend reads."""
-    summary = pd.DataFrame({"feature": ["A_cnv", "B_rnaseq", "C_mut"], "block": ["cnv", "rna", "mut"],
-                            "mean_abs_attribution": [0.3, 0.2, 0.1], "mean_attribution": [-0.25, 0.1, -0.01]})
+    summary = pd.DataFrame(
+        {
+            "feature": ["A_cnv", "B_rnaseq", "C_mut"],
+            "block": ["cnv", "rna", "mut"],
+            "mean_abs_attribution": [0.3, 0.2, 0.1],
+            "mean_attribution": [-0.25, 0.1, -0.01],
+        }
+    )
     fig = attribution_bar_figure(summary, value="mean_abs_attribution", sign="mean_attribution")
     bar = fig.data[0]
     assert list(bar.y) == ["C_mut (mut)", "B_rnaseq (rna)", "A_cnv (cnv)"]
@@ -150,8 +156,7 @@ def test_attribution_bars_colour_by_the_sign_column_with_a_legend() -> None:
     assert legend == {"raises risk (mean_attribution > 0)": "#d62728", "lowers risk (mean_attribution < 0)": "#1f77b4"}
     assert fig.layout.legend.yref == "container"
     with pytest.raises(InputValidationError, match="mean_attribution"):
-        attribution_bar_figure(summary.drop(columns="mean_attribution"), value="mean_abs_attribution",
-                               sign="mean_attribution")
+        attribution_bar_figure(summary.drop(columns="mean_attribution"), value="mean_abs_attribution", sign="mean_attribution")
 
 
 def test_modality_shares_figure() -> None:
@@ -159,8 +164,7 @@ def test_modality_shares_figure() -> None:
     fig = modality_shares_figure(shares)
     assert [t.name for t in fig.data] == ["genomic", "image", "bias"]
     assert [t.x[0] for t in fig.data] == [0.7, 0.2, 0.1] and fig.layout.barmode == "stack"
-    kron = modality_shares_figure(pd.DataFrame({"genomic_share": [np.nan], "image_share": [np.nan],
-                                                "bias_share": [np.nan]}))
+    kron = modality_shares_figure(pd.DataFrame({"genomic_share": [np.nan], "image_share": [np.nan], "bias_share": [np.nan]}))
     assert all(t.text is None for t in kron.data)
     with pytest.raises(InputValidationError, match="empty"):
         modality_shares_figure(shares.iloc[:0])

@@ -26,8 +26,15 @@ def write_pyramid_tiff(path: Path, arr: np.ndarray, levels: int = 3, tile: int =
         kwargs = {"resolution": (1e4 / mpp, 1e4 / mpp), "resolutionunit": "CENTIMETER"}
     with tifffile.TiffWriter(path, bigtiff=False) as tw:
         for i in range(levels):
-            tw.write(arr[:: 2**i, :: 2**i], tile=(tile, tile), photometric="rgb", compression="zlib",
-                     subfiletype=1 if i else 0, metadata=None, **kwargs)
+            tw.write(
+                arr[:: 2**i, :: 2**i],
+                tile=(tile, tile),
+                photometric="rgb",
+                compression="zlib",
+                subfiletype=1 if i else 0,
+                metadata=None,
+                **kwargs,
+            )
     return path
 
 

@@ -38,10 +38,28 @@ def test_torchrun_two_gloo_processes(slide_dir: Path, tmp_path: Path) -> None:
     manifest.write_text("\n".join(rows) + "\n")
     cache, logs = tmp_path / "cache", tmp_path / "logs"
     env = dict(os.environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           "-m", "pathgptomic.slides.distributed", "--manifest", str(manifest), "--cache-dir", str(cache),
-           "--log-dir", str(logs), "--encoder", "t2t_vit_test", "--backend", "gloo", "--batch-size", "4",
-           "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "pathgptomic.slides.distributed",
+        "--manifest",
+        str(manifest),
+        "--cache-dir",
+        str(cache),
+        "--log-dir",
+        str(logs),
+        "--encoder",
+        "t2t_vit_test",
+        "--backend",
+        "gloo",
+        "--batch-size",
+        "4",
+        "--no-progress",
+    ]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=220)
     assert proc.returncode == 0, proc.stderr[-3000:]
     records = [json.loads(line) for f in sorted(logs.glob("rank*.jsonl")) for line in f.read_text().splitlines()]

@@ -40,8 +40,7 @@ def test_cohort_features_and_cache(slide_dir: Path, tmp_path: Path, counting_enc
         "P4": [],
     }
     cache = tmp_path / "cache"
-    out = extract_cohort_features(cohort, encoder=counting_encoder, cache_dir=cache, batch_size=3,
-                                  show_progress=False)
+    out = extract_cohort_features(cohort, encoder=counting_encoder, cache_dir=cache, batch_size=3, show_progress=False)
     assert set(out) == {"P1", "P2", "P3"}
     assert out["P1"].features.shape == (8, 32) and out["P1"].features.dtype == np.float32
     assert out["P1"].slide_index.tolist() == [0] * 4 + [1] * 4
@@ -51,8 +50,7 @@ def test_cohort_features_and_cache(slide_dir: Path, tmp_path: Path, counting_enc
     assert first_calls == 2 + 2 + 2  # ceil(4/3) batches for each of three tissue slides
     assert not np.allclose(out["P1"].features[0], out["P1"].features[4])
 
-    again = extract_cohort_features(cohort, encoder=counting_encoder, cache_dir=cache, batch_size=3,
-                                    show_progress=False)
+    again = extract_cohort_features(cohort, encoder=counting_encoder, cache_dir=cache, batch_size=3, show_progress=False)
     assert counting_encoder.model.calls == first_calls  # everything from the cache
     np.testing.assert_array_equal(again["P1"].features, out["P1"].features)
 
@@ -67,7 +65,7 @@ def test_corrupt_entry_recomputed(slide_dir: Path, tmp_path: Path, counting_enco
 
     data = bytearray(first.cache_path.read_bytes())  # flip bytes in the middle of the entry
     mid = len(data) // 2
-    data[mid:mid + 16] = bytes(16)
+    data[mid : mid + 16] = bytes(16)
     first.cache_path.write_bytes(bytes(data))
     again = extract_slide_features(path, counting_encoder, cache_dir=cache, show_progress=False)
     assert not again.from_cache and counting_encoder.model.calls > calls
@@ -81,8 +79,7 @@ def test_corrupt_entry_recomputed(slide_dir: Path, tmp_path: Path, counting_enco
 def test_cache_key_depends_on_tiling_and_encoder(slide_dir: Path, tmp_path: Path) -> None:
     path = slide_dir / "tissue0.png"
     a = extract_slide_features(path, "t2t_vit_test", cache_dir=tmp_path, show_progress=False)
-    b = extract_slide_features(path, "t2t_vit_test", tiling=TilingConfig(patch_size=112), cache_dir=tmp_path,
-                               show_progress=False)
+    b = extract_slide_features(path, "t2t_vit_test", tiling=TilingConfig(patch_size=112), cache_dir=tmp_path, show_progress=False)
     assert a.cache_path != b.cache_path and b.features.shape[0] == 16
     c = extract_slide_features(path, "t2t_vit_test", cache_dir=tmp_path, show_progress=False)
     assert c.from_cache  # named encoder with seeded random init: same key, no rebuild needed
@@ -95,8 +92,7 @@ def test_bad_slide_raise_or_skip(tmp_path: Path, slide_dir: Path) -> None:
     with pytest.raises(SlideError, match="bad.svs"):
         extract_cohort_features(cohort, encoder="t2t_vit_test", cache_dir=tmp_path / "c", show_progress=False)
     with pytest.warns(UserWarning, match="bad.svs"):
-        out = extract_cohort_features(cohort, encoder="t2t_vit_test", cache_dir=tmp_path / "c",
-                                      show_progress=False, on_error="skip")
+        out = extract_cohort_features(cohort, encoder="t2t_vit_test", cache_dir=tmp_path / "c", show_progress=False, on_error="skip")
     assert set(out) == {"B"}
 
 
@@ -105,10 +101,8 @@ def test_dataloader_workers_match_inline(slide_dir: Path, tmp_path: Path) -> Non
     tiling = TilingConfig(patch_size=32)  # many small patches, so both workers read from one handle's file
     for name in ("tissue1.png", "pyramid.tif"):
         path = slide_dir / name
-        a = extract_slide_features(path, enc, tiling=tiling, cache_dir=tmp_path / "a", num_workers=0,
-                                   batch_size=4, show_progress=False)
-        b = extract_slide_features(path, enc, tiling=tiling, cache_dir=tmp_path / "b", num_workers=2,
-                                   batch_size=4, show_progress=False)
+        a = extract_slide_features(path, enc, tiling=tiling, cache_dir=tmp_path / "a", num_workers=0, batch_size=4, show_progress=False)
+        b = extract_slide_features(path, enc, tiling=tiling, cache_dir=tmp_path / "b", num_workers=2, batch_size=4, show_progress=False)
         assert len(a.features) > 8
         np.testing.assert_allclose(a.features, b.features, rtol=1e-5, atol=1e-6)
 
@@ -126,8 +120,7 @@ class ThreadRecordingModel(torch.nn.Module):
         return self.inner(x)
 
 
-def test_cpu_encoding_uses_one_thread_and_restores_the_callers(slide_dir: Path, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cpu_encoding_uses_one_thread_and_restores_the_callers(slide_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from pathgptomic.errors import ConfigError
 
     enc = load_encoder("t2t_vit_test", seed=0)
@@ -136,25 +129,21 @@ def test_cpu_encoding_uses_one_thread_and_restores_the_callers(slide_dir: Path, 
     torch.set_num_threads(2)
     try:
         monkeypatch.delenv("PATHGPTOMIC_CPU_THREADS", raising=False)
-        extract_slide_features(slide_dir / "tissue0.png", enc, cache_dir=tmp_path / "a", device="cpu",
-                               batch_size=2, show_progress=False)
+        extract_slide_features(slide_dir / "tissue0.png", enc, cache_dir=tmp_path / "a", device="cpu", batch_size=2, show_progress=False)
         assert set(enc.model.threads) == {1} and torch.get_num_threads() == 2
         monkeypatch.setenv("PATHGPTOMIC_CPU_THREADS", "3")
         enc.model.threads.clear()
-        extract_slide_features(slide_dir / "tissue1.png", enc, cache_dir=tmp_path / "b", device="cpu",
-                               batch_size=2, show_progress=False)
+        extract_slide_features(slide_dir / "tissue1.png", enc, cache_dir=tmp_path / "b", device="cpu", batch_size=2, show_progress=False)
         assert set(enc.model.threads) == {3} and torch.get_num_threads() == 2
         monkeypatch.setenv("PATHGPTOMIC_CPU_THREADS", "many")
         with pytest.raises(ConfigError, match="PATHGPTOMIC_CPU_THREADS must be a whole number"):
-            extract_slide_features(slide_dir / "tissue2.png", enc, cache_dir=tmp_path / "c", device="cpu",
-                                   show_progress=False)
+            extract_slide_features(slide_dir / "tissue2.png", enc, cache_dir=tmp_path / "c", device="cpu", show_progress=False)
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(previous)
 
 
-def test_features_shipped_beside_the_slides_are_used_read_only(slide_dir: Path, tmp_path: Path,
-                                                                counting_encoder) -> None:
+def test_features_shipped_beside_the_slides_are_used_read_only(slide_dir: Path, tmp_path: Path, counting_encoder) -> None:
     import shutil
 
     from pathgptomic.slides.features import SHIPPED_FEATURES_DIRNAME
@@ -171,14 +160,12 @@ def test_features_shipped_beside_the_slides_are_used_read_only(slide_dir: Path, 
     assert not (tmp_path / "c2").exists() or not list((tmp_path / "c2").rglob("*.npz"))
     # another image under the same name does not match the shipped entry (content-hashed)
     shutil.copy(slide_dir / "tissue1.png", folder / "a.png")
-    assert not extract_slide_features(folder / "a.png", counting_encoder, cache_dir=tmp_path / "c3",
-                                      show_progress=False).from_cache
+    assert not extract_slide_features(folder / "a.png", counting_encoder, cache_dir=tmp_path / "c3", show_progress=False).from_cache
     # a corrupt shipped entry is ignored, never deleted
     shutil.copy(slide_dir / "tissue0.png", folder / "a.png")
     entry = next((folder / SHIPPED_FEATURES_DIRNAME).rglob("*.npz"))
     entry.write_bytes(b"garbage")
-    assert not extract_slide_features(folder / "a.png", counting_encoder, cache_dir=tmp_path / "c4",
-                                      show_progress=False).from_cache
+    assert not extract_slide_features(folder / "a.png", counting_encoder, cache_dir=tmp_path / "c4", show_progress=False).from_cache
     assert entry.read_bytes() == b"garbage"
 
 

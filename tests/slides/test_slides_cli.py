@@ -12,8 +12,7 @@ from pathgptomic.slides.cli import main
 
 
 def test_tile_writes_mask_coords_preview(slide_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rc = main(["tile", str(slide_dir / "tissue0.png"), str(slide_dir / "pyramid.tif"), "--out", str(tmp_path),
-               "--thumbnail-size", "256"])
+    rc = main(["tile", str(slide_dir / "tissue0.png"), str(slide_dir / "pyramid.tif"), "--out", str(tmp_path), "--thumbnail-size", "256"])
     assert rc == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [x["patches"] for x in lines] == [4, 1]  # pyramid: one 448-px footprint fits in 512²
@@ -28,8 +27,20 @@ def test_extract_manifest(slide_dir: Path, tmp_path: Path, capsys: pytest.Captur
     manifest = tmp_path / "m.csv"
     manifest.write_text(f"patient_id,path\nA,{slide_dir / 'tissue0.png'}\nA,{slide_dir / 'tissue1.png'}\n")
     summary = tmp_path / "summary.csv"
-    rc = main(["extract", "--manifest", str(manifest), "--encoder", "t2t_vit_test", "--cache-dir",
-               str(tmp_path / "cache"), "--summary", str(summary), "--no-progress"])
+    rc = main(
+        [
+            "extract",
+            "--manifest",
+            str(manifest),
+            "--encoder",
+            "t2t_vit_test",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--summary",
+            str(summary),
+            "--no-progress",
+        ]
+    )
     assert rc == 0
     df = pd.read_csv(summary)
     assert df.to_dict("records") == [{"patient_id": "A", "n_slides": 2, "n_patches": 8, "dim": 32}]

@@ -49,8 +49,9 @@ def test_rho_bias_shared_equally_cancels() -> None:
 def test_rho_hand_computed_with_ties() -> None:
     # a = (ln 2, 0, 0), c = 0, t = (1, 1, 2), both tied subjects are events; risk set of both = all three.
     # s^G = 2/4 + 1/4 = 0.75; s^P = 1/3 + 1/3 = 0.666667; rho_g = 1.125; k_g = 1 - tanh(0.125) = 0.875647
-    rho_g, rho_p = branch_rho(torch.tensor([math.log(2.0), 0.0, 0.0]), torch.zeros(3), 0.0,
-                              torch.tensor([1.0, 1.0, 2.0]), torch.tensor([1, 1, 0]))
+    rho_g, rho_p = branch_rho(
+        torch.tensor([math.log(2.0), 0.0, 0.0]), torch.zeros(3), 0.0, torch.tensor([1.0, 1.0, 2.0]), torch.tensor([1, 1, 0])
+    )
     assert rho_g == pytest.approx(1.125)
     assert rho_p == pytest.approx(0.8888888889)
     assert modulation_coefficient(rho_g, 1.0) == pytest.approx(0.8756469982)
@@ -58,8 +59,9 @@ def test_rho_hand_computed_with_ties() -> None:
 
 def test_rho_no_events_is_none_and_extreme_logits_finite() -> None:
     assert branch_rho(torch.randn(4), torch.randn(4), 0.0, torch.arange(1.0, 5.0), torch.zeros(4)) is None
-    rho_g, rho_p = branch_rho(torch.tensor([1e3, -1e3, 0.0]), torch.tensor([-1e3, 1e3, 0.0]), 0.0,
-                              torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1, 0, 0]))
+    rho_g, rho_p = branch_rho(
+        torch.tensor([1e3, -1e3, 0.0]), torch.tensor([-1e3, 1e3, 0.0]), 0.0, torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1, 0, 0])
+    )
     assert math.isfinite(rho_g) and rho_g > 1e100 and rho_p < 1e-100
     assert modulation_coefficient(rho_g, 1.0) == pytest.approx(0.0, abs=1e-12)
 
@@ -214,7 +216,8 @@ def test_disabled_reports_rho_but_does_not_scale() -> None:
     g_term, p_term, time = _backward(model, event)
     before = _grads(model.genomic)
     out = GradientModulator(model.genomic, model.image, BalanceConfig(enabled=False)).step(
-        g_term, p_term, model.head.bias, time, event, epoch=0)
+        g_term, p_term, model.head.bias, time, event, epoch=0
+    )
     assert out["rho_g"] > 1.0 and out["coef_g"] == 1.0 and out["modulated"] is False
     assert all(torch.equal(a, p.grad) for a, p in zip(before, model.genomic.parameters()))
 
@@ -224,8 +227,14 @@ def test_ge_noise_statistics() -> None:
     for both branches (OGM-GE adds the noise to every modulated parameter), head untouched."""
     torch.manual_seed(0)
     gen_branch, img_branch, head = nn.Linear(200, 100), nn.Linear(200, 100), nn.Linear(2, 1)
-    for p, scale in ((gen_branch.weight, 3.0), (gen_branch.bias, 3.0), (img_branch.weight, 0.5),
-                     (img_branch.bias, 0.5), (head.weight, 1.0), (head.bias, 1.0)):
+    for p, scale in (
+        (gen_branch.weight, 3.0),
+        (gen_branch.bias, 3.0),
+        (img_branch.weight, 0.5),
+        (img_branch.bias, 0.5),
+        (head.weight, 1.0),
+        (head.bias, 1.0),
+    ):
         p.grad = torch.randn_like(p) * scale + 1.0
     old = {id(p): p.grad.clone() for p in [*gen_branch.parameters(), *img_branch.parameters(), *head.parameters()]}
     # hand case: rho_g = 1.32 -> k_g = 0.690493, k_p = 1

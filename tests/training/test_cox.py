@@ -38,8 +38,7 @@ def test_hand_computed_breslow_value() -> None:
     # subject 3: R = {3}:    0 - log(1)                          = 0
     # mean over 3 events: (0.474077 + 2.022244) / 3             = 0.832107
     theta = torch.tensor([0.5, -0.2, 1.0, 0.0], dtype=torch.float64)
-    expected = (-(0.5 - math.log(math.exp(0.5) + 1))
-                - (-0.2 - math.log(math.exp(0.5) + math.exp(-0.2) + math.exp(1.0) + 1))) / 3
+    expected = (-(0.5 - math.log(math.exp(0.5) + 1)) - (-0.2 - math.log(math.exp(0.5) + math.exp(-0.2) + math.exp(1.0) + 1))) / 3
     loss = cox_ph_loss(theta, torch.tensor([5.0, 3.0, 3.0, 8.0]), torch.tensor([1, 1, 0, 1]))
     assert loss.item() == pytest.approx(expected, rel=1e-12)
     assert expected == pytest.approx(0.832107, abs=1e-6)
@@ -79,9 +78,7 @@ def test_breslow_and_efron_differ_with_ties_and_agree_without() -> None:
 
 def test_reduction_sum_is_mean_times_events() -> None:
     theta, time, event = _tied_batch()
-    torch.testing.assert_close(
-        cox_ph_loss(theta, time, event, reduction="sum"), cox_ph_loss(theta, time, event) * int(event.sum())
-    )
+    torch.testing.assert_close(cox_ph_loss(theta, time, event, reduction="sum"), cox_ph_loss(theta, time, event) * int(event.sum()))
 
 
 def test_matches_lifelines_efron_log_likelihood_on_rossi() -> None:
@@ -134,8 +131,7 @@ def test_half_precision_is_computed_in_float32() -> None:
 def test_log_risk_set_sums_original_order() -> None:
     theta = torch.tensor([0.0, 1.0, 2.0], dtype=torch.float64)
     time = torch.tensor([2.0, 1.0, 2.0])
-    expected = torch.tensor([math.log(1 + math.exp(2)), math.log(1 + math.e + math.exp(2)), math.log(1 + math.exp(2))],
-                            dtype=torch.float64)
+    expected = torch.tensor([math.log(1 + math.exp(2)), math.log(1 + math.e + math.exp(2)), math.log(1 + math.exp(2))], dtype=torch.float64)
     torch.testing.assert_close(log_risk_set_sums(theta, time), expected)
     assert torch.autograd.gradcheck(lambda th: log_risk_set_sums(th, time), (theta.clone().requires_grad_(True),))
 

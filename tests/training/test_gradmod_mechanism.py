@@ -64,14 +64,23 @@ def _cohort(seed: int = 0) -> tuple[CohortFeatures, np.ndarray, np.ndarray]:
 
 
 def _train(fusion: str, feats: CohortFeatures, time: np.ndarray, event: np.ndarray) -> dict[str, object]:
-    cfg = TrainConfig(model=ModelConfig(fusion=fusion), features=FeatureSettings(image_encoder="precomputed"),
-                      balance=BalanceConfig(alpha=1.0), epochs=20, batch_size=32, seed=0, device="cpu",
-                      log_balance=True)
+    cfg = TrainConfig(
+        model=ModelConfig(fusion=fusion),
+        features=FeatureSettings(image_encoder="precomputed"),
+        balance=BalanceConfig(alpha=1.0),
+        epochs=20,
+        batch_size=32,
+        seed=0,
+        device="cpu",
+        log_balance=True,
+    )
     tm = train_model(feats, time, event, np.arange(N_TRAIN), cfg)
     te = np.arange(N_TRAIN, N)
     pred = predict_inputs(tm.model, tm.scaling.transform(feats.subset(te)))
-    c = {k: concordance_index(pred[col].to_numpy(), time[te], event[te])
-         for k, col in (("fused", "risk"), ("genomic", "genomic_term"), ("image", "image_term"))}
+    c = {
+        k: concordance_index(pred[col].to_numpy(), time[te], event[te])
+        for k, col in (("fused", "risk"), ("genomic", "genomic_term"), ("image", "image_term"))
+    }
     return {"history": tm.history, **c}
 
 

@@ -136,9 +136,18 @@ def test_build_cli_command_is_accepted_by_the_cli_parser(mode, tmp_path):
     parser = build_parser()
     for fusion in J.FUSIONS:
         for rna in (None, *J.RNA_ENCODERS):
-            cmd = J.build_cli_command(mode=mode, cohort="demo", fusion=fusion, epochs=3, folds=4, seed=7,
-                                      rna_encoder=rna, scgpt_dir=str(tmp_path / "scgpt"), mlp_a=str(tmp_path / "a.pt"),
-                                      extra=["--no-progress"])
+            cmd = J.build_cli_command(
+                mode=mode,
+                cohort="demo",
+                fusion=fusion,
+                epochs=3,
+                folds=4,
+                seed=7,
+                rna_encoder=rna,
+                scgpt_dir=str(tmp_path / "scgpt"),
+                mlp_a=str(tmp_path / "a.pt"),
+                extra=["--no-progress"],
+            )
             assert cmd[:3] == [sys.executable, "-m", "pathgptomic"]
             args = parser.parse_args(cmd[3:] + ["--out", str(tmp_path / "b"), "--live-dir", str(tmp_path / "l")])
             assert (args.cmd, args.fusion, args.epochs, args.seed, args.cohort) == (mode, fusion, 3, 7, "demo")
@@ -151,8 +160,7 @@ def test_build_cli_command_is_accepted_by_the_cli_parser(mode, tmp_path):
 def test_tiny_real_cv_job_succeeds_and_registers_bundle(tmp_path):
     store = J.JobStore(tmp_path)
     # Genomics-only keeps the job to seconds (no slide features); the launch path is the same.
-    cmd = J.build_cli_command(mode="cv", cohort="demo", fusion="genomic", epochs=1, folds=2, seed=0,
-                              extra=["--no-progress"])
+    cmd = J.build_cli_command(mode="cv", cohort="demo", fusion="genomic", epochs=1, folds=2, seed=0, extra=["--no-progress"])
     job = store.submit(cmd, name="tiny")
     done = _wait(store, job.id, J.FINAL_STATES, timeout=240)
     assert done.state == J.SUCCEEDED, f"{done.error}\n{J.tail_log(done)}"
@@ -340,8 +348,10 @@ def test_old_database_gains_the_new_columns(tmp_path):
     old_schema = _SCHEMA.replace(",\n    note TEXT,\n    cleanup TEXT", "")
     assert "note" not in old_schema
     con.execute(old_schema)
-    con.execute("INSERT INTO jobs (id, name, state, params, command, job_dir, created) VALUES "
-                "('a1', 'old', 'succeeded', '{}', '[]', ?, 0)", (str(tmp_path / "jobs" / "a1"),))
+    con.execute(
+        "INSERT INTO jobs (id, name, state, params, command, job_dir, created) VALUES ('a1', 'old', 'succeeded', '{}', '[]', ?, 0)",
+        (str(tmp_path / "jobs" / "a1"),),
+    )
     con.commit()
     con.close()
     store = J.JobStore(tmp_path)

@@ -37,10 +37,12 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def bundle_dir(demo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     cache = tmp_path_factory.mktemp("cache")
     cfg = TrainConfig(
-        model=ModelConfig(fusion="gradmod", snn_hidden=(16, 16, 16, 16), mlp_b_hidden=32, genomic_dim=8, image_dim=8,
-                          image_hidden=16),
+        model=ModelConfig(fusion="gradmod", snn_hidden=(16, 16, 16, 16), mlp_b_hidden=32, genomic_dim=8, image_dim=8, image_hidden=16),
         features=FeatureSettings(image_encoder="test_resnet", max_patches=4, cache_dir=str(cache)),
-        epochs=8, batch_size=16, seed=0, device="cpu",
+        epochs=8,
+        batch_size=16,
+        seed=0,
+        device="cpu",
     )
     cohort = read_cohort(demo_dir)
     res = cross_validate(cohort, cfg, n_folds=3, show_progress=False)
@@ -76,8 +78,9 @@ def test_one_patient_without_outcomes_via_cli_equals_bundle_predict(bundle_dir, 
     rows = _table(demo_dir).drop(columns=OUTCOMES).iloc[[4]]
     folder = _folder(tmp_path, demo_dir, rows)
     out = tmp_path / "pred.csv"
-    assert main(["predict", "--bundle", str(bundle_dir), "--cohort", str(folder), "--out", str(out),
-                 "--times", "6,24", "--no-progress"]) == 0
+    assert (
+        main(["predict", "--bundle", str(bundle_dir), "--cohort", str(folder), "--out", str(out), "--times", "6,24", "--no-progress"]) == 0
+    )
     cli = pd.read_csv(out, dtype={"patient_id": str})
     lib = bundle.predict(read_cohort(folder, for_prediction=True), times=(6, 24))
     assert list(cli.columns) == list(lib.columns)
@@ -95,8 +98,7 @@ def test_same_patient_same_score_alone_and_in_a_batch(bundle, demo_dir, tmp_path
     together, _ = _predict(bundle, _folder(tmp_path, demo_dir, batch, "batch"))
     cols = ["risk", "risk_low", "risk_high", "survival_12", "survival_60", "median_survival", "percentile", "theta"]
     # equal up to float32 matrix-kernel rounding (BLAS paths differ with the batch size): ~1e-7 on θ
-    np.testing.assert_allclose(alone[cols].to_numpy(float), together[cols].iloc[[1]].to_numpy(float),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(alone[cols].to_numpy(float), together[cols].iloc[[1]].to_numpy(float), rtol=1e-5, atol=1e-6)
     assert together["n_imputed"].tolist() == [0, 0, 0]
 
 
@@ -133,7 +135,7 @@ def test_low_coverage_threshold_is_configurable(bundle, demo_dir, tmp_path) -> N
         strict = bundle.predict(cohort)
         lenient = bundle.predict(cohort, min_coverage=0.2)
     assert strict["status"].tolist() == ["insufficient_data"] and lenient["status"].tolist() == ["ok"]
-    assert lenient["coverage_cnv"].iloc[0] == pytest.approx(len(cnv[int(len(cnv) * 0.7):]) / len(cnv))
+    assert lenient["coverage_cnv"].iloc[0] == pytest.approx(len(cnv[int(len(cnv) * 0.7) :]) / len(cnv))
     assert lenient["n_imputed"].iloc[0] == int(len(cnv) * 0.7)
 
 
@@ -207,8 +209,7 @@ def test_evaluate_cli_json_equals_library_and_counts_duplicates_once(bundle_dir,
 
     pred = pd.read_csv(bundle_dir / "predictions.csv")
     out = tmp_path / "report.json"
-    assert main(["evaluate", "--predictions", str(bundle_dir / "predictions.csv"), "--n-boot", "100",
-                 "--out", str(out)]) == 0
+    assert main(["evaluate", "--predictions", str(bundle_dir / "predictions.csv"), "--n-boot", "100", "--out", str(out)]) == 0
     cli = json.loads(out.read_text())
     lib = json.loads(json.dumps(evaluate_predictions(pred, n_boot=100), default=str))
     assert cli == lib
@@ -268,8 +269,13 @@ def test_save_removes_stale_temporary_folders(bundle_dir, demo_dir, tmp_path) ->
     old = time.time() - STALE_TEMP_SECONDS - 60
     os.utime(stale, (old, old))
     cohort = read_cohort(demo_dir)
-    cfg = TrainConfig(model=ModelConfig(fusion="genomic", snn_hidden=(8, 8, 8, 8), mlp_b_hidden=8, genomic_dim=4),
-                      features=FeatureSettings(use_images=False), epochs=1, batch_size=16, device="cpu")
+    cfg = TrainConfig(
+        model=ModelConfig(fusion="genomic", snn_hidden=(8, 8, 8, 8), mlp_b_hidden=8, genomic_dim=4),
+        features=FeatureSettings(use_images=False),
+        epochs=1,
+        batch_size=16,
+        device="cpu",
+    )
     res = cross_validate(cohort, cfg, n_folds=2, show_progress=False)
     save_bundle(res, tmp_path / "b", cohort=cohort)
     assert not stale.exists() and fresh.exists()

@@ -36,10 +36,13 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _cfg(fusion: str, cache_dir: Path, **kw) -> TrainConfig:
     return TrainConfig(
-        model=ModelConfig(fusion=fusion, snn_hidden=(16, 16, 16, 16), mlp_b_hidden=32, genomic_dim=8, image_dim=8,
-                          image_hidden=16),
+        model=ModelConfig(fusion=fusion, snn_hidden=(16, 16, 16, 16), mlp_b_hidden=32, genomic_dim=8, image_dim=8, image_hidden=16),
         features=FeatureSettings(image_encoder="test_resnet", patch_size=224, max_patches=4, cache_dir=str(cache_dir)),
-        epochs=3, batch_size=16, seed=0, device="cpu", **kw,
+        epochs=3,
+        batch_size=16,
+        seed=0,
+        device="cpu",
+        **kw,
     )
 
 
@@ -63,8 +66,7 @@ def test_concat_logs_rho_but_never_scales(demo_dir: Path, cache_dir: Path) -> No
     from pathgptomic.data import read_cohort
 
     cohort = read_cohort(demo_dir)
-    res = cross_validate(cohort, _cfg("concat", cache_dir, log_balance=True), n_folds=2, final_fit=False,
-                         show_progress=False)
+    res = cross_validate(cohort, _cfg("concat", cache_dir, log_balance=True), n_folds=2, final_fit=False, show_progress=False)
     assert res.history["rho_g"].notna().any()
     assert (res.history["coef_g"] == 1).all() and (res.history["coef_p"] == 1).all()
     # without log_balance, concat skips the balance computation (ρ not logged) and trains identically
@@ -95,17 +97,52 @@ def test_early_stopping_uses_inner_split_only(demo_dir: Path, cache_dir: Path) -
         assert best == int(finite.loc[finite["inner_val_cindex"].idxmax(), "epoch"])
 
 
-def test_cli_cv_writes_loadable_bundle_that_reproduces_predictions(demo_dir: Path, cache_dir: Path, tmp_path: Path,
-                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_cv_writes_loadable_bundle_that_reproduces_predictions(
+    demo_dir: Path, cache_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "bundle"
     live = tmp_path / "live"
-    rc = main(["cv", "--cohort", str(demo_dir), "--out", str(out), "--folds", "2", "--epochs", "2", "--fusion", "gradmod",
-               "--image-encoder", "test_resnet", "--max-patches", "4", "--cache-dir", str(cache_dir), "--device", "cpu",
-               "--live-dir", str(live), "--no-progress", "--batch-size", "16"])
+    rc = main(
+        [
+            "cv",
+            "--cohort",
+            str(demo_dir),
+            "--out",
+            str(out),
+            "--folds",
+            "2",
+            "--epochs",
+            "2",
+            "--fusion",
+            "gradmod",
+            "--image-encoder",
+            "test_resnet",
+            "--max-patches",
+            "4",
+            "--cache-dir",
+            str(cache_dir),
+            "--device",
+            "cpu",
+            "--live-dir",
+            str(live),
+            "--no-progress",
+            "--batch-size",
+            "16",
+        ]
+    )
     assert rc == 0
     assert "C-index (mean ± sd over 2 folds)" in capsys.readouterr().out
-    for f in ("config.json", "weights.safetensors", "image_encoder.safetensors", "metrics.json", "history.csv",
-              "epochs.csv", "predictions.csv", "baseline_hazard.csv", "README.md"):
+    for f in (
+        "config.json",
+        "weights.safetensors",
+        "image_encoder.safetensors",
+        "metrics.json",
+        "history.csv",
+        "epochs.csv",
+        "predictions.csv",
+        "baseline_hazard.csv",
+        "README.md",
+    ):
         assert (out / f).is_file(), f
     progress = json.loads((live / "progress.json").read_text())
     assert progress["stage"] == "done" and progress["fraction"] == 1.0
@@ -175,8 +212,7 @@ def test_real_tcga_genomic_cv_over_shared_splits(tcga_csv: Path, tcga_splits_dir
     cohort = read_tcga(tcga_csv)
     assert cohort.n == 569
     folds = read_split_files(tcga_splits_dir, cohort.ids)
-    cfg = TrainConfig(model=ModelConfig(fusion="genomic"), features=FeatureSettings(use_images=False),
-                      epochs=2, device="cpu")
+    cfg = TrainConfig(model=ModelConfig(fusion="genomic"), features=FeatureSettings(use_images=False), epochs=2, device="cpu")
     res = cross_validate(cohort, cfg, folds=folds, final_fit=False, show_progress=False)
     assert len(res.folds) == 5
     assert res.folds["cindex"].between(0.5, 1.0).all()
@@ -189,9 +225,31 @@ def test_end_to_end_encoder_finetuning_trains_and_reloads(tmp_path: Path, cache_
     folder = tmp_path / "small"
     write_demo_cohort(folder, n_patients=16, seed=5, layout="tcga", image_size=224)
     out = tmp_path / "ft"
-    rc = main(["train", "--cohort", str(folder), "--out", str(out), "--epochs", "1", "--fusion", "gradmod",
-               "--image-encoder", "test_convnext", "--finetune-encoder", "--max-patches", "2", "--cache-dir",
-               str(cache_dir), "--device", "cpu", "--no-progress", "--batch-size", "8"])
+    rc = main(
+        [
+            "train",
+            "--cohort",
+            str(folder),
+            "--out",
+            str(out),
+            "--epochs",
+            "1",
+            "--fusion",
+            "gradmod",
+            "--image-encoder",
+            "test_convnext",
+            "--finetune-encoder",
+            "--max-patches",
+            "2",
+            "--cache-dir",
+            str(cache_dir),
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--batch-size",
+            "8",
+        ]
+    )
     assert rc == 0
     bundle = load_bundle(out)
     assert bundle.model.image_branch.encoder is not None
@@ -206,8 +264,12 @@ def test_finetune_gradients_reach_the_encoder() -> None:
     from pathgptomic.nn.fusion import ModelInputs, PathGPTomic
 
     model = PathGPTomic(ModelConfig(fusion="gradmod", image_finetune=True, image_encoder="test_convnext"), 3, 4, 0)
-    x = ModelInputs(torch.randn(4, 3), torch.randn(4, 4), torch.randint(0, 255, (4, 2, 3, 64, 64), dtype=torch.uint8),
-                    torch.ones(4, 2, dtype=torch.bool))
+    x = ModelInputs(
+        torch.randn(4, 3),
+        torch.randn(4, 4),
+        torch.randint(0, 255, (4, 2, 3, 64, 64), dtype=torch.uint8),
+        torch.ones(4, 2, dtype=torch.bool),
+    )
     model(x).theta.sum().backward()
     enc = [p for p in model.image_parameters() if p in set(model.image_branch.encoder.parameters())]
     assert enc and all(p.grad is not None for p in enc)
@@ -245,13 +307,11 @@ def test_step_size_modulation_survives_adam(demo_dir: Path, cache_dir: Path, mon
             for p in self.genomic:
                 if p.grad is not None:
                     p.grad.mul_(0.5)
-            return {"rho_g": 2.0, "rho_p": 0.5, "coef_g": 0.5, "coef_p": 1.0, "grad_norm_g": 1.0,
-                    "grad_norm_p": 1.0, "modulated": True}
+            return {"rho_g": 2.0, "rho_p": 0.5, "coef_g": 0.5, "coef_p": 1.0, "grad_norm_g": 1.0, "grad_norm_p": 1.0, "modulated": True}
 
     monkeypatch.setattr(trainer_mod, "GradientModulator", FixedModulator)
     cohort = read_cohort(demo_dir)
-    feats = trainer_mod.compute_cohort_features(cohort, _cfg("gradmod", cache_dir).features, need_images=True,
-                                                show_progress=False)
+    feats = trainer_mod.compute_cohort_features(cohort, _cfg("gradmod", cache_dir).features, need_images=True, show_progress=False)
     init = {}
     moved = {}
     for name, step in (("grad_only", False), ("step", True)):
@@ -272,8 +332,9 @@ def test_step_size_modulation_survives_adam(demo_dir: Path, cache_dir: Path, mon
 def test_sgd_optimizer_runs(demo_dir: Path, cache_dir: Path) -> None:
     from pathgptomic.data import read_cohort
 
-    res = cross_validate(read_cohort(demo_dir), _cfg("gradmod", cache_dir, optimizer="sgd"), n_folds=2,
-                         final_fit=False, show_progress=False)
+    res = cross_validate(
+        read_cohort(demo_dir), _cfg("gradmod", cache_dir, optimizer="sgd"), n_folds=2, final_fit=False, show_progress=False
+    )
     assert np.isfinite(res.predictions["risk"]).all()
 
 
@@ -283,10 +344,13 @@ def test_config_is_resolved_into_a_new_object_never_mutated() -> None:
 
     ids = np.array(["A", "B"])
     pixels = [np.zeros((1, 3, 8, 8), dtype=np.uint8)] * 2
-    feats = CohortFeatures(ids, pd.DataFrame(index=ids), pd.DataFrame(index=ids), pixels, [], [],
-                           {"image_mean": [0.1, 0.2, 0.3], "image_std": [0.4, 0.5, 0.6]})
-    cfg = TrainConfig(model=ModelConfig(fusion="image", image_finetune=True, image_encoder="test_resnet"),
-                      features=FeatureSettings(image_encoder="test_resnet"))
+    feats = CohortFeatures(
+        ids, pd.DataFrame(index=ids), pd.DataFrame(index=ids), pixels, [], [], {"image_mean": [0.1, 0.2, 0.3], "image_std": [0.4, 0.5, 0.6]}
+    )
+    cfg = TrainConfig(
+        model=ModelConfig(fusion="image", image_finetune=True, image_encoder="test_resnet"),
+        features=FeatureSettings(image_encoder="test_resnet"),
+    )
     before = cfg.to_dict()
     resolved = resolve_image_normalisation(cfg, feats)
     assert resolved.model.image_mean == (0.1, 0.2, 0.3) and resolved.model.image_std == (0.4, 0.5, 0.6)
