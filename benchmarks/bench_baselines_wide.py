@@ -4,10 +4,10 @@ Cohorts (TCGA-GBMLGG from ../shared/data, shared 5 splits, patient level):
 
 - ``real``: GBMLGG as is (1,544 RNA-seq, 30 CNV, 16 mutation columns; 569 patients, 187 events);
 - ``wide``: the same with the CNV block widened to ``--columns`` columns of copy-number noise
-  (:func:`pathgptomic.benchmark.wide.widen_cnv`: real -2..2 marginals, gene-block correlation,
+  (:func:`pathgptomic.experiments.wide.widen_cnv`: real -2..2 marginals, gene-block correlation,
   independent of survival);
 - ``wide, fewer events``: ``wide`` restricted to every censored patient + ``--events`` random event
-  patients (:func:`~pathgptomic.benchmark.wide.keep_events`), ~75 events per training fold — the
+  patients (:func:`~pathgptomic.experiments.wide.keep_events`), ~75 events per training fold — the
   regime of the issue's real wide cohort.
 
 Models, fitted on each training fold only:
@@ -15,7 +15,7 @@ Models, fitted on each training fold only:
 - ``old``: the previous baseline — 10 RNA PCs + every raw CNV/mutation column, lifelines penalizer
   0.1, lifelines' Newton-Raphson defaults (500 steps); ConvergenceWarnings are *recorded* (the old code
   suppressed them and reported the cell as ok); a per-fold wall-clock cap ``--old-cap`` bounds the run;
-- ``new``: :mod:`pathgptomic.benchmark.baselines` defaults (per-block PCs, penalizer by inner CV,
+- ``new``: :mod:`pathgptomic.experiments.baselines` defaults (per-block PCs, penalizer by inner CV,
   ConvergenceWarning = not converged, step and time caps) for the genomic, genomic + clinical,
   clinical-only and late-fusion baselines.
 
@@ -53,8 +53,8 @@ NEW_MODELS = {
 
 def _cohorts(columns: int, events: int) -> dict[str, object]:
     """The three cohorts (see the module docstring)."""
-    from pathgptomic.benchmark.wide import keep_events, widen_cnv
     from pathgptomic.data import read_tcga
+    from pathgptomic.experiments.wide import keep_events, widen_cnv
 
     real = read_tcga(DATA / "tcga_gbmlgg_all_clean.csv.gz")
     wide = widen_cnv(real, columns, seed=0)
@@ -63,8 +63,8 @@ def _cohorts(columns: int, events: int) -> dict[str, object]:
 
 def _old_cell(cohort, tr, te, cap: float) -> dict[str, object]:
     """The old baseline: fitted with lifelines' defaults, warnings recorded, a wall-clock cap."""
-    from pathgptomic.benchmark.baselines import CoxBaselineConfig, CoxNotConverged, design_matrices, fit_cox
     from pathgptomic.evaluation import concordance_index
+    from pathgptomic.experiments.baselines import CoxBaselineConfig, CoxNotConverged, design_matrices, fit_cox
 
     start = time.perf_counter()
     cfg = CoxBaselineConfig(max_raw_columns=None, penalizer=0.1)
@@ -84,8 +84,8 @@ def _old_cell(cohort, tr, te, cap: float) -> dict[str, object]:
 
 
 def _new_cell(cohort, tr, te, inputs: str) -> dict[str, object]:
-    from pathgptomic.benchmark.baselines import CoxBaselineConfig, fit_predict_baseline
     from pathgptomic.evaluation import concordance_index
+    from pathgptomic.experiments.baselines import CoxBaselineConfig, fit_predict_baseline
 
     res = fit_predict_baseline(cohort, tr, te, inputs, CoxBaselineConfig())
     c = concordance_index(res.risk, cohort.time[te], cohort.event[te]) if res.converged else np.nan
@@ -154,7 +154,7 @@ def _summary(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _markdown(df: pd.DataFrame, command: str, wall: float) -> str:
-    from pathgptomic.benchmark.report import environment_info
+    from pathgptomic.experiments.report import environment_info
 
     s = _summary(df)
     head = "| " + " | ".join(s.columns) + " |\n|" + "---|" * len(s.columns)
@@ -173,11 +173,11 @@ Command (wall time {wall / 60:.1f} min on this machine):
 TCGA-GBMLGG (../shared/data), shared 5 splits, patient level; everything fitted on the training fold
 only. Cohorts: `real` (30 CNV columns), `wide` (CNV widened to {df["cnv_columns"].max()} columns with
 copy-number noise: real -2..2 marginals, gene-block correlation, independent of survival —
-`pathgptomic.benchmark.wide.widen_cnv`, seed 0), `wide, fewer events` (the same on every censored
+`pathgptomic.experiments.wide.widen_cnv`, seed 0), `wide, fewer events` (the same on every censored
 patient + a random subset of event patients, `keep_events`, seed 0: {int(df.loc[df["cohort"] == "wide, fewer events", "n_train"].mean())}
 training patients and {int(df.loc[df["cohort"] == "wide, fewer events", "train_events"].mean())} events per fold on average).
 
-- **old**: the previous `benchmark/baselines.py` design — 10 RNA PCs + every raw CNV/mutation column,
+- **old**: the previous baseline design (`pathgptomic/experiments/baselines.py`, then named `benchmark/`) — 10 RNA PCs + every raw CNV/mutation column,
   lifelines penalizer 0.1, Newton-Raphson up to 500 steps. The old code suppressed lifelines'
   ConvergenceWarning and counted every fold; here the warning is recorded and the fold marked `*`
   (its C-index is what the old code would have reported). Wall-clock cap per fold for this run only.
@@ -200,7 +200,7 @@ Cells that did not converge:
 
 
 def _new_desc() -> str:
-    from pathgptomic.benchmark.baselines import CoxBaselineConfig
+    from pathgptomic.experiments.baselines import CoxBaselineConfig
 
     return CoxBaselineConfig().describe()
 

@@ -51,9 +51,9 @@ def _true_risk_ceilings(cohort, seeds: list[int], n_folds: int) -> dict[str, tup
 def main(argv: list[str] | None = None) -> int:
     import torch
 
-    from pathgptomic.benchmark.report import _ms, _p, environment_info, paired_wilcoxon, summarize
-    from pathgptomic.benchmark.runner import BenchmarkSettings, run_benchmark
     from pathgptomic.cli import load_cohort_arg
+    from pathgptomic.experiments.report import _ms, _p, environment_info, paired_wilcoxon, summarize
+    from pathgptomic.experiments.runner import BenchmarkSettings, run_benchmark
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--epochs", type=int, default=20)

@@ -100,11 +100,11 @@ def inner_selected(cohort, folds, base_epochs: int, seed: int) -> tuple[list[flo
 def main(argv: list[str] | None = None) -> int:
     import torch
 
-    from pathgptomic.benchmark.baselines import fit_predict_cox_pca
-    from pathgptomic.benchmark.report import _ms, environment_info, summarize
-    from pathgptomic.benchmark.runner import BenchmarkSettings, run_benchmark
     from pathgptomic.data import read_split_files, read_tcga
     from pathgptomic.evaluation import concordance_index
+    from pathgptomic.experiments.baselines import fit_predict_cox_pca
+    from pathgptomic.experiments.report import _ms, environment_info, summarize
+    from pathgptomic.experiments.runner import BenchmarkSettings, run_benchmark
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--csv", default=str(DATA / "tcga_gbmlgg_all_clean.csv.gz"))

@@ -3,7 +3,7 @@
 Subcommands: ``demo``, ``train``, ``cv``, ``predict``, ``evaluate`` (here), plus those
 registered by subpackages (``tile``, ``extract`` from :mod:`pathgptomic.slides`;
 ``smooth``, ``embed-rna`` from :mod:`pathgptomic.genomics`; ``benchmark``,
-``semisynthetic`` from :mod:`pathgptomic.benchmark`). Every user error exits with
+``semisynthetic`` from :mod:`pathgptomic.experiments`). Every user error exits with
 status 2 and a one-paragraph message; crashes exit with status 1.
 """
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # numpy/pandas are imported where used: `pathgptomic --help` 
 logger = logging.getLogger(__name__)
 
 #: Subpackage modules exposing ``register(subparsers)``.
-PLUGIN_MODULES = ("pathgptomic.slides.cli", "pathgptomic.genomics.cli", "pathgptomic.benchmark.cli")
+PLUGIN_MODULES = ("pathgptomic.slides.cli", "pathgptomic.genomics.cli", "pathgptomic.experiments.cli")
 
 
 def load_cohort_arg(value: str, *, for_prediction: bool = False):

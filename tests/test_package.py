@@ -42,8 +42,8 @@ def test_help_and_subcommand_help_do_not_import_torch() -> None:
 
 def test_lazy_subpackages_still_export_their_names() -> None:
     out = _run(
-        "import sys, pathgptomic.genomics as g, pathgptomic.benchmark as b; print('torch' in sys.modules); "
+        "import sys, pathgptomic.genomics as g, pathgptomic.experiments as b; print('torch' in sys.modules); "
         "print(g.load_scgpt.__module__, b.rows_for_suite.__module__); print('torch' in sys.modules); "
         "print(all(getattr(m, n) is not None for m in (g, b) for n in m.__all__) and set(g.__all__) <= set(dir(g)))"
     )
-    assert out.splitlines() == ["False", "pathgptomic.genomics.scgpt pathgptomic.benchmark.rows", "True", "True"]
+    assert out.splitlines() == ["False", "pathgptomic.genomics.scgpt pathgptomic.experiments.rows", "True", "True"]

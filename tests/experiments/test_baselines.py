@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pathgptomic.benchmark import runner as runner_mod
-from pathgptomic.benchmark.baselines import (
+from pathgptomic.data.cohort import Cohort
+from pathgptomic.evaluation import concordance_index
+from pathgptomic.experiments import runner as runner_mod
+from pathgptomic.experiments.baselines import (
     STATUS_NOT_CONVERGED,
     CoxBaselineConfig,
     CoxFoldResult,
@@ -20,12 +22,10 @@ from pathgptomic.benchmark.baselines import (
     fit_cox,
     fit_predict_baseline,
 )
-from pathgptomic.benchmark.report import baseline_reading, strongest_baseline, summarize
-from pathgptomic.benchmark.rows import rows_for_suite
-from pathgptomic.benchmark.runner import BenchmarkSettings, run_benchmark
-from pathgptomic.benchmark.wide import widen_cnv
-from pathgptomic.data.cohort import Cohort
-from pathgptomic.evaluation import concordance_index
+from pathgptomic.experiments.report import baseline_reading, strongest_baseline, summarize
+from pathgptomic.experiments.rows import rows_for_suite
+from pathgptomic.experiments.runner import BenchmarkSettings, run_benchmark
+from pathgptomic.experiments.wide import widen_cnv
 
 
 def _cox_data(n: int = 300, p: int = 5, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

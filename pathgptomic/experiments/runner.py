@@ -27,14 +27,14 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from pathgptomic.benchmark.baselines import (
+from pathgptomic.data.cohort import Cohort
+from pathgptomic.errors import ConfigError, PathGPTomicError
+from pathgptomic.experiments.baselines import (
     STATUS_NOT_CONVERGED,
     CoxBaselineConfig,
     fit_predict_baseline,
 )
-from pathgptomic.benchmark.rows import BenchmarkRow, rows_for_suite
-from pathgptomic.data.cohort import Cohort
-from pathgptomic.errors import ConfigError, PathGPTomicError
+from pathgptomic.experiments.rows import BenchmarkRow, rows_for_suite
 
 logger = logging.getLogger(__name__)
 
@@ -441,7 +441,7 @@ def run_benchmark(
     results = results[results["seed"].astype(int).isin(settings.seeds) & results["config"].isin([r.key for r in rows])]
     run = BenchmarkRun(out, results.reset_index(drop=True), n_run, n_reused, rows)
     if write_report:
-        from pathgptomic.benchmark.report import write_report as _write
+        from pathgptomic.experiments.report import write_report as _write
 
         _write(run, cohort, settings, command=command)
     logger.info("benchmark: %d cells run, %d reused -> %s", n_run, n_reused, out)

@@ -6,7 +6,7 @@ Suites:
 - ``baselines``: classical Cox baselines side by side — penalized Cox on per-block
   principal components of the genomic features, the same + the clinical covariates,
   the clinical covariates alone, and late fusion of the genomic and clinical Cox risks
-  (:mod:`pathgptomic.benchmark.baselines`) — then a genomic-only model (RNA through the
+  (:mod:`pathgptomic.experiments.baselines`) — then a genomic-only model (RNA through the
   SNN, and through frozen scGPT / scGPT + MLP-A features), an image-only model and
   Pathomic Fusion-style Kronecker fusion;
 - ``paper-ablation``: RNA encoder in {SNN, scGPT, scGPT + smoothing (MLP-A)} x fusion in
@@ -41,7 +41,7 @@ class BenchmarkRow:
             ``genomic``, ``image``); ``None`` for Cox rows.
         rna_encoder: RNA input of the genomic branch (``snn``, ``scgpt``, ``scgpt_smooth``).
         baseline: Cox rows only: the inputs, one of
-            :data:`~pathgptomic.benchmark.baselines.BASELINE_INPUTS` (``genomic``,
+            :data:`~pathgptomic.experiments.baselines.BASELINE_INPUTS` (``genomic``,
             ``genomic_clinical``, ``clinical``, ``late_fusion``).
         suite: ``"baselines"`` or ``"paper-ablation"`` (the first suite that lists it).
     """

@@ -22,8 +22,8 @@ __all__ = ["register", "cmd_benchmark", "cmd_semisynthetic", "load_benchmark_coh
 
 def load_benchmark_cohort(value: str) -> Any:
     """``demo``, a semi-synthetic folder (meta marks it) or any cohort path."""
-    from pathgptomic.benchmark.semisynthetic import is_semisynthetic, read_semisynthetic
     from pathgptomic.data.demo import resolve_cohort
+    from pathgptomic.experiments.semisynthetic import is_semisynthetic, read_semisynthetic
 
     if value != "demo" and is_semisynthetic(value):
         return read_semisynthetic(value)
@@ -93,9 +93,9 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     """Run the benchmark (see module docstring)."""
     import torch
 
-    from pathgptomic.benchmark.baselines import CoxBaselineConfig
-    from pathgptomic.benchmark.report import summarize
-    from pathgptomic.benchmark.runner import BenchmarkSettings, run_benchmark
+    from pathgptomic.experiments.baselines import CoxBaselineConfig
+    from pathgptomic.experiments.report import summarize
+    from pathgptomic.experiments.runner import BenchmarkSettings, run_benchmark
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -141,7 +141,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
 
 def cmd_semisynthetic(args: argparse.Namespace) -> int:
     """Build the semi-synthetic cohort (see module docstring)."""
-    from pathgptomic.benchmark.semisynthetic import build_semisynthetic_cohort
+    from pathgptomic.experiments.semisynthetic import build_semisynthetic_cohort
 
     cohort = build_semisynthetic_cohort(
         args.tcga,

@@ -1,7 +1,7 @@
 r"""Benchmark report: summary tables, paired tests, figures and ``report.md``.
 
 Per-row statistics and the paired Wilcoxon test (with its formula) are described in
-:mod:`pathgptomic.benchmark.report_tables`.
+:mod:`pathgptomic.experiments.report_tables`.
 
 Baselines: a Cox row counts as *converged* only when every one of its cells finished with
 status ``ok``; a row with any ``not_converged`` cell is shown flagged and excluded from every
@@ -9,9 +9,9 @@ claim. The automatic reading compares each deep row with the strongest converged
 (highest mean C-index), names it, and gives the paired test over the shared cells.
 
 The jobs live in their own modules and are re-exported here: summary tables and paired
-tests in :mod:`pathgptomic.benchmark.report_tables`, the automatic reading in
-:mod:`pathgptomic.benchmark.report_reading`, the figures in
-:mod:`pathgptomic.benchmark.report_figures`. This module writes the files
+tests in :mod:`pathgptomic.experiments.report_tables`, the automatic reading in
+:mod:`pathgptomic.experiments.report_reading`, the figures in
+:mod:`pathgptomic.experiments.report_figures`. This module writes the files
 (:func:`write_report`: ``report.md`` and ``summary.csv``).
 """
 
@@ -24,12 +24,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from pathgptomic.benchmark.report_figures import _cindex_png as _cindex_png
-from pathgptomic.benchmark.report_figures import _figures
-from pathgptomic.benchmark.report_figures import _rho_png as _rho_png
-from pathgptomic.benchmark.report_reading import _reading, baseline_reading, gradmod_evidence, strongest_baseline
-from pathgptomic.benchmark.report_reading import _versus as _versus
-from pathgptomic.benchmark.report_tables import (
+from pathgptomic.experiments.report_figures import _cindex_png as _cindex_png
+from pathgptomic.experiments.report_figures import _figures
+from pathgptomic.experiments.report_figures import _rho_png as _rho_png
+from pathgptomic.experiments.report_reading import _reading, baseline_reading, gradmod_evidence, strongest_baseline
+from pathgptomic.experiments.report_reading import _versus as _versus
+from pathgptomic.experiments.report_tables import (
     _HEADER,
     _ablation_table,
     _cell,
@@ -38,9 +38,9 @@ from pathgptomic.benchmark.report_tables import (
     paired_wilcoxon_summary,
     summarize,
 )
-from pathgptomic.benchmark.report_tables import _ms as _ms
-from pathgptomic.benchmark.report_tables import _p as _p
-from pathgptomic.benchmark.rows import (
+from pathgptomic.experiments.report_tables import _ms as _ms
+from pathgptomic.experiments.report_tables import _p as _p
+from pathgptomic.experiments.rows import (
     ABLATION_FUSIONS,
     BASELINE_ROWS,
     RNA_ENCODERS,

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 import torch
 
-from pathgptomic.benchmark import rows_for_suite
-from pathgptomic.benchmark import runner as runner_mod
-from pathgptomic.benchmark.report import paired_wilcoxon
 from pathgptomic.cli import main
+from pathgptomic.experiments import rows_for_suite
+from pathgptomic.experiments import runner as runner_mod
+from pathgptomic.experiments.report import paired_wilcoxon
 
 torch.set_num_threads(1)
 

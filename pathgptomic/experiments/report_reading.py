@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pathgptomic.benchmark.report_tables import (
+from pathgptomic.experiments.report_tables import (
     _cell,
     _ms,
     _p,
     paired_wilcoxon,
     paired_wilcoxon_summary,
 )
-from pathgptomic.benchmark.rows import RNA_ENCODERS, RNA_LABELS
+from pathgptomic.experiments.rows import RNA_ENCODERS, RNA_LABELS
 
 
 def _reading(summary: pd.DataFrame, run_dir: Path | None = None) -> list[str]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pathgptomic.benchmark.rows import RNA_ENCODERS, RNA_LABELS, BenchmarkRow
+from pathgptomic.experiments.rows import RNA_ENCODERS, RNA_LABELS, BenchmarkRow
 
 logger = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pathgptomic.benchmark.baselines import CoxBaselineConfig, fit_predict_baseline
-from pathgptomic.benchmark.wide import NOISE_PREFIX, keep_events, widen_cnv
 from pathgptomic.evaluation import concordance_index
+from pathgptomic.experiments.baselines import CoxBaselineConfig, fit_predict_baseline
+from pathgptomic.experiments.wide import NOISE_PREFIX, keep_events, widen_cnv
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "tcga_gbmlgg"
 pytestmark = pytest.mark.skipif(not (DATA / "tcga_gbmlgg_all_clean.csv.gz").is_file(), reason=f"real TCGA-GBMLGG data not found at {DATA}")

@@ -5,7 +5,7 @@ Entry points: :func:`run_benchmark` (``pathgptomic benchmark``) and
 :func:`build_semisynthetic_cohort` (``pathgptomic semisynthetic``).
 
 The names below are imported lazily (PEP 562 ``__getattr__``), so ``pathgptomic --help``
-(which loads :mod:`pathgptomic.benchmark.cli`) imports neither torch nor the runner.
+(which loads :mod:`pathgptomic.experiments.cli`) imports neither torch nor the runner.
 """
 
 from __future__ import annotations
@@ -15,21 +15,21 @@ from typing import TYPE_CHECKING
 from pathgptomic import lazy_exports
 
 if TYPE_CHECKING:
-    from pathgptomic.benchmark.baselines import CoxBaselineConfig, fit_predict_cox_pca
-    from pathgptomic.benchmark.rows import (
+    from pathgptomic.experiments.baselines import CoxBaselineConfig, fit_predict_cox_pca
+    from pathgptomic.experiments.rows import (
         ABLATION_ROWS,
         BASELINE_ROWS,
         SUITES,
         BenchmarkRow,
         rows_for_suite,
     )
-    from pathgptomic.benchmark.runner import (
+    from pathgptomic.experiments.runner import (
         BenchmarkRun,
         BenchmarkSettings,
         load_results,
         run_benchmark,
     )
-    from pathgptomic.benchmark.semisynthetic import (
+    from pathgptomic.experiments.semisynthetic import (
         build_semisynthetic_cohort,
         read_semisynthetic,
     )

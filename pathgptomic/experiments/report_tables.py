@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pathgptomic.benchmark.rows import (
+from pathgptomic.experiments.rows import (
     ABLATION_FUSIONS,
     RNA_ENCODERS,
     RNA_LABELS,

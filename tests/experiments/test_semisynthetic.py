@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 import torch
 
-from pathgptomic.benchmark.semisynthetic import build_semisynthetic_cohort, image_latents, read_semisynthetic
 from pathgptomic.cli import main
 from pathgptomic.errors import ConfigError, InputValidationError
+from pathgptomic.experiments.semisynthetic import build_semisynthetic_cohort, image_latents, read_semisynthetic
 
 torch.set_num_threads(1)
 
