@@ -7,7 +7,10 @@ Procedure (official ``scgpt/tasks/cell_emb.py``: ``embed_data`` → ``get_batch_
    official rule) or every finite value (``value_mode="ranks"``, used for z-scored bulk data);
 3. ``<cls>`` is prepended with value ``pad_value``;
 4. the kept values are binned per sample into ``1..n_bins-1`` (official quantile binning;
-   ``"ranks"`` bins the within-sample ranks), using all kept genes before any sampling;
+   ``"ranks"`` bins the within-sample ranks), using all kept genes before any sampling.
+   ``"counts"`` bins the values as ``float32``, as the official code does (its dataset casts
+   them with ``.float()`` before the collator bins), so values that are distinct in float64
+   but equal in float32 are tied as in the official code;
 5. a sample longer than ``max_length`` keeps ``<cls>`` plus a random subset of
    ``max_length - 1`` genes (without replacement, like the official collator);
 6. samples are padded with ``<pad>`` / ``pad_value`` to the longest in the batch, run through
@@ -102,7 +105,7 @@ def tokenize_sample(
         pad_value: Value of ``<cls>`` (and padding).
         n_bins: Number of bins (51 in the official embedding).
         max_length: Longest sequence including ``<cls>``.
-        value_mode: ``"counts"`` (non-zero values are expressed; official) or ``"ranks"``
+        value_mode: ``"counts"`` (non-zero values are expressed and binned as float32; official) or ``"ranks"``
             (all finite values are expressed, binned by within-sample rank).
         seed: Deterministic mode seed; ``None`` = official global random generators.
 
@@ -117,6 +120,8 @@ def tokenize_sample(
     if value_mode == "counts":
         keep &= values != 0
     genes, vals = gene_ids[keep], values[keep]
+    if value_mode == "counts":
+        vals = vals.astype(np.float32)  # official: torch.from_numpy(values).float() before binning
     rng = None if seed is None else sample_rng(seed, genes, vals)
     if vals.size:
         bins = rank_binning(vals, n_bins, rng) if value_mode == "ranks" else binning(vals, n_bins, rng)

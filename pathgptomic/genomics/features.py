@@ -175,6 +175,8 @@ def embed_mapped(
         "deterministic": True,
         "precision": "fp16-autocast" if amp else "fp32",
     }
+    if mapped.value_mode == "counts":  # binned as float32 like the official code; entries before that binned float64
+        settings["counts_binned_as"] = "float32"
     path = None
     if use_cache:
         path = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
