@@ -25,6 +25,7 @@ from components.state import current_bundle, demo_cohort, selected_bundle_path
 from components.ui import Metric, metric_row, plain, run_guarded, show_warning
 from components.uploads import DEFAULT_CSV_LIMIT_MB, read_csv_upload
 from pathgptomic.data.export import csv_text
+from pathgptomic.data.manifest import manifest_slides
 from pathgptomic.errors import InputValidationError
 
 SOURCES = ["Bundle's out-of-fold predictions", "Demo cohort through this model", "Upload a cohort"]
@@ -121,18 +122,9 @@ def _uploaded_cohort(bundle):
         if root is None:
             raise InputValidationError("slide manifests need a server slide folder; set PATHGPTOMIC_SLIDE_ROOT")
         table = read_csv_upload(manifest, what="slide manifest")
-        missing = [c for c in ("patient_id", "path") if c not in table.columns]
-        if missing:
-            raise InputValidationError(f"the slide manifest lacks column(s) {missing}; it needs patient_id, path")
-        ids = set(str(i) for i in cohort.ids)
-        slides: dict[str, list[str]] = {pid: [] for pid in ids}
-        for row, (pid, rel) in enumerate(zip(table["patient_id"].astype(str), table["path"].astype(str)), start=2):
-            if pid not in ids:
-                continue
-            try:
-                slides[pid].append(str(resolve_inside(root, rel)))
-            except InputValidationError as exc:
-                raise InputValidationError(f"slide manifest row {row}, column 'path': {exc}") from exc
+        slides = manifest_slides(
+            table, file="the uploaded slide manifest", ids=list(cohort.ids), resolve=lambda rel: resolve_inside(root, rel)
+        )
         cohort = replace(cohort, slides=slides)
         key += hashlib.sha256(manifest.getvalue()).hexdigest()
     if A.uses_images(bundle) and not cohort.has_images:

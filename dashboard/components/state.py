@@ -11,6 +11,7 @@ import streamlit as st
 
 from components.ui import show_error
 from pathgptomic.errors import PathGPTomicError
+from pathgptomic.training.bundle_discovery import is_model_bundle, list_bundles
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: Bundles shipped with the app (``$PATHGPTOMIC_MODELS_DIR`` overrides).
@@ -22,11 +23,6 @@ BUNDLE_KEY = "model.bundle_path"
 NOTICE = "Research use only — not for diagnosis."
 
 
-def _is_model_bundle(path: Path) -> bool:
-    """A trained Path-GPTomic bundle (not e.g. an scGPT checkpoint folder that has a config.json)."""
-    return (path / "config.json").is_file() and (path / "weights.safetensors").is_file()
-
-
 @st.cache_resource(show_spinner=False)
 def job_store() -> Any:
     """The process-wide job store (``$PATHGPTOMIC_DATA_DIR`` or ``~/.pathgptomic``)."""
@@ -35,37 +31,17 @@ def job_store() -> Any:
     return JobStore()
 
 
-def scan_bundles(root: Path) -> list[Path]:
-    """Bundle folders directly in, or one level below, ``root``.
-
-    The same rule as :func:`pathgptomic.training.bundle.list_bundles` (a folder with
-    ``config.json`` and ``weights.safetensors``; ``tests/dashboard`` checks they agree), without
-    importing that module: it loads torch and the model code, which the first page does not
-    need (the background warm-up imports it right after).
-    """
-    if not root.is_dir():
-        return []
-    found: list[Path] = []
-    level1 = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    for c in [root, *level1]:
-        if _is_model_bundle(c):
-            found.append(c)
-        elif c is not root:
-            found += [d for d in sorted(c.iterdir()) if d.is_dir() and not d.name.startswith(".") and _is_model_bundle(d)]
-    return found
-
-
 @st.cache_data(ttl=5, show_spinner=False)
 def available_bundles() -> list[str]:
     """Every bundle in ``models/`` and every finished job's bundle, as path strings (demo first)."""
-    paths: list[Path] = list(scan_bundles(MODELS_DIR))
+    paths: list[Path] = list_bundles(MODELS_DIR)
     try:
         paths.extend(job_store().bundles())
     except PathGPTomicError:
         pass
     out: list[str] = []
     for p in paths:
-        if _is_model_bundle(Path(p)) and str(p) not in out:
+        if is_model_bundle(p) and str(p) not in out:
             out.append(str(p))
     out.sort(key=lambda s: (Path(s).name != "demo", not s.startswith(str(MODELS_DIR)), s))
     return out

@@ -26,6 +26,7 @@ from pathgptomic.data.columns import (
     _patient_outcomes,
     block_of_column,
 )
+from pathgptomic.data.manifest import read_slide_manifest
 from pathgptomic.data.validation import (
     CsvSource,
     check_block_assignment,
@@ -39,7 +40,6 @@ from pathgptomic.data.validation import (
     collapse_feature_rows,
     drop_uninformative,
     read_csv_checked,
-    resolve_manifest_paths,
     source_name,
 )
 from pathgptomic.errors import DataQualityWarning, InputValidationError
@@ -223,7 +223,7 @@ def read_generic(
 
     slides: dict[str, list[str]] = {str(pid): [] for pid in ids}
     if manifest_csv is not None:
-        slides = _read_manifest(manifest_csv, ids)
+        slides = read_slide_manifest(manifest_csv, ids)
 
     return Cohort(
         ids=np.asarray(ids, dtype=str),
@@ -242,28 +242,3 @@ def read_generic(
             "has_outcomes": bool(has_outcomes),
         },
     )
-
-
-def _read_manifest(manifest_csv: CsvSource, ids: Sequence[str]) -> dict[str, list[str]]:
-    name = source_name(manifest_csv)
-    base = Path(manifest_csv).parent if isinstance(manifest_csv, (str, os.PathLike)) else Path.cwd()
-    df = read_csv_checked(manifest_csv, id_columns=(GENERIC_ID, "path"), what="slide manifest")
-    check_required_columns(df, [GENERIC_ID, "path"], file=name, layout="slide manifest")
-    row_ids = check_ids(df[GENERIC_ID], file=name, column=GENERIC_ID)
-    slides: dict[str, list[str]] = {str(pid): [] for pid in ids}
-    unknown: list[str] = []
-    paths = resolve_manifest_paths(df["path"], row_ids, base=base, file=name)
-    for pid, p in zip(row_ids, paths):
-        if pid not in slides:
-            unknown.append(pid)
-            continue
-        if str(p) not in slides[pid]:
-            slides[pid].append(str(p))
-    if unknown:
-        warnings.warn(
-            f"{name}: {len(set(unknown))} patient(s) of the manifest are not in the cohort (e.g. {unknown[0]!r}); "
-            "their slides are ignored.",
-            DataQualityWarning,
-            stacklevel=3,
-        )
-    return slides

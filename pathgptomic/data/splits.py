@@ -17,17 +17,11 @@ import numpy as np
 
 from pathgptomic.data.validation import check_folder, check_required_columns, check_split_fold, read_csv_checked
 from pathgptomic.errors import ConfigError, DataQualityWarning, InputValidationError
+from pathgptomic.validators import check_event
 
 logger = logging.getLogger(__name__)
 
 Split = tuple[np.ndarray, np.ndarray]
-
-
-def _event_array(event: Sequence[int] | np.ndarray) -> np.ndarray:
-    ev = np.asarray(event).astype(int).ravel()
-    if not np.isin(ev, (0, 1)).all():
-        raise InputValidationError("event must hold only 0 and 1 (1 = event observed).")
-    return ev
 
 
 def stratified_kfold(event: Sequence[int] | np.ndarray, n_folds: int = 15, seed: int = 0) -> list[Split]:
@@ -47,10 +41,11 @@ def stratified_kfold(event: Sequence[int] | np.ndarray, n_folds: int = 15, seed:
     Raises:
         ConfigError: ``n_folds < 2``, or more folds than patients or than events (some test
             folds would hold no event and their C-index would be undefined).
+        InputValidationError: an event value other than 0/1 (:func:`pathgptomic.validators.check_event`).
     """
     from sklearn.model_selection import StratifiedKFold
 
-    ev = _event_array(event)
+    ev = check_event(event).astype(int)
     n, n_ev = len(ev), int(ev.sum())
     if n_folds < 2:
         raise ConfigError(f"n_folds must be at least 2 (got {n_folds}).")
@@ -90,10 +85,11 @@ def inner_validation_split(event: Sequence[int] | np.ndarray, fraction: float = 
 
     Raises:
         ConfigError: ``fraction`` outside ``(0, 1)`` or fewer than 2 patients.
+        InputValidationError: an event value other than 0/1 (:func:`pathgptomic.validators.check_event`).
     """
     from sklearn.model_selection import train_test_split
 
-    ev = _event_array(event)
+    ev = check_event(event).astype(int)
     n = len(ev)
     if not 0.0 < float(fraction) < 1.0:
         raise ConfigError(f"validation fraction must be in (0, 1) (got {fraction}).")

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from pathgptomic.data.cohort import Cohort
+from pathgptomic.data.columns import BLOCK_SUFFIXES
 from pathgptomic.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -375,7 +376,6 @@ def make_synthetic_cohort(
     )
 
 
-_SUFFIX = {"cnv": "_cnv", "mut": "_mut", "rnaseq": "_rnaseq"}
 #: Every table :func:`write_demo_cohort` may write (both layouts).
 _DEMO_FILES = ("cohort_tcga.csv", "clinical.csv", "cnv.csv", "mut.csv", "rnaseq.csv", "slides.csv", "true_risk.csv")
 
@@ -440,7 +440,7 @@ def write_demo_cohort(
         parts = [frame]
         for b in ("cnv", "mut", "rnaseq"):
             blk = cohort.blocks[b]
-            parts.append(pd.DataFrame(blk.to_numpy(), columns=[f"{c}{_SUFFIX[b]}" for c in blk.columns]))
+            parts.append(pd.DataFrame(blk.to_numpy(), columns=[f"{c}{BLOCK_SUFFIXES[b]}" for c in blk.columns]))
         table = pd.concat(parts, axis=1)
         for c in table.columns:
             if c.endswith(("_cnv", "_mut")) or c in ("age", "is_female", "censorship"):

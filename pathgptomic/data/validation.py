@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from pathgptomic import validators
 from pathgptomic.data.bounded_read import (
     DEFAULT_MAX_TEXT_MB,
     MAX_HEADER_BYTES,
@@ -38,18 +39,19 @@ from pathgptomic.data.csv_reading import WIDE_TABLE_COLUMNS, read_csv_checked, r
 from pathgptomic.data.feature_cleanup import collapse_feature_rows, drop_uninformative
 from pathgptomic.data.naming import CsvSource, _listing, source_name, spreadsheet_row
 from pathgptomic.errors import InputValidationError
+from pathgptomic.validators import MAX_FOLLOW_UP
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     # checks defined here
-    "MAX_FOLLOW_UP",
     "check_binary",
     "check_block_assignment",
     "check_block_nonempty",
     "check_folder",
     "check_has_features",
     "check_ids",
+    "check_manifest_path",
     "check_min_events",
     "check_outcome_conflicts",
     "check_outcomes",
@@ -58,8 +60,8 @@ __all__ = [
     "check_time",
     "check_unique_genes",
     "coerce_numeric",
-    "resolve_manifest_paths",
-    # re-exported from the reading and clean-up modules
+    # re-exported from pathgptomic.validators and the reading and clean-up modules
+    "MAX_FOLLOW_UP",
     "DEFAULT_MAX_TEXT_MB",
     "MAX_HEADER_BYTES",
     "MAX_TEXT_ENV",
@@ -173,12 +175,16 @@ def check_ids(ids: pd.Series, *, file: str, column: str) -> np.ndarray:
     return s.to_numpy(dtype=object).astype(str)
 
 
-#: Longest plausible follow-up (100 years) per time unit; a longer time is a data-entry or unit error.
-MAX_FOLLOW_UP: dict[str, float] = {"days": 36525.0, "weeks": 5218.0, "months": 1200.0, "years": 100.0}
+def _row_locator(file: str, column: str, ids: Sequence[str]) -> Callable[[int], str]:
+    """How messages name row ``p`` of ``file``: ``"<file>: row <r> (patient <id>), column '<column>'"``."""
+    return lambda p: f"{file}: row {spreadsheet_row(p)} (patient {ids[p]}), column {column!r}"
 
 
 def check_time(time: np.ndarray, *, file: str, column: str, ids: Sequence[str], unit: str = "months") -> None:
     """Fail unless every follow-up time is finite, > 0 and at most 100 years (:data:`MAX_FOLLOW_UP`).
+
+    The rule is :func:`pathgptomic.validators.check_time` with ``lower="positive"``; this function
+    names the file, row, patient and column.
 
     Args:
         time: Follow-up time per row, shape ``(n_rows,)``.
@@ -188,32 +194,24 @@ def check_time(time: np.ndarray, *, file: str, column: str, ids: Sequence[str], 
     Raises:
         InputValidationError: Names row, patient, column, value and unit of the first bad time.
     """
-    t = np.asarray(time, dtype=float)
-    limit = MAX_FOLLOW_UP.get(unit.lower(), np.inf)
-    with np.errstate(invalid="ignore"):
-        bad = ~np.isfinite(t) | (t <= 0) | (t > limit)
-    if not bad.any():
-        return
-    p = int(np.flatnonzero(bad)[0])
-    val = t[p]
-    if np.isnan(val):
-        what = "is missing"
-    elif np.isinf(val):
-        what = "is infinite"
-    elif val > limit:
-        what = f"is {val:g} {unit}, over the plausible maximum of {limit:g} {unit} (100 years)"
-    else:
-        what = f"is {val:g} (must be > 0)"
-    more = f" ({int(bad.sum()) - 1} more bad time(s))" if bad.sum() > 1 else ""
-    raise InputValidationError(
-        f"{file}: row {spreadsheet_row(p)} (patient {ids[p]}), column {column!r}: follow-up time {what}{more}. "
-        f"Fix: every patient needs a positive, finite follow-up time in {unit}, at most 100 years (e.g. 0.5 for "
-        "half a month; remove the patient if the time is unknown; check the unit if times look too large)."
+    validators.check_time(
+        time,
+        name=column,
+        lower="positive",
+        unit=unit,
+        locate=_row_locator(file, column, ids),
+        fix=(
+            f"every patient needs a positive, finite follow-up time in {unit}, at most 100 years (e.g. 0.5 for "
+            "half a month; remove the patient if the time is unknown; check the unit if times look too large)."
+        ),
     )
 
 
 def check_binary(values: np.ndarray, *, file: str, column: str, ids: Sequence[str], meaning: str) -> np.ndarray:
     """Return ``values`` as int 0/1, failing on anything else (including missing).
+
+    The rule is :func:`pathgptomic.validators.check_event`; this function names the file, row,
+    patient and column.
 
     Args:
         meaning: What 1 means, for the message (e.g. ``"1 = death observed, 0 = censored"``).
@@ -221,17 +219,7 @@ def check_binary(values: np.ndarray, *, file: str, column: str, ids: Sequence[st
     Raises:
         InputValidationError: Names row, patient, column and the offending value.
     """
-    v = np.asarray(values, dtype=float)
-    bad = ~np.isin(v, (0.0, 1.0))
-    if bad.any():
-        p = int(np.flatnonzero(bad)[0])
-        shown = "empty" if np.isnan(v[p]) else f"{v[p]:g}"
-        more = f" ({int(bad.sum()) - 1} more invalid value(s))" if bad.sum() > 1 else ""
-        raise InputValidationError(
-            f"{file}: row {spreadsheet_row(p)} (patient {ids[p]}), column {column!r}: value {shown} is not 0 or 1{more}. "
-            f"Fix: use {meaning}."
-        )
-    return v.astype(int)
+    return validators.check_event(values, name=column, locate=_row_locator(file, column, ids), meaning=meaning).astype(int)
 
 
 def check_outcome_conflicts(ids: np.ndarray, outcomes: pd.DataFrame, *, file: str, columns: Sequence[str]) -> None:
@@ -391,37 +379,53 @@ def check_folder(path: str | os.PathLike, *, what: str, fix: str) -> Path:
     return folder
 
 
-def resolve_manifest_paths(paths: pd.Series, ids: Sequence[str], *, base: Path, file: str) -> list[Path]:
-    """Resolve the ``path`` column of a slide manifest, failing on empty or missing files.
+def check_manifest_path(
+    raw: object,
+    *,
+    file: str,
+    position: int,
+    patient: str,
+    base: Path | None = None,
+    resolve: Callable[[str], Path] | None = None,
+) -> Path:
+    """One ``path`` cell of a slide manifest as the path of an existing file.
 
     Args:
-        paths: Raw ``path`` cells, one per manifest row.
-        ids: Patient id per row.
-        base: Folder that relative paths are resolved against (the manifest's folder).
+        raw: The cell.
+        file: The manifest's name, for messages.
+        position: 0-based data row of the cell (messages give the spreadsheet row).
+        patient: The row's patient id.
+        base: Folder that relative paths resolve against (the manifest's folder; default the
+            working directory); ``~`` is expanded, absolute paths are kept.
+        resolve: Replaces that rule (e.g. the dashboard confines paths to its slide root); an
+            :class:`InputValidationError` it raises is reported for this row, and the message
+            shows the path as written, never the resolved one.
 
     Returns:
-        Absolute (or ``base``-joined) paths of existing files, one per row.
+        The file's path.
 
     Raises:
-        InputValidationError: Names row, patient and path of the first bad row.
+        InputValidationError: Names row, patient and path when the cell is empty, ``resolve``
+            refuses it or no file is there.
     """
-    out: list[Path] = []
-    for pos, (pid, raw) in enumerate(zip(ids, paths)):
-        if pd.isna(raw) or str(raw).strip() == "":
-            raise InputValidationError(
-                f"{file}: row {spreadsheet_row(pos)} (patient {pid}), column 'path': the path is empty. "
-                "Fix: give the slide or image file path, or remove the row."
-            )
-        p = Path(str(raw).strip()).expanduser()
-        if not p.is_absolute():
-            p = base / p
-        if not p.is_file():
-            raise InputValidationError(
-                f"{file}: row {spreadsheet_row(pos)} (patient {pid}), column 'path': file {p} does not exist. "
-                "Fix: correct the path (relative paths are resolved against the manifest's folder)."
-            )
-        out.append(p)
-    return out
+    where = f"{file}: row {spreadsheet_row(position)} (patient {patient}), column 'path'"
+    if pd.isna(raw) or str(raw).strip() == "":
+        raise InputValidationError(f"{where}: the path is empty. Fix: give the slide or image file path, or remove the row.")
+    text = str(raw).strip()
+    if resolve is not None:
+        try:
+            path = resolve(text)
+        except InputValidationError as exc:
+            raise InputValidationError(f"{where}: {exc}") from exc
+        shown, rule = repr(text), ""
+    else:
+        path = Path(text).expanduser()
+        if not path.is_absolute():
+            path = (base if base is not None else Path.cwd()) / path
+        shown, rule = str(path), " (relative paths are resolved against the manifest's folder)"
+    if not path.is_file():
+        raise InputValidationError(f"{where}: file {shown} does not exist. Fix: correct the path{rule}, or remove the row.")
+    return path
 
 
 def check_split_fold(train: Sequence[str], val: Sequence[str], known: Iterable[str], *, file: str) -> None:

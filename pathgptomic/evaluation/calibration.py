@@ -43,7 +43,7 @@ import pandas as pd
 
 from pathgptomic.errors import DataQualityWarning, InputValidationError
 from pathgptomic.evaluation.curves import BreslowBaseline
-from pathgptomic.evaluation.metrics import check_survival
+from pathgptomic.validators import check_survival
 
 __all__ = [
     "DEFAULT_TIMES",

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from pathgptomic.errors import BundleError, InputValidationError
-from pathgptomic.evaluation.metrics import _as_1d, check_survival
+from pathgptomic.validators import as_numeric, check_risk, check_survival, check_time
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ class BreslowBaseline:
     def cumulative_hazard(self, times: Any) -> np.ndarray:
         """Baseline cumulative hazard (for risk ``risk_offset_``) at ``times``, shape ``(m,)`` (a step function)."""
         self._check_fitted()
-        tt = _as_1d(times, "times")
+        tt = as_numeric(times, "times")
         idx = np.searchsorted(self.times_, tt, side="right")
         return np.concatenate([[0.0], self.cumulative_hazard_])[idx]
 
@@ -112,12 +112,11 @@ class BreslowBaseline:
             InputValidationError: non-finite risks or times.
         """
         self._check_fitted()
-        r = _as_1d(risk, "risk")
-        if not np.isfinite(r).all():
-            raise InputValidationError(f"argument 'risk' (shape {r.shape}) contains NaN or infinite values.")
-        grid = np.concatenate([[0.0], self.times_]) if times is None else np.sort(_as_1d(times, "times"))
-        if not np.isfinite(grid).all():
-            raise InputValidationError("argument 'times' contains NaN or infinite values.")
+        r = check_risk(risk)
+        if times is None:
+            grid = np.concatenate([[0.0], self.times_])
+        else:
+            grid = np.sort(check_time(times, name="times", lower="any", fix="pass finite evaluation times."))
         h0 = self.cumulative_hazard(grid)
         log_rel = np.clip(r - self.risk_offset_, -700.0, 700.0)
         surv = np.exp(-np.outer(h0, np.exp(log_rel)))

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from pathgptomic.errors import ConfigError, DataQualityWarning, InputValidationError
-from pathgptomic.evaluation.metrics import _as_1d, check_survival
+from pathgptomic.validators import RISK_GROUP_ORDER, check_risk, check_survival, check_time, group_order
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +30,7 @@ __all__ = [
     "hazard_ratio",
 ]
 
-_NAMES = {1: ("low", "high"), 2: ("low", "intermediate", "high")}
-_ORDER = ("low", "intermediate", "high")
+_NAMES = {1: (RISK_GROUP_ORDER[0], RISK_GROUP_ORDER[-1]), 2: RISK_GROUP_ORDER}
 
 
 def risk_cutoffs(train_risk: Any, scheme: str | Sequence[float] = "median") -> np.ndarray:
@@ -54,9 +53,7 @@ def risk_cutoffs(train_risk: Any, scheme: str | Sequence[float] = "median") -> n
         >>> risk_cutoffs([0.0, 1.0, 2.0, 3.0])
         array([1.5])
     """
-    risk = _as_1d(train_risk, "train_risk")
-    if risk.size == 0 or not np.isfinite(risk).all():
-        raise InputValidationError(f"argument 'train_risk' (shape {risk.shape}) must hold at least one finite risk value.")
+    risk = check_risk(train_risk, name="train_risk", allow_empty=False)
     if isinstance(scheme, str):
         if scheme == "median":
             return np.array([float(np.median(risk))])
@@ -91,9 +88,7 @@ def assign_risk_groups(risk: Any, cutoffs: Any) -> np.ndarray:
         >>> assign_risk_groups([0.1, 0.5, 0.9], [0.2, 0.6]).tolist()
         ['low', 'intermediate', 'high']
     """
-    r = _as_1d(risk, "risk")
-    if not np.isfinite(r).all():
-        raise InputValidationError(f"argument 'risk' (shape {r.shape}) contains NaN or infinite values.")
+    r = check_risk(risk)
     cuts = np.asarray(cutoffs, dtype=float).ravel()
     if cuts.size not in _NAMES or (cuts.size == 2 and cuts[1] <= cuts[0]) or not np.isfinite(cuts).all():
         raise ConfigError(f"cutoffs must be one or two finite increasing values, got {[float(c) for c in cuts]}.")
@@ -101,18 +96,14 @@ def assign_risk_groups(risk: Any, cutoffs: Any) -> np.ndarray:
     return names[np.searchsorted(cuts, r, side="left")]
 
 
-def group_order(groups: Any) -> list[str]:
-    """Distinct group labels, "low" < "intermediate" < "high" first, then the others sorted."""
-    labels = [str(g) for g in pd.unique(np.asarray(groups, dtype=object))]
-    known = [g for g in _ORDER if g in labels]
-    return known + sorted(g for g in labels if g not in _ORDER)
-
-
 def _survival_groups(time: Any, event: Any, groups: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
-    t, e, other = check_survival(time, event, groups=np.full(len(_as_1d(time, "time")), "all", dtype=object) if groups is None else groups)
-    g = np.asarray([str(x) for x in other["groups"]], dtype=object)
-    if t.size == 0:
-        raise InputValidationError("no subjects: 'time' is empty.")
+    """Checked ``(time, event, groups, group order)``; ``groups=None`` puts everyone in group ``"all"``."""
+    if groups is None:
+        t, e, _ = check_survival(time, event, allow_empty=False)
+        g = np.full(t.shape, "all", dtype=object)
+    else:
+        t, e, other = check_survival(time, event, allow_empty=False, groups=groups)
+        g = other["groups"]
     return t, e, g, group_order(g)
 
 
@@ -181,9 +172,7 @@ def at_risk_table(time: Any, event: Any, groups: Any, times: Any) -> pd.DataFram
         (``len(groups) * m`` rows).
     """
     t, e, g, order = _survival_groups(time, event, groups)
-    ticks = _as_1d(times, "times")
-    if not np.isfinite(ticks).all() or (ticks < 0).any():
-        raise InputValidationError(f"argument 'times' (shape {ticks.shape}) must be finite and >= 0.")
+    ticks = check_time(times, name="times", fix="tabulate at times of 0 or more.")
     rows = []
     for label in order:
         m = g == label

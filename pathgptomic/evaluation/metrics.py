@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from pathgptomic.errors import DataQualityWarning, InputValidationError
+from pathgptomic.validators import as_numeric, check_survival
 
 logger = logging.getLogger(__name__)
 
@@ -33,72 +34,6 @@ __all__ = [
 
 
 _BOOT_CHUNK_ELEMENTS = 500_000  # bootstrap weights per chunk, (chunk, n) float32: 2 MB, cache-friendly
-
-
-def _as_1d(x: Any, name: str, *, dtype: type = float) -> np.ndarray:
-    """Converts arrays, Series, lists or torch tensors to a 1-D numpy array, naming ``name`` on error."""
-    if hasattr(x, "detach"):  # torch tensor, without importing torch
-        x = x.detach().cpu().numpy()
-    arr = np.asarray(x)
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    if arr.ndim != 1:
-        raise InputValidationError(f"argument '{name}' must have shape (n,), got shape {arr.shape}.")
-    if dtype is float:
-        try:
-            arr = arr.astype(float)
-        except (TypeError, ValueError):
-            raise InputValidationError(f"argument '{name}' must be numeric, got dtype {arr.dtype}.") from None
-    return arr
-
-
-def check_survival(time: Any, event: Any, **others: Any) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """Validates survival outcomes (and other per-subject arrays) and returns numpy arrays.
-
-    Args:
-        time: follow-up times, shape ``(n,)``, finite and ``>= 0``.
-        event: event indicators, shape ``(n,)``, 0/1 or boolean.
-        **others: further per-subject arrays (e.g. ``risk=...``), shape ``(n,)`` each; numeric ones must be finite.
-
-    Returns:
-        ``(time float, event bool, {name: array})``.
-
-    Raises:
-        InputValidationError: a shape mismatch, a non-finite value or an event outside {0, 1}
-            (the message names the argument, its shape and the first bad index).
-    """
-    t = _as_1d(time, "time")
-    e_raw = _as_1d(event, "event")
-    n = t.shape[0]
-    bad = ~np.isfinite(t) | (t < 0)
-    if bad.any():
-        raise InputValidationError(
-            f"argument 'time' (shape {t.shape}) must be finite and >= 0; index {int(np.argmax(bad))} holds {t[np.argmax(bad)]!r}."
-        )
-    if e_raw.shape[0] != n:
-        raise InputValidationError(
-            f"dimension mismatch: 'event' has {e_raw.shape[0]} subjects but 'time' has {n}; pass one value per subject."
-        )
-    bad_e = ~np.isin(e_raw, (0.0, 1.0))
-    if bad_e.any():
-        raise InputValidationError(
-            f"argument 'event' (shape {e_raw.shape}) must hold only 0 (censored) or 1 (event); "
-            f"index {int(np.argmax(bad_e))} holds {e_raw[np.argmax(bad_e)]!r}."
-        )
-    out: dict[str, np.ndarray] = {}
-    for name, value in others.items():
-        numeric = name not in ("groups",)
-        arr = _as_1d(value, name, dtype=float if numeric else object)
-        if arr.shape[0] != n:
-            raise InputValidationError(
-                f"dimension mismatch: '{name}' has {arr.shape[0]} subjects but 'time' has {n}; pass one value per subject."
-            )
-        if numeric and not np.isfinite(arr).all():
-            raise InputValidationError(
-                f"argument '{name}' (shape {arr.shape}) contains NaN or infinite values at index {int(np.argmax(~np.isfinite(arr)))}."
-            )
-        out[name] = arr
-    return t, e_raw.astype(bool), out
 
 
 class _ConcordanceIndex:
@@ -412,7 +347,7 @@ def _choose_times(train_time: np.ndarray, test_time: np.ndarray, test_event: np.
             return msg
         grid = np.unique(np.quantile(ev, np.linspace(0.1, 0.8, 10)))
     else:
-        req = np.unique(_as_1d(times, "times"))
+        req = np.unique(as_numeric(times, "times"))
         grid = req[(req >= lo) & (req < hi)]
         if grid.size < req.size:
             warnings.warn(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-#: Feature-name suffix / prefix -> block label.
-_SUFFIX_BLOCKS: tuple[tuple[str, str], ...] = (("_rnaseq", "rna"), ("_cnv", "cnv"), ("_mut", "mut"))
+from pathgptomic.data.columns import BLOCK_SUFFIXES
+
+#: Label of a suffixed feature's block where it differs from the block's name (suffixes: ``BLOCK_SUFFIXES``).
+_BLOCK_LABELS: dict[str, str] = {"rnaseq": "rna"}
+#: Feature-name prefix -> block label.
 _PREFIX_BLOCKS: tuple[tuple[str, str], ...] = (("scgpt_", "scgpt"), ("mlpa_", "mlpa"))
 
 
@@ -14,9 +17,9 @@ def feature_block(name: str) -> tuple[str, str | None]:
     ``IDH1_mut`` → ``("mut", "IDH1")``, ``scgpt_17`` → ``("scgpt", None)``,
     ``mlpa_3`` → ``("mlpa", None)``, anything else → ``("other", None)``.
     """
-    for suffix, block in _SUFFIX_BLOCKS:
+    for block, suffix in BLOCK_SUFFIXES.items():
         if name.endswith(suffix) and len(name) > len(suffix):
-            return block, name[: -len(suffix)]
+            return _BLOCK_LABELS.get(block, block), name[: -len(suffix)]
     for prefix, block in _PREFIX_BLOCKS:
         if name.startswith(prefix):
             return block, None

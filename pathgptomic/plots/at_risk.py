@@ -13,7 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from pathgptomic.plots._common import check_grouped_arrays, ordered_groups
+from pathgptomic.validators import check_survival, group_order
 
 
 def at_risk_counts(
@@ -46,10 +46,11 @@ def at_risk_counts(
         (group, tick), groups in clinical order.
     """
     ev = np.ones(np.asarray(time).shape[0]) if event is None else event
-    t, e, g = check_grouped_arrays(time, ev, groups)
+    t, e, other = check_survival(time, ev, allow_empty=False, groups=groups)
+    g = other["groups"]
     ticks = np.asarray(times, dtype=float).ravel()
     rows: list[dict[str, Any]] = []
-    for label in ordered_groups(g):
+    for label in group_order(g):
         tg = t[g == label]
         eg = e[g == label]
         for tick in ticks:

@@ -30,12 +30,9 @@ import numpy as np
 import pandas as pd
 
 from pathgptomic.errors import InputValidationError, PathGPTomicError
-from pathgptomic.plots._common import (
-    check_grouped_arrays,
-    ordered_groups,
-    require_columns,
-)
+from pathgptomic.plots._common import require_columns
 from pathgptomic.plots.at_risk import at_risk_counts, default_at_risk_times
+from pathgptomic.validators import check_survival, group_order
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +78,7 @@ def km_steps(km_df: pd.DataFrame) -> dict[str, KMSteps]:
     out: dict[str, KMSteps] = {}
     df = km_df.copy()
     df["group"] = df["group"].astype(str)
-    for label in ordered_groups(df["group"].to_numpy()):
+    for label in group_order(df["group"].to_numpy()):
         g = df[df["group"] == label].sort_values("time", kind="stable")
         x = g["time"].to_numpy(dtype=float)
         y = g["survival"].to_numpy(dtype=float)
@@ -143,10 +140,11 @@ def censor_marks(time: Any, event: Any, groups: Any, km_df: pd.DataFrame) -> pd.
     Raises:
         InputValidationError: On malformed arrays or a group missing from ``km_df``.
     """
-    t, e, g = check_grouped_arrays(time, event, groups)
+    t, e, other = check_survival(time, event, allow_empty=False, groups=groups)
+    g = other["groups"]
     steps = km_steps(km_df)
     rows: list[dict[str, Any]] = []
-    for label in ordered_groups(g):
+    for label in group_order(g):
         sel = (g == label) & (e == 0)
         if not np.any(sel):
             continue
@@ -179,7 +177,7 @@ def km_statistics(time: Any, event: Any, groups: Any) -> dict[str, Any]:
     from pathgptomic import evaluation  # lazy: evaluation imports lifelines/sksurv
 
     out: dict[str, Any] = {"p": None, "hr": None, "text": ""}
-    labels = ordered_groups(groups)
+    labels = group_order(groups)
     if len(labels) < 2:
         return out
     parts: list[str] = []
@@ -248,7 +246,8 @@ def km_plot_data(
     Returns:
         The :class:`KMPlotData`.
     """
-    t, e, g = check_grouped_arrays(time, event, groups)
+    t, e, other = check_survival(time, event, allow_empty=False, groups=groups)
+    g = other["groups"]
     table = km_df if km_df is not None else _km_table(t, e, g)
     ticks = default_at_risk_times(float(t.max())) if at_risk_times is None else np.asarray(at_risk_times, dtype=float)
     return KMPlotData(

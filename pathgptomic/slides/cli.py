@@ -132,9 +132,9 @@ def cmd_extract(args: argparse.Namespace) -> int:
     from pathgptomic.slides.features import default_cache_dir, extract_cohort_features
 
     if args.manifest:
-        from pathgptomic.slides.distributed import read_manifest
+        from pathgptomic.data.manifest import read_slide_manifest
 
-        slides: Any = read_manifest(args.manifest)
+        slides: Any = read_slide_manifest(args.manifest)
     else:
         from pathgptomic.data.demo import resolve_cohort
 

@@ -18,7 +18,6 @@ process (rank 0 of 1).
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import logging
 import os
@@ -27,46 +26,12 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from pathgptomic.errors import InputValidationError, PathGPTomicError
+from pathgptomic.data.manifest import read_slide_manifest as read_manifest
+from pathgptomic.errors import PathGPTomicError
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["main", "read_manifest", "shard"]
-
-
-def read_manifest(path: str | os.PathLike[str]) -> dict[str, list[str]]:
-    """Read a slide manifest CSV with columns ``patient_id,path``.
-
-    Relative paths are resolved against the manifest's folder.
-
-    Args:
-        path: The CSV file.
-
-    Returns:
-        ``{patient_id: [slide paths]}`` in file order.
-
-    Raises:
-        InputValidationError: Missing file or columns, or an empty value (row named).
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise InputValidationError(f"slide manifest {p} does not exist")
-    out: dict[str, list[str]] = {}
-    with open(p, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        cols = [c.strip() for c in (reader.fieldnames or [])]
-        if "patient_id" not in cols or "path" not in cols:
-            raise InputValidationError(f"slide manifest {p} needs columns patient_id,path (found {cols}); add a header row")
-        for i, row in enumerate(reader, start=2):
-            row = {(k or "").strip(): (v or "").strip() for k, v in row.items()}
-            pid, sp = row.get("patient_id", ""), row.get("path", "")
-            if not pid or not sp:
-                raise InputValidationError(f"slide manifest {p}, row {i}: empty patient_id or path")
-            sp_path = Path(sp)
-            if not sp_path.is_absolute():
-                sp_path = p.parent / sp_path
-            out.setdefault(pid, []).append(str(sp_path))
-    return out
 
 
 def shard(paths: Sequence[str], rank: int, world_size: int) -> list[str]:

@@ -50,7 +50,8 @@ import torch
 from torch import nn
 
 from pathgptomic.errors import ConfigError, InputValidationError
-from pathgptomic.training.cox import _validate, log_risk_set_sums
+from pathgptomic.training.cox import log_risk_set_sums, outcome_tensors
+from pathgptomic.validators import check_same_length, vector_length
 
 logger = logging.getLogger(__name__)
 
@@ -146,14 +147,13 @@ def _branch_inputs(
     event: torch.Tensor | np.ndarray,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Detaches and validates; returns float64 ``a``, ``c`` (n,), time (n,), event bool (n,)."""
-    g = torch.as_tensor(genomic_term).detach()
-    p = torch.as_tensor(image_term).detach()
-    if not torch.is_floating_point(g):
-        g = g.double()
-    if not torch.is_floating_point(p):
-        p = p.double()
-    g, time_1d, event_1d = _validate(g.double(), time, event)
-    p, _, _ = _validate(p.double().to(g.device), time_1d, event_1d)
+    g = torch.as_tensor(genomic_term).detach().double()
+    p = torch.as_tensor(image_term).detach().to(device=g.device, dtype=torch.float64)
+    vector_length(tuple(g.shape), "genomic_term")
+    vector_length(tuple(p.shape), "image_term")
+    check_same_length("image_term", tuple(p.shape), "genomic_term", tuple(g.shape))
+    time_1d, event_1d = outcome_tensors(time, event, g, reference="genomic_term")
+    g, p = g.reshape(-1), p.reshape(-1)
     b = torch.as_tensor(bias).detach().to(device=g.device, dtype=torch.float64)
     if b.numel() != 1:
         raise InputValidationError(f"argument 'bias' must be a scalar (the head bias b), got shape {tuple(b.shape)}.")

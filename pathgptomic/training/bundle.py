@@ -47,9 +47,11 @@ from pathgptomic.evaluation.calibration import DEFAULT_TIMES, RiskCalibration, m
 from pathgptomic.evaluation.curves import BreslowBaseline
 from pathgptomic.nn.fusion import ModelInputs, PathGPTomic
 from pathgptomic.training.applicability import DEFAULT_MIN_COVERAGE, audit_inputs, column_block
+from pathgptomic.training.bundle_discovery import list_bundles
 from pathgptomic.training.bundle_save import BUNDLE_FORMAT_VERSION, save_bundle
 from pathgptomic.training.features import CohortFeatures, FeatureScaling, compute_cohort_features
 from pathgptomic.training.trainer import TrainConfig, predict_inputs
+from pathgptomic.validators import check_time
 
 logger = logging.getLogger(__name__)
 
@@ -285,9 +287,7 @@ class Bundle:
             InputValidationError: Infinite or absurd values, or columns that match none
                 of the model's features.
         """
-        times = [float(t) for t in times]
-        if any(not np.isfinite(t) or t <= 0 for t in times):
-            raise InputValidationError(f"survival times must be positive numbers, got {times}.")
+        times = check_time(list(times), name="times", lower="positive", fix="ask for survival at positive times, e.g. 12, 36, 60.").tolist()
         self._check_names_match(cohort)
         audit = audit_inputs(
             cohort,
@@ -488,24 +488,3 @@ def load_bundle(path: str | Path) -> Bundle:
         calibration=calibration,
         fold_models=folds,
     )
-
-
-def list_bundles(*roots: str | Path) -> list[Path]:
-    """Bundle folders (holding ``config.json``) directly in, or one level below, ``roots``."""
-    found: list[Path] = []
-    for root in roots:
-        root = Path(root)
-        if not root.is_dir():
-            continue
-        candidates = [root] + sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-        for c in candidates:
-            if (c / "config.json").is_file() and (c / "weights.safetensors").is_file():
-                found.append(c)
-            elif c is not root:
-                found += [
-                    d
-                    for d in sorted(c.iterdir())
-                    if d.is_dir() and (d / "config.json").is_file() and (d / "weights.safetensors").is_file() and not d.name.startswith(".")
-                ]
-    seen: set[Path] = set()
-    return [p for p in found if not (p.resolve() in seen or seen.add(p.resolve()))]

@@ -19,25 +19,47 @@ import numpy as np
 import torch
 
 from pathgptomic.errors import ConfigError, InputValidationError
+from pathgptomic.validators import check_event, check_same_length, check_time, vector_length
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["cox_ph_loss", "log_risk_set_sums"]
+__all__ = ["cox_ph_loss", "log_risk_set_sums", "outcome_tensors"]
 
 TiesMethod = Literal["breslow", "efron"]
 Reduction = Literal["mean", "sum"]
 
 
-def _as_1d(x: torch.Tensor | np.ndarray, name: str, device: torch.device) -> torch.Tensor:
-    """Converts ``x`` to a 1-D tensor on ``device``, accepting shape ``(n,)`` or ``(n, 1)``."""
-    t = torch.as_tensor(x, device=device)
-    if t.ndim == 2 and t.shape[1] == 1:
-        t = t[:, 0]
-    if t.ndim != 1:
-        raise InputValidationError(
-            f"argument '{name}' must have shape (n,) or (n, 1), got shape {tuple(t.shape)}; pass one value per subject."
-        )
-    return t
+def outcome_tensors(
+    time: torch.Tensor | np.ndarray, event: torch.Tensor | np.ndarray, like: torch.Tensor, *, reference: str = "theta"
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Checks follow-up times and event indicators (:mod:`pathgptomic.validators`) and returns them as tensors.
+
+    Times only need to be finite here (only their order matters); events must be 0/1 or boolean.
+    Values are not checked while the function is scripted or traced.
+
+    Args:
+        time: follow-up times, shape ``(n,)`` or ``(n, 1)``.
+        event: event indicators, shape ``(n,)`` or ``(n, 1)``.
+        like: the per-patient tensor they belong to (its device and first dimension ``n``).
+        reference: name of ``like`` in messages.
+
+    Returns:
+        ``(time, event)`` of shape ``(n,)`` on ``like.device``; ``event`` is boolean.
+
+    Raises:
+        InputValidationError: wrong shape, dtype or values (the message names the argument).
+    """
+    time_t = torch.as_tensor(time, device=like.device)
+    event_t = torch.as_tensor(event, device=like.device)
+    for name, t in (("time", time_t), ("event", event_t)):
+        vector_length(tuple(t.shape), name)
+        check_same_length(name, tuple(t.shape), reference, tuple(like.shape))
+    time_t, event_t = time_t.reshape(-1), event_t.reshape(-1)
+    if torch.jit.is_scripting() or torch.jit.is_tracing():  # pragma: no cover - no value checks when traced
+        return time_t, event_t.bool()
+    check_time(time_t, lower="any")
+    check_event(event_t)
+    return time_t, event_t if event_t.dtype == torch.bool else event_t == 1
 
 
 def _validate(
@@ -50,36 +72,9 @@ def _validate(
         )
     if not torch.is_floating_point(theta):
         raise InputValidationError(f"argument 'theta' must be a floating-point tensor, got dtype {theta.dtype}; cast it with .float().")
-    theta_1d = _as_1d(theta, "theta", theta.device)
-    time_1d = _as_1d(time, "time", theta.device)
-    event_1d = _as_1d(event, "event", theta.device)
-    n = theta_1d.shape[0]
-    for name, t in (("time", time_1d), ("event", event_1d)):
-        if t.shape[0] != n:
-            raise InputValidationError(
-                f"dimension mismatch: argument '{name}' has {t.shape[0]} subjects (shape {tuple(t.shape)}) "
-                f"but 'theta' has {n} (shape {tuple(theta.shape)}); pass one value per subject."
-            )
-    if torch.jit.is_scripting() or torch.jit.is_tracing():  # pragma: no cover - no value checks when traced
-        return theta_1d, time_1d, event_1d.bool()
-    if time_1d.dtype == torch.bool or torch.is_complex(time_1d):
-        raise InputValidationError(f"argument 'time' must be numeric, got dtype {time_1d.dtype}.")
-    if n and not bool(torch.isfinite(time_1d.double()).all()):
-        raise InputValidationError(
-            f"argument 'time' (shape {tuple(time_1d.shape)}) contains NaN or infinite values; drop or fix those subjects."
-        )
-    if event_1d.dtype != torch.bool:
-        if torch.is_complex(event_1d):
-            raise InputValidationError(f"argument 'event' must be 0/1 or boolean, got dtype {event_1d.dtype}.")
-        bad = ~((event_1d == 0) | (event_1d == 1))
-        if bool(bad.any()):
-            first = int(torch.nonzero(bad)[0, 0])
-            raise InputValidationError(
-                f"argument 'event' (shape {tuple(event_1d.shape)}) must contain only 0 (censored) or 1 (event); "
-                f"index {first} holds {event_1d[first].item()!r}."
-            )
-        event_1d = event_1d == 1
-    return theta_1d, time_1d, event_1d
+    vector_length(tuple(theta.shape), "theta")
+    time_1d, event_1d = outcome_tensors(time, event, theta)
+    return theta.reshape(-1), time_1d, event_1d
 
 
 def _sorted_groups(time: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -23,12 +23,11 @@ import pandas as pd
 import torch
 
 from pathgptomic.data.cohort import Cohort
+from pathgptomic.data.columns import BLOCK_SUFFIXES
 from pathgptomic.errors import ConfigError, InputValidationError
 from pathgptomic.nn.fusion import ModelInputs
 
 logger = logging.getLogger(__name__)
-
-SUFFIX = {"cnv": "_cnv", "mut": "_mut", "rnaseq": "_rnaseq", "clinical": ""}
 
 
 @dataclass
@@ -141,7 +140,7 @@ class CohortFeatures:
 
 def _suffixed(cohort: Cohort, block: str) -> pd.DataFrame:
     df = cohort.block(block)
-    suffix = SUFFIX[block]
+    suffix = BLOCK_SUFFIXES.get(block, "")  # the clinical block has no suffix
     return df.rename(columns=lambda c: f"{c}{suffix}" if suffix and not str(c).endswith(suffix) else str(c))
 
 
@@ -159,7 +158,7 @@ def genomic_tables(cohort: Cohort, settings: FeatureSettings) -> tuple[pd.DataFr
         if block not in cohort.blocks:
             raise InputValidationError(
                 f"{cohort.source or 'cohort'}: no '{block}' feature columns; add them "
-                f"(TCGA layout: '<GENE>{SUFFIX[block]}' columns) or drop '{block}' from the genomic blocks."
+                f"(TCGA layout: '<GENE>{BLOCK_SUFFIXES.get(block, '')}' columns) or drop '{block}' from the genomic blocks."
             )
         parts.append(_suffixed(cohort, block))
     cnv_mut = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=cohort.ids)

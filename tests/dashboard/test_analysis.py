@@ -92,15 +92,19 @@ def test_ordinal():
     ]
 
 
-def test_bundle_scan_agrees_with_list_bundles(tmp_path):
-    from components.state import MODELS_DIR, scan_bundles
-    from pathgptomic.training.bundle import list_bundles
+def test_bundle_picker_uses_the_library_discovery_without_torch(tmp_path):
+    import subprocess
 
-    for name in ("a", "nested/b", "notabundle"):
+    import components.state as state
+    from pathgptomic.training import bundle, bundle_discovery
+
+    assert state.list_bundles is bundle_discovery.list_bundles is bundle.list_bundles
+    for name in ("a", "nested/b", "notabundle", ".hidden"):
         (tmp_path / name).mkdir(parents=True)
-    for name in ("a", "nested/b"):
+    for name in ("a", "nested/b", ".hidden"):
         (tmp_path / name / "config.json").write_text("{}")
         (tmp_path / name / "weights.safetensors").write_bytes(b"")
     (tmp_path / "notabundle" / "config.json").write_text("{}")
-    for root in (tmp_path, MODELS_DIR):
-        assert scan_bundles(root) == list_bundles(root)
+    assert bundle_discovery.list_bundles(tmp_path, tmp_path / "missing") == [tmp_path / "a", tmp_path / "nested" / "b"]
+    code = "import sys, pathgptomic.training.bundle_discovery; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -52,11 +52,11 @@ def _expected_risk() -> float:
     """``Bundle.predict`` risk of the page's default case: the first demo patient, the picker's first bundle."""
     import warnings
 
-    from components.state import DEMO_COHORT_DIR, MODELS_DIR, scan_bundles
+    from components.state import DEMO_COHORT_DIR, MODELS_DIR
     from pathgptomic.data import read_cohort
-    from pathgptomic.training.bundle import load_bundle
+    from pathgptomic.training.bundle import list_bundles, load_bundle
 
-    paths = scan_bundles(MODELS_DIR)
+    paths = list_bundles(MODELS_DIR)
     bundle = load_bundle(next((p for p in paths if p.name == "demo"), paths[0]))
     cohort = read_cohort(DEMO_COHORT_DIR)
     with warnings.catch_warnings():

@@ -75,8 +75,8 @@ def test_cindex_no_comparable_pair_is_nan_with_warning() -> None:
         ({"time": [1.0, -1.0, 2.0]}, r"'time' \(shape \(3,\)\) must be finite and >= 0; index 1"),
         ({"event": [1, 2, 0]}, r"'event' \(shape \(3,\)\) must hold only 0 \(censored\) or 1 \(event\); index 1"),
         ({"risk": [1.0, np.nan, 0.0]}, r"'risk' \(shape \(3,\)\) contains NaN or infinite values at index 1"),
-        ({"risk": [1.0, 2.0]}, r"'risk' has 2 subjects but 'time' has 3"),
-        ({"risk": np.zeros((3, 2))}, r"'risk' must have shape \(n,\), got shape \(3, 2\)"),
+        ({"risk": [1.0, 2.0]}, r"'risk' has 2 subjects \(shape \(2,\)\) but 'time' has 3"),
+        ({"risk": np.zeros((3, 2))}, r"'risk' must have shape \(n,\) or \(n, 1\), got shape \(3, 2\)"),
     ],
 )
 def test_cindex_validation(kwargs: dict, match: str) -> None:

@@ -24,7 +24,7 @@ def test_shard_covers_each_slide_once() -> None:
 def test_manifest_errors(tmp_path: Path) -> None:
     bad = tmp_path / "m.csv"
     bad.write_text("id,file\nA,x.png\n")
-    with pytest.raises(InputValidationError, match="patient_id,path"):
+    with pytest.raises(InputValidationError, match=r"missing required column\(s\) 'patient_id', 'path'"):
         read_manifest(bad)
 
 
