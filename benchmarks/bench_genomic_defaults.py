@@ -6,7 +6,7 @@ alike); each cell is the mean C-index over the 5 folds, rows report the mean ove
 The reference bar (penalized Cox on 10 RNA PCs + CNV + mutations, fitted per fold) is
 0.827 ± 0.018 (`benchmarks/results/tcga_genomic.md`). Nothing is chosen on evaluation
 folds inside a run; the default (``--rna-components 32`` with the high-dimensional rule of
-:func:`pathgptomic.training.trainer.resolve_rna_projection`) was chosen among the rows here.
+:func:`pathgptomic.training.config.resolve_block_projections`) was chosen among the rows here.
 
 Usage::
 

@@ -64,8 +64,15 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
         "--rna-components",
         type=int,
         default=DEFAULT_RNA_COMPONENTS,
-        help="with --rna-encoder snn: project RNA-seq onto this many principal components fitted on the "
-        "training patients (0 = feed every gene; default %(default)s)",
+        help="with --rna-encoder snn and more RNA-seq genes than patients: project RNA-seq onto this many principal "
+        "components fitted on the training patients (0 = feed every gene; default %(default)s)",
+    )
+    p.add_argument(
+        "--cnv-mut-components",
+        type=int,
+        default=DEFAULT_RNA_COMPONENTS,
+        help="with more CNV + mutation columns than patients: project them onto this many principal components "
+        "fitted on the training patients (0 = feed every column; default %(default)s)",
     )
     p.add_argument("--clinical", action="store_true", help="also feed clinical covariates (age, sex) to the genomic SNN")
     p.add_argument(
@@ -130,6 +137,7 @@ def config_from_args(args: argparse.Namespace):
             image_finetune=args.finetune_encoder,
             image_encoder=args.image_encoder,
             rna_components=getattr(args, "rna_components", DEFAULT_RNA_COMPONENTS),
+            cnv_mut_components=getattr(args, "cnv_mut_components", DEFAULT_RNA_COMPONENTS),
         ),
         features=FeatureSettings(
             genomic_blocks=blocks,

@@ -11,11 +11,12 @@ FUSION_MODES: tuple[str, ...] = ("concat", "kronecker", "gradmod", "genomic", "i
 RNA_ENCODERS: tuple[str, ...] = ("snn", "scgpt", "scgpt_smooth", "none")
 #: Patch pooling of the image branch.
 POOLINGS: tuple[str, ...] = ("mean", "attention")
-#: Principal components the RNA-seq block is projected onto in front of its SNN (0 = every gene),
-#: when the block is high-dimensional (below). Chosen among 0 / 10 / 32 / 64 (docs/DECISIONS.md, "RNA projection").
+#: Principal components the RNA-seq block (and the CNV/mutation input) is projected onto in front of
+#: its SNN (0 = every column), when that input is high-dimensional (below). Chosen among 0 / 10 / 32 / 64
+#: (docs/DECISIONS.md, "RNA projection").
 DEFAULT_RNA_COMPONENTS = 32
-#: The projection applies only when the RNA block has more than this many features per patient.
-RNA_PROJECTION_MIN_RATIO = 2.0
+#: A projection applies only when its input has more than this many features per patient (p > n).
+PROJECTION_MIN_RATIO = 1.0
 
 #: Size and seed of the synthetic demo cohort (the shipped copy and a generated one are the same cohort).
 DEMO_N_PATIENTS = 200

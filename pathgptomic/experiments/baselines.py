@@ -86,7 +86,7 @@ class CoxBaselineConfig:
     n_components: int = 10
     max_raw_columns: int | None = 50
     penalizer: float | None = None
-    penalizer_grid: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0)
+    penalizer_grid: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
     inner_folds: int = 3
     max_steps: int = 100
     time_limit_s: float = 120.0

@@ -54,9 +54,10 @@ class ModelConfig:
             standardised expression is first projected onto its leading principal
             components, fitted on the training patients only (a frozen linear layer:
             attributions still reach each gene), each scaled to unit variance; 0 = off.
-            The trainer keeps it only for a high-dimensional RNA block
-            (:func:`pathgptomic.training.trainer.resolve_rna_projection`); measured in
-            docs/DECISIONS.md, "RNA projection".
+        cnv_mut_components: The same projection in front of the CNV/mutation SNN; 0 = off.
+            The trainer keeps each projection only for a high-dimensional input (more
+            features than patients, :func:`pathgptomic.training.config.resolve_block_projections`);
+            measured in docs/DECISIONS.md, "RNA projection" and "Wide CNV/mutation blocks".
     """
 
     fusion: str = "gradmod"
@@ -76,6 +77,7 @@ class ModelConfig:
     image_mean: tuple[float, ...] = (0.485, 0.456, 0.406)
     image_std: tuple[float, ...] = (0.229, 0.224, 0.225)
     rna_components: int = DEFAULT_RNA_COMPONENTS
+    cnv_mut_components: int = DEFAULT_RNA_COMPONENTS
 
     def __post_init__(self) -> None:
         self.snn_hidden = tuple(int(h) for h in self.snn_hidden)
@@ -89,8 +91,9 @@ class ModelConfig:
             raise ConfigError(f"rna_encoder must be one of {RNA_ENCODERS}, got {self.rna_encoder!r}")
         if self.image_pooling not in POOLINGS:
             raise ConfigError(f"image_pooling must be one of {POOLINGS}, got {self.image_pooling!r}")
-        if int(self.rna_components) < 0:
-            raise ConfigError(f"rna_components must be >= 0 (0 = no projection), got {self.rna_components}")
+        for name in ("rna_components", "cnv_mut_components"):
+            if int(getattr(self, name)) < 0:
+                raise ConfigError(f"{name} must be >= 0 (0 = no projection), got {getattr(self, name)}")
         if len(self.snn_hidden) < 1 or min(self.snn_hidden) < 1:
             raise ConfigError(f"snn_hidden must be positive widths, got {self.snn_hidden}")
         for name in ("snn_dropout", "dropout"):
@@ -177,6 +180,22 @@ def _make_pooling(kind: str, dim: int, dropout: float) -> nn.Module:
     return MeanPooling(dim)
 
 
+@torch.no_grad()
+def _fit_pca(z: torch.Tensor, projection: torch.Tensor, scale: torch.Tensor) -> None:
+    """Write the leading ``k`` signed principal axes of ``z`` ``(n, p)`` into ``projection`` ``(p, k)``
+    and the per-component sd into ``scale`` ``(k,)`` (fewer patients than ``k``: zero columns)."""
+    k = projection.shape[1]
+    z = z.detach().double().cpu()
+    z = z - z.mean(dim=0, keepdim=True)
+    _, _, vh = torch.linalg.svd(z, full_matrices=False)
+    v = vh[:k].T  # (p, min(k, n, p))
+    sign = torch.sign(v.gather(0, v.abs().argmax(dim=0, keepdim=True)))
+    v = v * torch.where(sign == 0, torch.ones_like(sign), sign)
+    v = torch.nn.functional.pad(v, (0, k - v.shape[1]))
+    projection.copy_(v.to(projection))
+    scale.copy_((z @ v).std(dim=0).nan_to_num(1.0).clamp_min(1e-6).to(scale))
+
+
 class GenomicBranch(nn.Module):
     """G = MLP-B([G1 ‖ G2]) with G1 = SNN(cnv ‖ mut) and G2 = SNN(rna) or frozen embeddings."""
 
@@ -184,9 +203,14 @@ class GenomicBranch(nn.Module):
         super().__init__()
         if cnv_mut_dim == 0 and rna_dim == 0:
             raise ConfigError("the genomic branch has no input features: give CNV/mutation and/or RNA columns")
-        self.snn = SNN(cnv_mut_dim, cfg.snn_hidden, cfg.snn_dropout) if cnv_mut_dim > 0 else None
+        self.projects_cnv_mut = 0 < cfg.cnv_mut_components < cnv_mut_dim
+        if self.projects_cnv_mut:  # frozen PCA, set by fit_projections on the training patients
+            self.register_buffer("cnv_mut_projection", torch.zeros(cnv_mut_dim, cfg.cnv_mut_components))
+            self.register_buffer("cnv_mut_projection_scale", torch.ones(cfg.cnv_mut_components))
+        width1 = cfg.cnv_mut_components if self.projects_cnv_mut else cnv_mut_dim
+        self.snn = SNN(width1, cfg.snn_hidden, cfg.snn_dropout) if cnv_mut_dim > 0 else None
         self.projects_rna = cfg.rna_encoder == "snn" and 0 < cfg.rna_components < rna_dim
-        if self.projects_rna:  # frozen PCA, set by fit_rna_projection on the training patients
+        if self.projects_rna:  # frozen PCA, set by fit_projections on the training patients
             self.register_buffer("rna_projection", torch.zeros(rna_dim, cfg.rna_components))
             self.register_buffer("rna_projection_scale", torch.ones(cfg.rna_components))
         if rna_dim > 0 and cfg.rna_encoder == "snn":
@@ -202,33 +226,30 @@ class GenomicBranch(nn.Module):
         self.num_features = cfg.genomic_dim
 
     @torch.no_grad()
-    def fit_rna_projection(self, rna: torch.Tensor) -> None:
-        r"""Set the frozen RNA projection from the training patients' standardised expression.
+    def fit_projections(self, cnv_mut: torch.Tensor, rna: torch.Tensor) -> None:
+        r"""Set the frozen projections from the training patients' standardised inputs.
 
-        With :math:`Z` ``(n, p2)`` (already z-scored on the same patients, so centred), the
-        projection is :math:`V_k` (``(p2, k)``), the leading right singular vectors, each
-        signed so that its largest loading is positive (deterministic), and the scale the
-        standard deviation of :math:`Z V_k` per component: inputs become
-        :math:`Z V_k / \mathrm{sd}`.
+        For each projected input :math:`Z` ``(n, p)`` (already z-scored on the same patients,
+        so centred), the projection is :math:`V_k` (``(p, k)``), the leading right singular
+        vectors, each signed so that its largest loading is positive (deterministic), and the
+        scale the standard deviation of :math:`Z V_k` per component: inputs become
+        :math:`Z V_k / \mathrm{sd}`. Inputs that are not projected are ignored.
+
+        Args:
+            cnv_mut: Training patients' CNV/mutation inputs, ``(n, p1)``.
+            rna: Training patients' RNA inputs, ``(n, p2)``.
         """
-        if not self.projects_rna:
-            return
-        k = self.rna_projection.shape[1]
-        z = rna.detach().double().cpu()
-        z = z - z.mean(dim=0, keepdim=True)
-        _, _, vh = torch.linalg.svd(z, full_matrices=False)
-        v = vh[:k].T  # (p2, min(k, n, p2)); fewer patients than k: the rest stay zero
-        sign = torch.sign(v.gather(0, v.abs().argmax(dim=0, keepdim=True)))
-        v = v * torch.where(sign == 0, torch.ones_like(sign), sign)
-        v = torch.nn.functional.pad(v, (0, k - v.shape[1]))
-        scale = (z @ v).std(dim=0).nan_to_num(1.0).clamp_min(1e-6)
-        self.rna_projection.copy_(v.to(self.rna_projection))
-        self.rna_projection_scale.copy_(scale.to(self.rna_projection_scale))
+        if self.projects_cnv_mut:
+            _fit_pca(cnv_mut, self.cnv_mut_projection, self.cnv_mut_projection_scale)
+        if self.projects_rna:
+            _fit_pca(rna, self.rna_projection, self.rna_projection_scale)
 
     def forward(self, cnv_mut: torch.Tensor, rna: torch.Tensor) -> torch.Tensor:
         """``(B, p1), (B, p2) → G (B, genomic_dim)``."""
         parts = []
         if self.snn is not None:
+            if self.projects_cnv_mut:
+                cnv_mut = (cnv_mut @ self.cnv_mut_projection) / self.cnv_mut_projection_scale
             parts.append(self.snn(cnv_mut))
         if self.use_rna:
             if self.projects_rna:

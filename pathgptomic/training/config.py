@@ -1,9 +1,9 @@
 """The training configuration and how it is resolved for a cohort.
 
 :class:`TrainConfig` holds everything that defines a run and is saved verbatim in a
-bundle. Before training, :func:`resolve_rna_projection` and
+bundle. Before training, :func:`resolve_block_projections` and
 :func:`resolve_image_normalisation` return a *new* configuration adapted to the cohort
-(RNA projection only for a high-dimensional RNA block; measured tile statistics for
+(input projections only for high-dimensional blocks; measured tile statistics for
 end-to-end encoder training); the configuration passed in is never changed.
 """
 
@@ -102,7 +102,8 @@ class TrainConfig:
         """Inverse of :meth:`to_dict` (unknown keys are refused with a message)."""
         d = dict(d)
         try:
-            model = ModelConfig(**d.pop("model", {}))
+            # bundles written before the CNV/mutation projection existed had none
+            model = ModelConfig(**{"cnv_mut_components": 0, **d.pop("model", {})})
             features = FeatureSettings(**d.pop("features", {}))
             balance = BalanceConfig(**d.pop("balance", {}))
             return cls(model=model, features=features, balance=balance, **d)
@@ -138,19 +139,22 @@ def resolve_image_normalisation(cfg: TrainConfig, features: CohortFeatures) -> T
     return replace(cfg, model=model)
 
 
-def resolve_rna_projection(cfg: TrainConfig, features: CohortFeatures) -> TrainConfig:
-    """The configuration to train with: RNA projection kept only for a high-dimensional RNA block.
+def resolve_block_projections(cfg: TrainConfig, features: CohortFeatures) -> TrainConfig:
+    """The configuration to train with: input projections kept only for high-dimensional inputs.
 
-    ``model.rna_components`` applies when the RNA-seq block has more than
-    :data:`~pathgptomic.schema.RNA_PROJECTION_MIN_RATIO` times as many features as the cohort
-    has patients (p ≫ n, where an SNN over every gene over-fits); otherwise it is set to 0.
+    ``model.rna_components`` (RNA-seq block, SNN encoder) and ``model.cnv_mut_components``
+    (the CNV/mutation SNN input) each apply when that input has more than
+    :data:`~pathgptomic.schema.PROJECTION_MIN_RATIO` times as many features as the cohort has
+    patients (p > n, where an SNN over every column over-fits); otherwise they are set to 0.
     Decided once per cohort, so every fold model and the final model share one architecture.
     Returns a new config (``cfg`` is not changed).
     """
-    from pathgptomic.schema import RNA_PROJECTION_MIN_RATIO
+    from pathgptomic.schema import PROJECTION_MIN_RATIO
 
-    k = cfg.model.rna_components
-    wide = features.rna.shape[1] > RNA_PROJECTION_MIN_RATIO * len(features.ids)
-    if k == 0 or cfg.model.rna_encoder != "snn" or wide:
-        return cfg
-    return replace(cfg, model=replace(cfg.model, rna_components=0))
+    n = len(features.ids)
+    model = cfg.model
+    if model.rna_encoder != "snn" or features.rna.shape[1] <= PROJECTION_MIN_RATIO * n:
+        model = replace(model, rna_components=0)
+    if features.cnv_mut.shape[1] <= PROJECTION_MIN_RATIO * n:
+        model = replace(model, cnv_mut_components=0)
+    return cfg if model == cfg.model else replace(cfg, model=model)

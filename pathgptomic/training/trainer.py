@@ -42,9 +42,9 @@ from pathgptomic.nn.fusion import ModelConfig, ModelInputs, PathGPTomic
 from pathgptomic.training.balance import BalanceConfig, GradientModulator
 from pathgptomic.training.config import (  # noqa: F401 - re-exported: the trainer's public names
     TrainConfig,
+    resolve_block_projections,
     resolve_device,
     resolve_image_normalisation,
-    resolve_rna_projection,
 )
 from pathgptomic.training.cox import cox_ph_loss
 from pathgptomic.training.features import CohortFeatures, FeatureScaling, compute_cohort_features
@@ -237,7 +237,7 @@ def _train_model(
 
     model = PathGPTomic(cfg.model, inputs.cnv_mut.shape[1], inputs.rna.shape[1], feats.image_dim if cfg.model.uses_images else 0).to(device)
     if model.genomic_branch is not None:
-        model.genomic_branch.fit_rna_projection(inputs.rna)
+        model.genomic_branch.fit_projections(inputs.cnv_mut, inputs.rna)
     optimizer = make_optimizer(cfg, model)
     balance = cfg.balance if cfg.model.fusion == "gradmod" else BalanceConfig(**{**asdict(cfg.balance), "enabled": False})
     use_terms = cfg.model.fusion == "gradmod" or (cfg.model.fusion == "concat" and cfg.log_balance)
@@ -410,7 +410,7 @@ def cross_validate(
             device=cfg.device,
             show_progress=show_progress,
         )
-    cfg = resolve_image_normalisation(resolve_rna_projection(cfg, features), features)
+    cfg = resolve_image_normalisation(resolve_block_projections(cfg, features), features)
     rows, preds, hist, eps, models, centres = [], [], [], [], [], []
     for k, (tr, te) in enumerate(tqdm(folds, desc="folds", disable=not show_progress)):
         if callback:
@@ -486,7 +486,7 @@ def fit(
             device=cfg.device,
             show_progress=show_progress,
         )
-    cfg = resolve_image_normalisation(resolve_rna_projection(cfg, features), features)
+    cfg = resolve_image_normalisation(resolve_block_projections(cfg, features), features)
     final = train_model(features, time, event, np.arange(cohort.n), cfg, fold=-1, callback=callback, show_progress=show_progress)
     pred = labelled_predictions(
         predict_inputs(final.model, final.scaling.transform(features)), np.asarray(cohort.ids), time, event, fold=-1, split="train"

@@ -95,28 +95,69 @@ def test_rna_projection_matches_sklearn_pca_and_is_frozen() -> None:
     z = (z - z.mean(0)) / z.std(0)
     branch = GenomicBranch(ModelConfig(fusion="genomic", rna_components=5), 3, 120)
     assert branch.projects_rna and not any(p is branch.rna_projection for p in branch.parameters())
-    branch.fit_rna_projection(z)
+    branch.fit_projections(torch.zeros(40, 3), z)
     ours = (z @ branch.rna_projection).numpy()
     ref = PCA(n_components=5, svd_solver="full").fit_transform(z.numpy())
     for j in range(5):  # same components up to sign
         assert abs(np.corrcoef(ours[:, j], ref[:, j])[0, 1]) > 0.9999
     np.testing.assert_allclose(branch.rna_projection_scale.numpy(), ref.std(axis=0, ddof=1), rtol=1e-4)
     few = GenomicBranch(ModelConfig(fusion="genomic", rna_components=5), 3, 120)
-    few.fit_rna_projection(z[:3])  # fewer patients than components: padded with zero columns
+    few.fit_projections(torch.zeros(3, 3), z[:3])  # fewer patients than components: padded with zero columns
     assert torch.isfinite(few(torch.zeros(2, 3), z[:2])).all()
 
 
 def test_rna_projection_only_for_a_high_dimensional_block() -> None:
     import pandas as pd
 
+    from pathgptomic.training.config import TrainConfig, resolve_block_projections
     from pathgptomic.training.features import CohortFeatures
-    from pathgptomic.training.trainer import TrainConfig, resolve_rna_projection
 
     def feats(n: int, p: int) -> CohortFeatures:
         ids = np.array([f"P{i}" for i in range(n)])
         return CohortFeatures(ids, pd.DataFrame(index=ids), pd.DataFrame(np.zeros((n, p)), index=ids), [], [], [], {})
 
     cfg = TrainConfig(model=ModelConfig(fusion="genomic", rna_components=32))
-    assert resolve_rna_projection(cfg, feats(100, 1000)).model.rna_components == 32
-    narrow = resolve_rna_projection(cfg, feats(200, 200))
+    assert resolve_block_projections(cfg, feats(100, 1000)).model.rna_components == 32
+    narrow = resolve_block_projections(cfg, feats(200, 200))
     assert narrow.model.rna_components == 0 and cfg.model.rna_components == 32  # cfg itself unchanged
+
+
+def test_cnv_mut_projection_only_for_a_wide_cnv_mut_input_and_used_in_forward() -> None:
+    import pandas as pd
+
+    from pathgptomic.nn.fusion import GenomicBranch
+    from pathgptomic.training.config import TrainConfig, resolve_block_projections
+    from pathgptomic.training.features import CohortFeatures
+
+    def feats(n: int, p1: int, p2: int) -> CohortFeatures:
+        ids = np.array([f"P{i}" for i in range(n)])
+        return CohortFeatures(ids, pd.DataFrame(np.zeros((n, p1)), index=ids), pd.DataFrame(np.zeros((n, p2)), index=ids), [], [], [], {})
+
+    cfg = TrainConfig(model=ModelConfig(fusion="genomic"))
+    wide = resolve_block_projections(cfg, feats(100, 1000, 50)).model  # p1 > n: projected, narrow RNA: not
+    assert (wide.cnv_mut_components, wide.rna_components) == (32, 0)
+    narrow = resolve_block_projections(cfg, feats(100, 100, 50)).model  # p1 == n: every column
+    assert (narrow.cnv_mut_components, narrow.rna_components) == (0, 0)
+    # an old bundle's configuration (no cnv_mut_components) loads without a projection
+    old = cfg.to_dict()
+    del old["model"]["cnv_mut_components"]
+    assert TrainConfig.from_dict(old).model.cnv_mut_components == 0
+
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(30, 8, generator=gen) @ torch.randn(8, 60, generator=gen)
+    x = (x - x.mean(0)) / x.std(0)
+    branch = GenomicBranch(ModelConfig(fusion="genomic", cnv_mut_components=4, rna_components=0), 60, 0)
+    first = next(m for m in branch.snn.modules() if isinstance(m, torch.nn.Linear))
+    assert branch.projects_cnv_mut and first.in_features == 4  # the SNN sees the 4 components, not 60 columns
+    branch.fit_projections(x, torch.zeros(30, 0))
+    from sklearn.decomposition import PCA
+
+    ref = PCA(n_components=4, svd_solver="full").fit_transform(x.numpy())
+    ours = (x @ branch.cnv_mut_projection).numpy()
+    for j in range(4):
+        assert abs(np.corrcoef(ours[:, j], ref[:, j])[0, 1]) > 0.9999
+    branch.eval()
+    out = branch(x, torch.zeros(30, 0))
+    assert out.shape == (30, 32) and torch.isfinite(out).all()
+    # the projection is a frozen buffer: it is saved with the weights and not trained
+    assert "cnv_mut_projection" in branch.state_dict() and not any(p is branch.cnv_mut_projection for p in branch.parameters())
