@@ -13,7 +13,6 @@ import argparse
 import importlib
 import json
 import logging
-import math
 import shlex
 import sys
 from pathlib import Path
@@ -238,15 +237,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _parse_times(text: str) -> list[float]:
+    """The ``--times`` of ``predict``: comma-separated numbers, each checked by :func:`~pathgptomic.validators.check_time` (finite, > 0).
+
+    Raises:
+        InputValidationError: Text that is not a list of numbers, or a time that is not positive
+            (the message names ``--times`` and the first bad value).
+    """
     from pathgptomic.errors import InputValidationError
+    from pathgptomic.validators import check_time
 
     try:
         times = [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
         raise InputValidationError(f"--times must be comma-separated numbers of months, got {text!r}") from None
-    if not times or any(not math.isfinite(t) or t <= 0 for t in times):
-        raise InputValidationError(f"--times must be positive numbers of months, got {text!r}")
-    return times
+    if not times:
+        raise InputValidationError(f"--times must list at least one time in months, got {text!r}")
+    fix = f"give --times as positive numbers of months, e.g. --times 12,36,60 (got {text!r})."
+    return check_time(times, name="--times", lower="positive", fix=fix).tolist()
 
 
 def cmd_predict(args: argparse.Namespace) -> int:

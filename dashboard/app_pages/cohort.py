@@ -253,7 +253,7 @@ def _km_stats(report: dict) -> dict:
     from pathgptomic.evaluation.groups import format_p
 
     rg = report["risk_groups"]
-    out = {"p": rg["logrank_p"], "hr": None, "text": f"log-rank p {format_p(rg['logrank_p'])}"}
+    out = {"p": rg["logrank_p"], "hr": None, "text": f"log-rank p {format_p(rg['logrank_p'], relation=True)}"}
     if len(rg["groups"]) == 2 and rg["hazard_ratios"]:
         h = rg["hazard_ratios"][0]
         out["hr"] = (h["hr"], *h["ci"])

@@ -21,6 +21,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -222,13 +223,39 @@ def check_binary(values: np.ndarray, *, file: str, column: str, ids: Sequence[st
     return validators.check_event(values, name=column, locate=_row_locator(file, column, ids), meaning=meaning).astype(int)
 
 
-def check_outcome_conflicts(ids: np.ndarray, outcomes: pd.DataFrame, *, file: str, columns: Sequence[str]) -> None:
+def _shown_number(value: Any) -> Any:
+    """A float as a message shows it, unquoted and short (``5``, ``6.5``); anything else unchanged."""
+    if not isinstance(value, float):
+        return value
+    short = float(f"{value:g}")
+    return int(short) if short.is_integer() else short
+
+
+def check_outcome_conflicts(
+    ids: np.ndarray,
+    outcomes: pd.DataFrame,
+    *,
+    file: str,
+    columns: Sequence[str],
+    positions: Sequence[int] | None = None,
+) -> None:
     """Fail when rows of one patient disagree on any outcome column.
 
-    Several rows per patient (one per slide) are allowed when their outcomes agree.
+    Several rows per patient (one per slide) are allowed when their outcomes agree. A missing
+    value differs from any number (the readers refuse missing outcomes before this check; the
+    evaluation drops those rows first).
+
+    Args:
+        ids: Patient id per row, shape ``(len(outcomes),)``.
+        outcomes: The outcome columns, one row per table row.
+        file: Names the table in the message.
+        columns: The outcome columns that must agree.
+        positions: 0-based data-row position of each row in ``file`` (default ``0, 1, ...``),
+            for a table whose rows were filtered before the check.
 
     Raises:
-        InputValidationError: Names the patient, the rows and the disagreeing values.
+        InputValidationError: Names the patient, the rows (as a spreadsheet numbers them) and
+            the disagreeing values.
     """
     frame = outcomes.loc[:, list(columns)].copy()
     frame.index = pd.RangeIndex(len(frame))
@@ -244,11 +271,12 @@ def check_outcome_conflicts(ids: np.ndarray, outcomes: pd.DataFrame, *, file: st
     pid = conflicting.index[0]
     col = next(c for c in columns if conflicting.loc[pid, c] > 1)
     rows = np.flatnonzero(frame["_id"].to_numpy() == pid)
-    vals = [frame.iloc[r][col] for r in rows]
+    vals = [_shown_number(frame.iloc[r][col]) for r in rows]
+    where = rows if positions is None else np.asarray(positions)[rows]
     more = f" ({len(conflicting) - 1} more patient(s) conflict)" if len(conflicting) > 1 else ""
     raise InputValidationError(
-        f"{file}: patient {pid} appears in rows {_listing([spreadsheet_row(r) for r in rows])} with conflicting "
-        f"{col!r} values {_listing([f'{v:g}' if isinstance(v, float) else v for v in vals])}{more}. "
+        f"{file}: patient {pid} appears in rows {_listing([spreadsheet_row(r) for r in where])} with conflicting "
+        f"{col!r} values {_listing(vals)}{more}. "
         "Fix: rows of the same patient (one per slide) must carry identical outcomes; correct or remove the wrong row."
     )
 

@@ -28,6 +28,7 @@ from pathgptomic.evaluation.metrics import (
     bootstrap_cindex,
     check_survival,
     concordance_index,
+    fold_cindex,
     integrated_brier,
     time_dependent_auc,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "bootstrap_cindex",
     "check_survival",
     "concordance_index",
+    "fold_cindex",
     "group_order",
     "hazard_ratio",
     "integrated_brier",

@@ -190,11 +190,25 @@ def at_risk_table(time: Any, event: Any, groups: Any, times: Any) -> pd.DataFram
     return pd.DataFrame(rows, columns=["group", "time", "at_risk", "events", "censored"])
 
 
-def format_p(p: float) -> str:
-    """A p-value for display: ``"< 0.0001"`` below 10⁻⁴, else four decimals; ``"n/a"`` for NaN."""
-    if p != p:  # noqa: PLR0124 - NaN check without importing math
+def format_p(p: float | None, *, relation: bool = False) -> str:
+    """A p-value for display: ``"< 0.0001"`` below 10⁻⁴, else four decimals; ``"n/a"`` for NaN or None.
+
+    The one p formatter of the library, the reports, the figures and the dashboard.
+
+    Args:
+        p: The p-value.
+        relation: Prefix an exact value with ``"= "`` so that it reads after a name
+            (``"log-rank p = 0.0123"``, ``"log-rank p < 0.0001"``).
+
+    Examples:
+        >>> format_p(0.01234), format_p(0.01234, relation=True), format_p(1e-6, relation=True)
+        ('0.0123', '= 0.0123', '< 0.0001')
+    """
+    if p is None or p != p:  # noqa: PLR0124 - NaN check without importing math
         return "n/a"
-    return "< 0.0001" if p < 1e-4 else f"{p:.4f}"
+    if p < 1e-4:
+        return "< 0.0001"
+    return f"= {p:.4f}" if relation else f"{p:.4f}"
 
 
 def logrank(time: Any, event: Any, groups: Any) -> float:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from pathgptomic.errors import DataQualityWarning, InputValidationError
-from pathgptomic.validators import as_numeric, check_survival
+from pathgptomic.validators import as_numeric, check_same_length, check_survival
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ __all__ = [
     "bootstrap_cindex",
     "check_survival",
     "concordance_index",
+    "fold_cindex",
     "integrated_brier",
     "time_dependent_auc",
 ]
@@ -178,13 +179,65 @@ def concordance_index(risk: Any, time: Any, event: Any) -> float:
         1.0
     """
     t, e, other = check_survival(time, event, risk=risk)
-    num, den = _ConcordanceIndex(other["risk"], t, e).sums(np.ones((1, t.shape[0])))
-    if den[0] == 0:
+    c = _harrell(other["risk"], t, e)
+    if np.isnan(c):
         warnings.warn(
             "C-index undefined: no comparable pair (needs an event before another subject's time).", DataQualityWarning, stacklevel=2
         )
+    return c
+
+
+def _harrell(risk: np.ndarray, time: np.ndarray, event: np.ndarray) -> float:
+    """Harrell's C of checked arrays (float risk, float time, bool event); NaN when no pair is comparable."""
+    num, den = _ConcordanceIndex(risk, time, event).sums(np.ones((1, time.shape[0])))
+    return float(num[0] / den[0]) if den[0] > 0 else float("nan")
+
+
+def fold_cindex(risk: Any, time: Any, event: Any) -> float:
+    """Harrell's C of one set of held-out predictions (a test fold, an epoch's validation patients).
+
+    The one per-fold C-index of the library: the trainer's per-epoch and per-fold values, the
+    benchmark's cells, the penalizer search of the Cox baselines and the per-fold mean of
+    :func:`~pathgptomic.evaluation.evaluate_predictions` all call it, so every mean over folds
+    follows one rule:
+
+    - a **constant risk** (e.g. a branch whose output collapsed) is 0.5, like any tie in
+      :func:`concordance_index`; it is a value and enters a mean like any other fold;
+    - **no comparable pair** (no event among the patients): NaN, without a warning; it cannot
+      enter a mean, and the callers report over how many folds a mean was taken
+      (``n_folds_defined``);
+    - a **NaN or infinite risk** (a model that diverged): NaN, with a :class:`DataQualityWarning`
+      that counts them (:func:`concordance_index` refuses such risks).
+
+    Args:
+        risk: predicted risk, shape ``(n,)``.
+        time: follow-up times, shape ``(n,)``.
+        event: event indicators, shape ``(n,)``.
+
+    Returns:
+        C in [0, 1], or NaN as above.
+
+    Raises:
+        InputValidationError: wrong shapes, bad times or events, non-numeric risks.
+
+    Examples:
+        >>> fold_cindex([1.0, 1.0, 1.0], [1.0, 2.0, 3.0], [1, 1, 0])
+        0.5
+        >>> fold_cindex([3.0, 2.0, 1.0], [1.0, 2.0, 3.0], [0, 0, 0])
+        nan
+    """
+    r = as_numeric(risk, "risk")
+    t, e, _ = check_survival(time, event)
+    check_same_length("risk", r.shape, "time", t.shape)
+    n_bad = int((~np.isfinite(r)).sum())
+    if n_bad:
+        warnings.warn(
+            f"C-index not computed (NaN): {n_bad} of {r.size} risk score(s) are NaN or infinite (did the model diverge?).",
+            DataQualityWarning,
+            stacklevel=2,
+        )
         return float("nan")
-    return float(num[0] / den[0])
+    return _harrell(r, t, e)
 
 
 class CIndexResult(NamedTuple):

@@ -28,6 +28,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from pathgptomic.data.validation import check_outcome_conflicts
 from pathgptomic.errors import DataQualityWarning, InputValidationError
 from pathgptomic.evaluation.calibration import DEFAULT_TIMES, calibration_report, km_survival_at, out_of_fold_calibration
 from pathgptomic.evaluation.groups import (
@@ -38,7 +39,7 @@ from pathgptomic.evaluation.groups import (
     logrank,
     risk_cutoffs,
 )
-from pathgptomic.evaluation.metrics import bootstrap_cindex, concordance_index
+from pathgptomic.evaluation.metrics import bootstrap_cindex, fold_cindex
 
 __all__ = ["CINDEX_CONVENTION", "evaluate_predictions", "format_report"]
 
@@ -49,16 +50,13 @@ _SURVIVAL = re.compile(r"^survival_(\d+(?:\.\d+)?)$")
 
 
 def _collapse(df: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """One row per ``patient_id`` (mean risk; outcomes must agree); number of rows removed."""
+    """One row per ``patient_id`` (mean risk; outcomes must agree); number of rows removed.
+
+    ``df``'s index is each row's position in the predictions table (named in a conflict).
+    """
     if "patient_id" not in df.columns or not df["patient_id"].duplicated().any():
         return df.reset_index(drop=True), 0
-    conflict = df.groupby("patient_id")[["time", "event"]].nunique().max(axis=1) > 1
-    if conflict.any():
-        pid = conflict[conflict].index[0]
-        raise InputValidationError(
-            f"patient {pid!r} appears several times with different time/event values; a patient has one "
-            "outcome. Fix: remove or correct the duplicated rows."
-        )
+    check_outcome_conflicts(df["patient_id"].to_numpy(), df, file="predictions", columns=("time", "event"), positions=df.index)
     agg = {c: "first" for c in df.columns if c != "patient_id"}
     for c in df.columns:
         if c != "patient_id" and c not in ("time", "event", "fold", "split") and pd.api.types.is_numeric_dtype(df[c]):
@@ -84,13 +82,7 @@ def _per_fold(df: pd.DataFrame) -> dict[str, Any] | None:
     labels = pd.unique(folds)
     if len(labels) < 2:
         return None
-    values = []
-    for f in labels:
-        part = df[df["fold"] == f]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DataQualityWarning)
-            c = concordance_index(part["risk"], part["time"], part["event"]) if part["event"].sum() else float("nan")
-        values.append(float(c))
+    values = [fold_cindex(part["risk"], part["time"], part["event"]) for part in (df[df["fold"] == f] for f in labels)]
     arr = np.asarray(values)
     ok = np.isfinite(arr)
     return {
@@ -170,7 +162,7 @@ def evaluate_predictions(
     Raises:
         InputValidationError: Missing columns, non-numeric values or conflicting duplicate patients.
     """
-    df = predictions.copy()
+    df = predictions.reset_index(drop=True)  # index = row position, kept through the filters below
     missing = [c for c in ("time", "event", "risk") if c not in df.columns]
     if missing:
         raise InputValidationError(f"predictions lack column(s) {missing}; needed: time, event, risk.")
@@ -234,7 +226,8 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(f"C-index per fold: mean {_f(pf['mean'])} ± {_f(pf['sd'])} over {pf['n_folds_defined']} of {pf['n_folds']} folds")
     rg = report["risk_groups"]
     lines.append(
-        f"risk groups ({rg['scheme']}, cut-offs {', '.join(_f(x) for x in rg['cutoffs'])}); log-rank p = {format_p(rg['logrank_p'])}"
+        f"risk groups ({rg['scheme']}, cut-offs {', '.join(_f(x) for x in rg['cutoffs'])}); "
+        f"log-rank p {format_p(rg['logrank_p'], relation=True)}"
     )
     for g in rg["groups"]:
         lines.append(

@@ -332,8 +332,8 @@ def design_matrices(
 
 
 def _inner_cindex(x, time, event, penalizer, folds, cfg, deadline) -> float:
-    """Mean C-index over the inner folds (NaN when a fold fails to converge)."""
-    from pathgptomic.evaluation import concordance_index
+    """Mean C-index over the inner folds (NaN when a fold fails to converge; a constant risk counts 0.5)."""
+    from pathgptomic.evaluation import fold_cindex
 
     scores = []
     for a, b in folds:
@@ -344,7 +344,7 @@ def _inner_cindex(x, time, event, penalizer, folds, cfg, deadline) -> float:
                 raise
             return float("nan")
         risk = x[b] @ fit.beta
-        scores.append(concordance_index(risk, time[b], event[b]) if np.ptp(risk) > 0 else 0.5)
+        scores.append(fold_cindex(risk, time[b], event[b]))
     return float(np.mean(scores))
 
 

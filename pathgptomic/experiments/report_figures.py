@@ -20,6 +20,9 @@ from pathgptomic.experiments.rows import RNA_ENCODERS, RNA_LABELS, BenchmarkRow
 
 logger = logging.getLogger(__name__)
 
+#: Trailing-mean window (training steps) of the ρ / k curves, HTML and PNG alike.
+SMOOTH_STEPS = 10
+
 
 def _figures(results: pd.DataFrame, run_dir: Path, rows: Sequence[BenchmarkRow]) -> list[str]:
     """Write the figures; returns markdown lines linking them."""
@@ -60,7 +63,7 @@ def _figures(results: pd.DataFrame, run_dir: Path, rows: Sequence[BenchmarkRow])
         try:
             from pathgptomic.plots import balance_figure
 
-            fig = balance_figure([hists["concat"], hists["gradmod"]], ["concat", "gradmod"], window=10)
+            fig = balance_figure([hists["concat"], hists["gradmod"]], ["concat", "gradmod"], window=SMOOTH_STEPS)
             title = f"ρ, modulation coefficients and gradient norms per step ({RNA_LABELS[rna]} RNA encoder; mean over cells)"
             fig.update_layout(title=title)
             fig.write_html(fig_dir / f"{name}.html", include_plotlyjs="cdn")
@@ -100,19 +103,21 @@ def _cindex_png(ok: pd.DataFrame, order: list[str], path: Path) -> None:
 
 
 def _rho_png(hists: dict[str, pd.DataFrame], path: Path, rna_label: str) -> None:
+    """ρ^G and k^G / k^P per step, mean over cells, smoothed by :func:`~pathgptomic.plots.balance.balance_series`."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
+    from pathgptomic.plots.balance import balance_series
+
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     colours = {"concat": "#1f77b4", "gradmod": "#d62728"}
     for name, h in hists.items():
-        g = h.groupby("step")[["rho_g", "coef_g", "coef_p"]].mean()
-        rho = g["rho_g"].rolling(10, min_periods=1).mean()
-        axes[0].plot(rho.index, rho.to_numpy(), color=colours[name], label=f"{name}: ρ^G")
-        axes[1].plot(g.index, g["coef_g"].rolling(10, min_periods=1).mean(), color=colours[name], label=f"{name}: k^G")
-        axes[1].plot(g.index, g["coef_p"].rolling(10, min_periods=1).mean(), color=colours[name], ls="--", label=f"{name}: k^P")
+        g = balance_series(h, window=SMOOTH_STEPS)
+        axes[0].plot(g["step"], g["rho_g_smooth"], color=colours[name], label=f"{name}: ρ^G")
+        axes[1].plot(g["step"], g["coef_g_smooth"], color=colours[name], label=f"{name}: k^G")
+        axes[1].plot(g["step"], g["coef_p_smooth"], color=colours[name], ls="--", label=f"{name}: k^P")
     axes[0].axhline(1.0, color="#888888", ls=":")
     axes[0].set_yscale("log")
     from matplotlib.ticker import FormatStrFormatter
@@ -121,7 +126,7 @@ def _rho_png(hists: dict[str, pd.DataFrame], path: Path, rna_label: str) -> None
     axes[0].yaxis.set_minor_formatter(FormatStrFormatter("%.3g"))
     axes[0].set_xlabel("training step")
     axes[0].set_ylabel("ρ^G = s^G / s^P (log)")
-    axes[0].set_title(f"branch dominance, {rna_label} (mean over cells, 10-step smoothing)", fontsize=9)
+    axes[0].set_title(f"branch dominance, {rna_label} (mean over cells, {SMOOTH_STEPS}-step smoothing)", fontsize=9)
     axes[1].set_xlabel("training step")
     axes[1].set_ylabel("modulation coefficient")
     axes[1].set_title("k^G (solid), k^P (dashed); concat logs but does not apply them", fontsize=9)

@@ -190,15 +190,6 @@ def _rewrite(path: Path, df: pd.DataFrame) -> None:
     tmp.replace(path)
 
 
-def _cindex(risk: np.ndarray, time: np.ndarray, event: np.ndarray) -> float:
-    from pathgptomic.evaluation import concordance_index
-
-    risk = np.asarray(risk, dtype=float)
-    if risk.size == 0 or not np.all(np.isfinite(risk)) or np.ptp(risk) == 0 or event.sum() == 0:
-        return float("nan")
-    return float(concordance_index(risk, time, event))
-
-
 def _folds(cohort: Cohort, settings: BenchmarkSettings, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     from pathgptomic.data import read_split_files, stratified_kfold
 
@@ -288,6 +279,7 @@ def _train_config(row: BenchmarkRow, settings: BenchmarkSettings, features_setti
 
 
 def _run_deep_cell(row, feats, store, cohort, settings, seed, k, tr, te, out_dir) -> dict[str, Any]:
+    from pathgptomic.evaluation import fold_cindex
     from pathgptomic.training.trainer import predict_inputs, train_model
 
     time = np.asarray(cohort.time, dtype=float)
@@ -305,9 +297,9 @@ def _run_deep_cell(row, feats, store, cohort, settings, seed, k, tr, te, out_dir
             curves / f"seed{seed}_fold{k}_history.csv", index=False, lineterminator="\n", float_format="%.6g"
         )
     return {
-        "cindex": _cindex(pred["risk"].to_numpy(), t_te, e_te),
-        "cindex_genomic": _cindex(pred["genomic_term"].to_numpy(), t_te, e_te) if row.fusion != "image" else np.nan,
-        "cindex_image": _cindex(pred["image_term"].to_numpy(), t_te, e_te) if row.fusion != "genomic" else np.nan,
+        "cindex": fold_cindex(pred["risk"].to_numpy(), t_te, e_te),
+        "cindex_genomic": fold_cindex(pred["genomic_term"].to_numpy(), t_te, e_te) if row.fusion != "image" else np.nan,
+        "cindex_image": fold_cindex(pred["image_term"].to_numpy(), t_te, e_te) if row.fusion != "genomic" else np.nan,
         "train_seconds": tm.train_seconds,
         "best_epoch": tm.best_epoch,
     }
@@ -315,6 +307,8 @@ def _run_deep_cell(row, feats, store, cohort, settings, seed, k, tr, te, out_dir
 
 def _run_cox_cell(row, cohort, settings, tr, te) -> dict[str, Any]:
     """One baseline cell; a non-converged fit gives status ``not_converged`` and no C-index."""
+    from pathgptomic.evaluation import fold_cindex
+
     res = fit_predict_baseline(cohort, tr, te, row.baseline, settings.cox)
     out = {
         "status": res.status,
@@ -327,7 +321,7 @@ def _run_cox_cell(row, cohort, settings, tr, te) -> dict[str, Any]:
         "cindex_genomic": np.nan,
     }
     if res.converged:
-        c = _cindex(res.risk, np.asarray(cohort.time, dtype=float)[te], np.asarray(cohort.event, dtype=int)[te])
+        c = fold_cindex(res.risk, np.asarray(cohort.time, dtype=float)[te], np.asarray(cohort.event, dtype=int)[te])
         out.update(cindex=c, cindex_genomic=c if row.baseline != "clinical" else np.nan)
     return out
 

@@ -25,7 +25,6 @@ from pathgptomic.plots.km_data import (
 )
 from pathgptomic.plots.km_data import _band_polygon as _band_polygon
 from pathgptomic.plots.km_data import _finite_band as _finite_band
-from pathgptomic.plots.km_data import _format_p as _format_p
 from pathgptomic.plots.km_data import _km_table as _km_table
 from pathgptomic.plots.km_mpl import km_matplotlib
 from pathgptomic.plots.km_plotly import km_figure

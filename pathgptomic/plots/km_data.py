@@ -159,12 +159,6 @@ def censor_marks(time: Any, event: Any, groups: Any, km_df: pd.DataFrame) -> pd.
     return pd.DataFrame(rows, columns=["group", "time", "survival", "n_censored"])
 
 
-def _format_p(p: float) -> str:
-    if not np.isfinite(p):
-        return "n/a"
-    return "< 0.001" if p < 1e-3 else f"= {p:.3f}"
-
-
 def km_statistics(time: Any, event: Any, groups: Any) -> dict[str, Any]:
     """Log-rank p-value and hazard ratio (when exactly two groups) for the KM title.
 
@@ -183,7 +177,7 @@ def km_statistics(time: Any, event: Any, groups: Any) -> dict[str, Any]:
     parts: list[str] = []
     try:
         out["p"] = float(evaluation.logrank(time, event, groups))
-        parts.append(f"log-rank p {_format_p(out['p'])}")
+        parts.append(f"log-rank p {evaluation.format_p(out['p'], relation=True)}")
     except (PathGPTomicError, ValueError) as err:
         logger.info("log-rank test not available: %s", err)
     if len(labels) == 2:

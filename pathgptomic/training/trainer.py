@@ -102,15 +102,6 @@ def _batches(n: int, batch_size: int, generator: torch.Generator) -> list[torch.
     return chunks
 
 
-def _cindex(risk: np.ndarray, time: np.ndarray, event: np.ndarray) -> float:
-    from pathgptomic.evaluation import concordance_index
-
-    risk = np.asarray(risk, dtype=float)
-    if not np.all(np.isfinite(risk)) or event.sum() == 0:
-        return float("nan")
-    return float(concordance_index(risk, time, event))  # a constant risk gives 0.5 (all pairs tied)
-
-
 @torch.no_grad()
 def predict_inputs(model: PathGPTomic, inputs: ModelInputs, device: torch.device | None = None) -> pd.DataFrame:
     """Eval-mode forward pass.
@@ -152,9 +143,12 @@ def labelled_predictions(
 
 
 def _branch_cindices(pred: pd.DataFrame, cfg: ModelConfig, time: np.ndarray, event: np.ndarray) -> dict[str, float]:
-    c = {"cindex": _cindex(pred["risk"].to_numpy(), time, event)}
-    c["cindex_genomic"] = _cindex(pred["genomic_term"].to_numpy(), time, event) if cfg.uses_genomics else float("nan")
-    c["cindex_image"] = _cindex(pred["image_term"].to_numpy(), time, event) if cfg.uses_images else float("nan")
+    """Fused and per-branch C-index of held-out predictions (:func:`~pathgptomic.evaluation.fold_cindex`); NaN for an absent branch."""
+    from pathgptomic.evaluation import fold_cindex
+
+    c = {"cindex": fold_cindex(pred["risk"].to_numpy(), time, event)}
+    c["cindex_genomic"] = fold_cindex(pred["genomic_term"].to_numpy(), time, event) if cfg.uses_genomics else float("nan")
+    c["cindex_image"] = fold_cindex(pred["image_term"].to_numpy(), time, event) if cfg.uses_images else float("nan")
     return c
 
 
@@ -213,6 +207,7 @@ def _train_model(
     show_progress: bool,
 ) -> TrainedModel:
     from pathgptomic.data import inner_validation_split
+    from pathgptomic.evaluation import fold_cindex
 
     start = _time.perf_counter()
     torch.manual_seed(cfg.seed + 1000 * fold)
@@ -281,7 +276,7 @@ def _train_model(
             c = _branch_cindices(predict_inputs(model, monitor_inputs, device), cfg.model, time[monitor_idx], event[monitor_idx])
             erow.update(val_cindex=c["cindex"], val_cindex_genomic=c["cindex_genomic"], val_cindex_image=c["cindex_image"])
         if inner_inputs is not None:
-            ci = _cindex(predict_inputs(model, inner_inputs, device)["risk"].to_numpy(), time[inner_idx], event[inner_idx])
+            ci = fold_cindex(predict_inputs(model, inner_inputs, device)["risk"].to_numpy(), time[inner_idx], event[inner_idx])
             erow["inner_val_cindex"] = ci
             stop = stopper.update(ci, model, epoch)
         epochs.append({k: erow.get(k, float("nan")) for k in EPOCH_COLUMNS})
@@ -352,7 +347,8 @@ def risk_centre(trained: TrainedModel, features: CohortFeatures) -> float:
 def summarize_folds(folds: pd.DataFrame) -> dict[str, float]:
     """Mean and sample sd (ddof=1) of every C-index column over folds.
 
-    A fold whose C-index is undefined (no event among its test patients) cannot enter
+    A fold whose C-index is undefined (no event among its test patients, or NaN/infinite
+    risks of a diverged model; :func:`~pathgptomic.evaluation.fold_cindex`) cannot enter
     the mean; it is not dropped silently: ``n_folds_defined_<col>`` then says over how
     many folds the mean was taken. (A constant risk is defined: 0.5.)
     """

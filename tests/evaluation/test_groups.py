@@ -10,6 +10,7 @@ from pathgptomic.errors import ConfigError, DataQualityWarning, InputValidationE
 from pathgptomic.evaluation import (
     assign_risk_groups,
     at_risk_table,
+    format_p,
     group_order,
     hazard_ratio,
     kaplan_meier,
@@ -179,3 +180,46 @@ def test_hazard_ratio_edge_cases() -> None:
     ev[:10:2] = True  # events only in group "low" (even indices)
     with pytest.warns(DataQualityWarning, match="has no event"):
         assert np.isnan(hazard_ratio(time, ev, ["low", "high"] * 10)).all()
+
+
+def test_format_p_is_one_convention_four_decimals() -> None:
+    assert [format_p(p) for p in (0.5, 0.01234, 0.0001, 0.00009999, float("nan"), None)] == [
+        "0.5000",
+        "0.0123",
+        "0.0001",
+        "< 0.0001",
+        "n/a",
+        "n/a",
+    ]
+    assert [format_p(p, relation=True) for p in (0.01234, 3e-9, float("nan"))] == ["= 0.0123", "< 0.0001", "n/a"]
+
+
+def test_report_text_reads_log_rank_p_with_one_relation() -> None:
+    from pathgptomic.evaluation import evaluate_predictions, format_report
+
+    risk, time, event = _cohort(300)
+    report = evaluate_predictions(pd.DataFrame({"time": time, "event": event, "risk": risk}), n_boot=20)
+    assert report["risk_groups"]["logrank_p"] < 1e-4
+    text = format_report(report)
+    assert "log-rank p < 0.0001" in text and "= <" not in text
+
+
+def test_evaluate_refuses_conflicting_outcomes_naming_the_table_rows() -> None:
+    """Repeated patients go through data.validation.check_outcome_conflicts; rows are the table's own
+    (header = row 1), also after NaN rows were dropped; agreeing repeats are collapsed."""
+    from pathgptomic.evaluation import evaluate_predictions
+
+    pred = pd.DataFrame(
+        {
+            "patient_id": ["P1", "P2", "P3", "P4", "P1", "P5"],
+            "time": [5.0, 7.0, np.nan, 3.0, 6.0, 9.0],
+            "event": [1, 0, 1, 1, 1, 0],
+            "risk": [0.3, -0.2, 0.1, 0.5, 0.3, -0.4],
+        }
+    )
+    with pytest.raises(InputValidationError, match=r"predictions: patient P1 appears in rows 2, 6 with conflicting 'time' values 5, 6"):
+        evaluate_predictions(pred, n_boot=10)
+    agreeing = pred.assign(time=pred["time"].where(pred.index != 4, 5.0), risk=pred["risk"].where(pred.index != 4, 0.5))
+    report = evaluate_predictions(agreeing, n_boot=10)
+    assert report["collapsed_duplicates"] == 1 and report["n_patients"] == 4
+    assert report["patient_id"] == ["P1", "P2", "P4", "P5"]

@@ -13,6 +13,7 @@ from pathgptomic.evaluation import (
     BreslowBaseline,
     bootstrap_cindex,
     concordance_index,
+    fold_cindex,
     integrated_brier,
     time_dependent_auc,
 )
@@ -230,3 +231,35 @@ def test_bootstrap_scales_to_thousands_of_rows() -> None:
     res = bootstrap_cindex(risk, time, event, n_boot=200, seed=0)
     assert _time.perf_counter() - start < 30.0  # about 1 s on one quiet core
     assert res.lower < res.c < res.upper and res.upper - res.lower < 0.05
+
+
+def test_fold_cindex_counts_a_constant_risk_fold_as_one_half_in_the_mean() -> None:
+    """The one per-fold C-index: a collapsed (constant) fold is 0.5 and enters the mean, never NaN."""
+    risk, time, event = _cohort(90)
+    folds = [np.arange(0, 30), np.arange(30, 60), np.arange(60, 90)]
+    per_fold = [fold_cindex(risk[f], time[f], event[f]) for f in folds[:2]]
+    per_fold.append(fold_cindex(np.full(30, 1.7), time[folds[2]], event[folds[2]]))
+    assert per_fold[2] == 0.5
+    assert per_fold[:2] == [concordance_index(risk[f], time[f], event[f]) for f in folds[:2]]
+    assert np.nanmean(per_fold) == pytest.approx((per_fold[0] + per_fold[1] + 0.5) / 3)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_fold_cindex_of_non_finite_risks_is_nan_with_a_counting_warning(bad: float) -> None:
+    risk, time, event = _cohort(20)
+    risk[[3, 7]] = bad
+    with pytest.warns(DataQualityWarning, match=r"2 of 20 risk score\(s\) are NaN or infinite"):
+        assert np.isnan(fold_cindex(risk, time, event))
+
+
+def test_fold_cindex_without_comparable_pair_is_nan_silently_and_checks_inputs() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isnan(fold_cindex([3.0, 2.0, 1.0], [1.0, 2.0, 3.0], [0, 0, 0]))
+        assert np.isnan(fold_cindex([], [], []))
+    with pytest.raises(InputValidationError, match="'risk' has 2 subjects"):
+        fold_cindex([1.0, 2.0], [1.0, 2.0, 3.0], [1, 0, 1])
+    with pytest.raises(InputValidationError, match="'time'"):
+        fold_cindex([1.0, 2.0], [1.0, -2.0], [1, 0])

@@ -199,3 +199,18 @@ def test_reading_compares_deep_rows_with_the_named_strongest_baseline() -> None:
     assert "Strongest converged baseline: **Penalized Cox, genomic (per-block PCs)** [genomic] 0.820" in text
     assert "Genomic only (SNN) [genomic] 0.830 ± 0.016: above Penalized Cox, genomic (per-block PCs)" in text
     assert "(Δ +0.010, paired Wilcoxon p = 0.062 over 5 cells)" in text
+
+
+def test_a_constant_baseline_risk_is_a_c_index_of_one_half_not_a_dropped_cell(monkeypatch) -> None:
+    """The runner's C-index is evaluation.fold_cindex: a converged baseline that ranks nobody scores 0.5."""
+    cohort = _factor_cohort(60)
+    tr, te = np.arange(40), np.arange(40, 60)
+    row = next(r for r in rows_for_suite("baselines") if r.key == "cox_pca")
+    settings = BenchmarkSettings(suite="baselines", seeds=[0], n_folds=2, rows=[row.key], device="cpu")
+    monkeypatch.setattr(runner_mod, "fit_predict_baseline", lambda *a: CoxFoldResult(np.full(len(te), 0.2), 3, 0.1))
+    out = runner_mod._run_cox_cell(row, cohort, settings, tr, te)
+    assert out["status"] == "ok" and out["cindex"] == 0.5 and out["cindex_genomic"] == 0.5
+    risk = np.linspace(-1.0, 1.0, len(te))
+    monkeypatch.setattr(runner_mod, "fit_predict_baseline", lambda *a: CoxFoldResult(risk, 3, 0.1))
+    out = runner_mod._run_cox_cell(row, cohort, settings, tr, te)
+    assert out["cindex"] == concordance_index(risk, cohort.time[te], cohort.event[te])

@@ -251,3 +251,21 @@ def test_km_and_at_risk_match_lifelines_on_random_cohorts(rows: list) -> None:
         et = kmf.event_table.assign(at_risk=lambda d: d["at_risk"] - d["removed"])
         got = table[table["group"] == label]["at_risk"].to_numpy()
         np.testing.assert_array_equal(got, [int(et.loc[:t, "at_risk"].iloc[-1]) for t in ticks])
+
+
+def test_km_statistics_text_uses_the_evaluation_p_format() -> None:
+    from pathgptomic.evaluation import format_p, logrank
+    from pathgptomic.plots.km_data import km_statistics
+
+    rng = np.random.default_rng(0)
+    groups = np.repeat(["low", "high"], 40)
+    time = rng.exponential(np.where(groups == "high", 8.0, 12.0))  # a weak difference: an exact p
+    event = (rng.random(80) < 0.8).astype(int)
+    stats = km_statistics(time, event, groups)
+    p = logrank(time, event, groups)
+    assert stats["p"] == pytest.approx(p) and 1e-4 <= p < 1
+    assert stats["text"].startswith(f"log-rank p = {p:.4f} · HR high vs low ")
+    assert stats["text"].startswith(f"log-rank p {format_p(p, relation=True)}")
+    df = load_waltons()
+    strong = km_statistics(df["T"].to_numpy(float), df["E"].to_numpy(int), df["group"].to_numpy())
+    assert strong["p"] < 1e-4 and strong["text"].startswith("log-rank p < 0.0001")

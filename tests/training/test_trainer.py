@@ -205,6 +205,29 @@ def test_cli_reports_user_errors_with_status_2(tmp_path: Path, capsys: pytest.Ca
     assert "does not exist" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("times", "match"),
+    [
+        ("0,-1", r"argument '--times' .* must be finite and > 0; index 0 is 0 \(must be > 0\) \(1 more bad time\(s\)\)"),
+        ("12,inf", r"argument '--times' .* index 1 is infinite"),
+        ("12,nan", r"argument '--times' .* index 1 is missing \(NaN\)"),
+        ("12,abc", r"--times must be comma-separated numbers of months, got '12,abc'"),
+        (",", r"--times must list at least one time"),
+    ],
+)
+def test_predict_refuses_bad_times_naming_the_flag(times: str, match: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--times`` goes through validators.check_time (lower="positive") before the bundle is read."""
+    import re
+
+    from pathgptomic.cli import _parse_times
+
+    rc = main(["predict", "--bundle", str(tmp_path / "no-bundle"), "--cohort", "demo", "--times", times])
+    err = capsys.readouterr().err
+    assert rc == 2 and re.search(match, err), err
+    assert "--times 12,36,60" in err or "--times must" in err
+    assert _parse_times(" 6, 24,60.5 ") == [6.0, 24.0, 60.5]
+
+
 @pytest.mark.slow
 def test_real_tcga_genomic_cv_over_shared_splits(tcga_csv: Path, tcga_splits_dir: Path, tmp_path: Path) -> None:
     from pathgptomic.data import read_split_files, read_tcga
@@ -355,3 +378,27 @@ def test_config_is_resolved_into_a_new_object_never_mutated() -> None:
     resolved = resolve_image_normalisation(cfg, feats)
     assert resolved.model.image_mean == (0.1, 0.2, 0.3) and resolved.model.image_std == (0.4, 0.5, 0.6)
     assert cfg.to_dict() == before  # the caller's configuration is unchanged
+
+
+def test_collapsed_branch_counts_one_half_and_diverged_fold_is_reported() -> None:
+    """Per-fold C-indices come from evaluation.fold_cindex: a constant branch term is 0.5 and
+    enters the fold mean; NaN risks (a diverged model) are NaN and counted as undefined."""
+    from pathgptomic.errors import DataQualityWarning
+    from pathgptomic.evaluation import concordance_index
+    from pathgptomic.training.trainer import _branch_cindices, summarize_folds
+
+    time = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    event = np.array([1, 1, 0, 1, 0, 1])
+    risk = np.array([3.0, 2.5, 0.1, 1.0, 0.2, 0.5])
+    pred = pd.DataFrame({"risk": risk, "genomic_term": np.full(6, 0.3), "image_term": risk - 0.3, "bias": 0.0})
+    c = _branch_cindices(pred, ModelConfig(fusion="gradmod"), time, event)
+    assert c["cindex_genomic"] == 0.5 and c["cindex"] == concordance_index(risk, time, event)
+    assert np.isnan(_branch_cindices(pred, ModelConfig(fusion="image"), time, event)["cindex_genomic"])  # absent branch
+    with pytest.warns(DataQualityWarning, match="NaN or infinite"):
+        diverged = _branch_cindices(pred.assign(risk=np.nan), ModelConfig(fusion="gradmod"), time, event)
+    assert np.isnan(diverged["cindex"])
+    folds = pd.DataFrame([c, {**c, "cindex_genomic": 0.8}, diverged])
+    summary = summarize_folds(folds)
+    assert summary["cindex_genomic_mean"] == pytest.approx((0.5 + 0.8 + 0.5) / 3)  # the constant folds count
+    assert "n_folds_defined_cindex_genomic" not in summary
+    assert summary["cindex_mean"] == pytest.approx(c["cindex"]) and summary["n_folds_defined_cindex"] == 2
