@@ -248,7 +248,7 @@ def write_report(run: Any, cohort: Any, settings: Any, *, command: str = "") -> 
         for _, s in na.iterrows():
             lines.append(f"| {s['label']} | {s['status']} | {_cell(s['reason'])} |")
         lines.append("")
-    reading = baseline_reading(summary, results) + _reading(summary, out)
+    reading = baseline_reading(summary, results) + _reading(summary, out, results)
     if reading:
         lines += ["## What was measured (read directly from the tables)", "", *reading, ""]
     lines += ["## Reference figures (not computed here)", ""]

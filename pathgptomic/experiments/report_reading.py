@@ -25,8 +25,12 @@ from pathgptomic.experiments.report_tables import (
 from pathgptomic.experiments.rows import RNA_ENCODERS, RNA_LABELS
 
 
-def _reading(summary: pd.DataFrame, run_dir: Path | None = None) -> list[str]:
-    """Plain statements of what was measured (gradmod vs concat, image branch, modality use)."""
+def _reading(summary: pd.DataFrame, run_dir: Path | None = None, results: pd.DataFrame | None = None) -> list[str]:
+    """Plain statements of what was measured (gradmod vs concat, image branch, modality use).
+
+    With ``results`` (one row per cell) each fused row is also tested against the better of
+    its two unimodal rows (:func:`_fused_vs_unimodal`).
+    """
     out = []
     by = summary.set_index("config")
     for rna in RNA_ENCODERS:
@@ -68,6 +72,7 @@ def _reading(summary: pd.DataFrame, run_dir: Path | None = None) -> list[str]:
             "slow-down). Where the coefficients stay close to 1 (the ρ/k evidence above and the curves), gradmod "
             "changes little and large gradmod-vs-concat differences are not expected."
         )
+    out += _fused_vs_unimodal(summary, results) if results is not None else []
     for rna in RNA_ENCODERS:
         c, g = f"concat_{rna}", f"genomic_{rna}"
         if c in by.index and g in by.index and by.loc[c, "n_cells"] and by.loc[g, "n_cells"]:
@@ -79,6 +84,51 @@ def _reading(summary: pd.DataFrame, run_dir: Path | None = None) -> list[str]:
                 f"{_ms(by.loc[g, 'cindex_mean'], by.loc[g, 'cindex_sd'])}: Δ {d:+.3f} (paired Wilcoxon p = {_p(p)})."
             )
     return out
+
+
+def _fused_vs_unimodal(summary: pd.DataFrame, results: pd.DataFrame) -> list[str]:
+    """Each fused row against the better unimodal row (genomic only with its RNA encoder, image only).
+
+    "Better" is the higher mean C-index over the run's cells; the test is the paired two-sided
+    Wilcoxon signed-rank test over the fold × seed cells both rows finished. The fused model
+    *uses both modalities* in the claim's sense only when it is above the better one with p < 0.05.
+    """
+    by = summary.set_index("config")
+    out = []
+    for rna in RNA_ENCODERS:
+        uni = [k for k in (f"genomic_{rna}", "image") if k in by.index and by.loc[k, "n_cells"]]
+        if len(uni) < 2:
+            continue
+        best = max(uni, key=lambda k: float(by.loc[k, "cindex_mean"]))
+        for fusion in ("concat", "gradmod", "kronecker"):
+            key = f"{fusion}_{rna}"
+            if key not in by.index or not by.loc[key, "n_cells"]:
+                continue
+            t = paired_wilcoxon(results, key, best)
+            d, p = t["delta"], t["p"]
+            if not np.isfinite(d):
+                continue
+            above = d > 0 and np.isfinite(p) and p < 0.05
+            verdict = (
+                "uses both modalities (above the better unimodal model, p < 0.05)"
+                if above
+                else "not shown to beat the better unimodal model at p < 0.05"
+            )
+            out.append(
+                f"- Fused vs better unimodal: {by.loc[key, 'label']} {_ms(by.loc[key, 'cindex_mean'], by.loc[key, 'cindex_sd'])} vs "
+                f"{by.loc[best, 'label']} {_ms(by.loc[best, 'cindex_mean'], by.loc[best, 'cindex_sd'])}: Δ {d:+.3f}, "
+                f"better in {int(_n_better(results, key, best))} of {int(t['n'])} paired cells, Wilcoxon p = {_p(p)} — {verdict}."
+            )
+    return out
+
+
+def _n_better(results: pd.DataFrame, key: str, ref: str) -> int:
+    """Cells (same seed and fold, both ``ok``) where row ``key`` has the higher C-index than ``ref``."""
+    ok = results[results["status"] == "ok"]
+    a = ok[ok["config"] == key].set_index(["seed", "fold"])["cindex"].astype(float)
+    b = ok[ok["config"] == ref].set_index(["seed", "fold"])["cindex"].astype(float)
+    j = pd.concat([a.rename("a"), b.rename("b")], axis=1, join="inner").dropna()
+    return int((j["a"] > j["b"]).sum())
 
 
 def strongest_baseline(summary: pd.DataFrame) -> pd.Series | None:

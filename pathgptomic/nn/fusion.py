@@ -14,6 +14,7 @@ The branch terms ``W^G·G`` and ``W^P·P`` are returned separately so that balan
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -54,7 +55,12 @@ class ModelConfig:
             standardised expression is first projected onto its leading principal
             components, fitted on the training patients only (a frozen linear layer:
             attributions still reach each gene), each scaled to unit variance; 0 = off.
-        cnv_mut_components: The same projection in front of the CNV/mutation SNN; 0 = off.
+        cnv_mut_components: The same projection for each *wide* block of the CNV/mutation
+            SNN input (its ``cnv_mut_projected_blocks``); narrower blocks pass unchanged.
+        cnv_mut_projected_blocks: Blocks of the CNV/mutation input that are projected
+            (resolved per cohort; empty = no projection).
+        cnv_mut_width: Width of the CNV/mutation SNN input after the projection (resolved per
+            cohort with the blocks; 0 = no projection).
             The trainer keeps each projection only for a high-dimensional input (more
             features than patients, :func:`pathgptomic.training.config.resolve_block_projections`);
             measured in docs/DECISIONS.md, "RNA projection" and "Wide CNV/mutation blocks".
@@ -78,9 +84,12 @@ class ModelConfig:
     image_std: tuple[float, ...] = (0.229, 0.224, 0.225)
     rna_components: int = DEFAULT_RNA_COMPONENTS
     cnv_mut_components: int = DEFAULT_RNA_COMPONENTS
+    cnv_mut_projected_blocks: tuple[str, ...] = ()
+    cnv_mut_width: int = 0
 
     def __post_init__(self) -> None:
         self.snn_hidden = tuple(int(h) for h in self.snn_hidden)
+        self.cnv_mut_projected_blocks = tuple(str(b) for b in self.cnv_mut_projected_blocks)
         self.image_mean = tuple(float(v) for v in self.image_mean)
         self.image_std = tuple(float(v) for v in self.image_std)
         if self.image_finetune and not self.image_encoder:
@@ -203,11 +212,13 @@ class GenomicBranch(nn.Module):
         super().__init__()
         if cnv_mut_dim == 0 and rna_dim == 0:
             raise ConfigError("the genomic branch has no input features: give CNV/mutation and/or RNA columns")
-        self.projects_cnv_mut = 0 < cfg.cnv_mut_components < cnv_mut_dim
-        if self.projects_cnv_mut:  # frozen PCA, set by fit_projections on the training patients
-            self.register_buffer("cnv_mut_projection", torch.zeros(cnv_mut_dim, cfg.cnv_mut_components))
-            self.register_buffer("cnv_mut_projection_scale", torch.ones(cfg.cnv_mut_components))
-        width1 = cfg.cnv_mut_components if self.projects_cnv_mut else cnv_mut_dim
+        self.projects_cnv_mut = bool(cfg.cnv_mut_projected_blocks) and cfg.cnv_mut_width > 0 and cnv_mut_dim > 0
+        if self.projects_cnv_mut:  # frozen block-wise PCA, set by fit_projections on the training patients
+            self.register_buffer("cnv_mut_projection", torch.zeros(cnv_mut_dim, cfg.cnv_mut_width))
+            self.register_buffer("cnv_mut_projection_scale", torch.ones(cfg.cnv_mut_width))
+        self.cnv_mut_components = cfg.cnv_mut_components
+        self.cnv_mut_projected_blocks = cfg.cnv_mut_projected_blocks
+        width1 = cfg.cnv_mut_width if self.projects_cnv_mut else cnv_mut_dim
         self.snn = SNN(width1, cfg.snn_hidden, cfg.snn_dropout) if cnv_mut_dim > 0 else None
         self.projects_rna = cfg.rna_encoder == "snn" and 0 < cfg.rna_components < rna_dim
         if self.projects_rna:  # frozen PCA, set by fit_projections on the training patients
@@ -226,23 +237,55 @@ class GenomicBranch(nn.Module):
         self.num_features = cfg.genomic_dim
 
     @torch.no_grad()
-    def fit_projections(self, cnv_mut: torch.Tensor, rna: torch.Tensor) -> None:
+    def fit_projections(self, cnv_mut: torch.Tensor, rna: torch.Tensor, cnv_mut_blocks: Sequence[str | None] = ()) -> None:
         r"""Set the frozen projections from the training patients' standardised inputs.
 
         For each projected input :math:`Z` ``(n, p)`` (already z-scored on the same patients,
         so centred), the projection is :math:`V_k` (``(p, k)``), the leading right singular
         vectors, each signed so that its largest loading is positive (deterministic), and the
         scale the standard deviation of :math:`Z V_k` per component: inputs become
-        :math:`Z V_k / \mathrm{sd}`. Inputs that are not projected are ignored.
+        :math:`Z V_k / \mathrm{sd}`. The CNV/mutation input is projected block by block: the
+        columns of each block in ``cnv_mut_projected_blocks`` become its ``cnv_mut_components``
+        PCs (first, in that order), every other column passes unchanged (identity, scale 1).
 
         Args:
             cnv_mut: Training patients' CNV/mutation inputs, ``(n, p1)``.
             rna: Training patients' RNA inputs, ``(n, p2)``.
+            cnv_mut_blocks: Block of each CNV/mutation column (``"cnv"``, ``"mut"``, ``None``),
+                length ``p1``; needed when the CNV/mutation input is projected.
+
+        Raises:
+            ConfigError: The block labels do not match the input or the configured width.
         """
         if self.projects_cnv_mut:
-            _fit_pca(cnv_mut, self.cnv_mut_projection, self.cnv_mut_projection_scale)
+            self._fit_cnv_mut(cnv_mut, list(cnv_mut_blocks))
         if self.projects_rna:
             _fit_pca(rna, self.rna_projection, self.rna_projection_scale)
+
+    def _fit_cnv_mut(self, cnv_mut: torch.Tensor, blocks: list[str | None]) -> None:
+        p1, width = self.cnv_mut_projection.shape
+        if len(blocks) != p1:
+            raise ConfigError(f"fit_projections: {len(blocks)} block labels for {p1} CNV/mutation columns")
+        proj = torch.zeros(p1, width, dtype=self.cnv_mut_projection.dtype)
+        scale = torch.ones(width, dtype=self.cnv_mut_projection_scale.dtype)
+        col = 0
+        for block in self.cnv_mut_projected_blocks:
+            idx = [i for i, b in enumerate(blocks) if b == block]
+            k = min(self.cnv_mut_components, len(idx))
+            if not idx or col + k > width:
+                raise ConfigError(f"fit_projections: block {block!r} has {len(idx)} columns; the model expects it projected")
+            v, sd = torch.zeros(len(idx), k), torch.ones(k)
+            _fit_pca(cnv_mut[:, idx], v, sd)
+            proj[idx, col : col + k] = v.to(proj)
+            scale[col : col + k] = sd.to(scale)
+            col += k
+        rest = [i for i, b in enumerate(blocks) if b not in self.cnv_mut_projected_blocks]
+        if col + len(rest) != width:
+            raise ConfigError(f"fit_projections: {col + len(rest)} projected CNV/mutation features, the model expects {width}")
+        for j, i in enumerate(rest):
+            proj[i, col + j] = 1.0
+        self.cnv_mut_projection.copy_(proj)
+        self.cnv_mut_projection_scale.copy_(scale)
 
     def forward(self, cnv_mut: torch.Tensor, rna: torch.Tensor) -> torch.Tensor:
         """``(B, p1), (B, p2) → G (B, genomic_dim)``."""

@@ -142,19 +142,28 @@ def resolve_image_normalisation(cfg: TrainConfig, features: CohortFeatures) -> T
 def resolve_block_projections(cfg: TrainConfig, features: CohortFeatures) -> TrainConfig:
     """The configuration to train with: input projections kept only for high-dimensional inputs.
 
-    ``model.rna_components`` (RNA-seq block, SNN encoder) and ``model.cnv_mut_components``
-    (the CNV/mutation SNN input) each apply when that input has more than
-    :data:`~pathgptomic.schema.PROJECTION_MIN_RATIO` times as many features as the cohort has
-    patients (p > n, where an SNN over every column over-fits); otherwise they are set to 0.
-    Decided once per cohort, so every fold model and the final model share one architecture.
-    Returns a new config (``cfg`` is not changed).
+    ``model.rna_components`` (RNA-seq block, SNN encoder) applies when the RNA-seq block has
+    more than :data:`~pathgptomic.schema.PROJECTION_MIN_RATIO` times as many features as the
+    cohort has patients (p > n, where an SNN over every column over-fits); otherwise it is set
+    to 0. The same rule is applied to each block of the CNV/mutation input (``cnv``, ``mut``):
+    a wide block is reduced to ``model.cnv_mut_components`` PCs, the others pass unchanged
+    (``cnv_mut_projected_blocks`` and the resulting ``cnv_mut_width`` are recorded). Decided
+    once per cohort, so every fold model and the final model share one architecture. Returns
+    a new config (``cfg`` is not changed).
     """
+    from pathgptomic.data.columns import block_of_column
     from pathgptomic.schema import PROJECTION_MIN_RATIO
 
     n = len(features.ids)
     model = cfg.model
     if model.rna_encoder != "snn" or features.rna.shape[1] <= PROJECTION_MIN_RATIO * n:
         model = replace(model, rna_components=0)
-    if features.cnv_mut.shape[1] <= PROJECTION_MIN_RATIO * n:
-        model = replace(model, cnv_mut_components=0)
+    blocks = [block_of_column(str(c)) for c in features.cnv_mut.columns]
+    widths = {b: blocks.count(b) for b in dict.fromkeys(blocks) if b is not None}
+    wide = tuple(b for b, w in widths.items() if w > PROJECTION_MIN_RATIO * n) if model.cnv_mut_components > 0 else ()
+    if wide:
+        width = sum(min(model.cnv_mut_components, widths[b]) for b in wide) + sum(1 for b in blocks if b not in wide)
+        model = replace(model, cnv_mut_projected_blocks=wide, cnv_mut_width=width)
+    else:
+        model = replace(model, cnv_mut_projected_blocks=(), cnv_mut_width=0)
     return cfg if model == cfg.model else replace(cfg, model=model)

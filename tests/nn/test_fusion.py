@@ -122,42 +122,55 @@ def test_rna_projection_only_for_a_high_dimensional_block() -> None:
     assert narrow.model.rna_components == 0 and cfg.model.rna_components == 32  # cfg itself unchanged
 
 
-def test_cnv_mut_projection_only_for_a_wide_cnv_mut_input_and_used_in_forward() -> None:
+def test_cnv_mut_projection_only_for_a_wide_block_and_used_in_forward() -> None:
     import pandas as pd
+    from sklearn.decomposition import PCA
 
     from pathgptomic.nn.fusion import GenomicBranch
     from pathgptomic.training.config import TrainConfig, resolve_block_projections
     from pathgptomic.training.features import CohortFeatures
 
-    def feats(n: int, p1: int, p2: int) -> CohortFeatures:
+    def feats(n: int, p_cnv: int, p_mut: int) -> CohortFeatures:
         ids = np.array([f"P{i}" for i in range(n)])
-        return CohortFeatures(ids, pd.DataFrame(np.zeros((n, p1)), index=ids), pd.DataFrame(np.zeros((n, p2)), index=ids), [], [], [], {})
+        cols = [f"G{i}_cnv" for i in range(p_cnv)] + [f"G{i}_mut" for i in range(p_mut)]
+        return CohortFeatures(ids, pd.DataFrame(np.zeros((n, len(cols))), index=ids, columns=cols), pd.DataFrame(index=ids), [], [], [], {})
 
     cfg = TrainConfig(model=ModelConfig(fusion="genomic"))
-    wide = resolve_block_projections(cfg, feats(100, 1000, 50)).model  # p1 > n: projected, narrow RNA: not
-    assert (wide.cnv_mut_components, wide.rna_components) == (32, 0)
-    narrow = resolve_block_projections(cfg, feats(100, 100, 50)).model  # p1 == n: every column
-    assert (narrow.cnv_mut_components, narrow.rna_components) == (0, 0)
-    # an old bundle's configuration (no cnv_mut_components) loads without a projection
+    wide = resolve_block_projections(cfg, feats(100, 1000, 16)).model  # CNV block p > n: projected; mutations raw
+    assert (wide.cnv_mut_projected_blocks, wide.cnv_mut_width, wide.rna_components) == (("cnv",), 32 + 16, 0)
+    narrow = resolve_block_projections(cfg, feats(100, 60, 60)).model  # 120 columns, but no block wider than n
+    assert (narrow.cnv_mut_projected_blocks, narrow.cnv_mut_width) == ((), 0)
+    # a configuration written before the projection existed loads without one
     old = cfg.to_dict()
-    del old["model"]["cnv_mut_components"]
-    assert TrainConfig.from_dict(old).model.cnv_mut_components == 0
+    for key in ("cnv_mut_components", "cnv_mut_projected_blocks", "cnv_mut_width"):
+        del old["model"][key]
+    assert TrainConfig.from_dict(old).model.cnv_mut_projected_blocks == ()
+    assert TrainConfig.from_dict(replace_model(cfg, wide).to_dict()).model == wide  # round trip through the bundle JSON
 
     gen = torch.Generator().manual_seed(1)
-    x = torch.randn(30, 8, generator=gen) @ torch.randn(8, 60, generator=gen)
+    x = torch.randn(30, 8, generator=gen) @ torch.randn(8, 63, generator=gen)
     x = (x - x.mean(0)) / x.std(0)
-    branch = GenomicBranch(ModelConfig(fusion="genomic", cnv_mut_components=4, rna_components=0), 60, 0)
+    blocks = ["cnv"] * 60 + ["mut"] * 3
+    model_cfg = ModelConfig(fusion="genomic", cnv_mut_components=4, cnv_mut_projected_blocks=("cnv",), cnv_mut_width=7)
+    branch = GenomicBranch(model_cfg, 63, 0)
     first = next(m for m in branch.snn.modules() if isinstance(m, torch.nn.Linear))
-    assert branch.projects_cnv_mut and first.in_features == 4  # the SNN sees the 4 components, not 60 columns
-    branch.fit_projections(x, torch.zeros(30, 0))
-    from sklearn.decomposition import PCA
-
-    ref = PCA(n_components=4, svd_solver="full").fit_transform(x.numpy())
-    ours = (x @ branch.cnv_mut_projection).numpy()
-    for j in range(4):
-        assert abs(np.corrcoef(ours[:, j], ref[:, j])[0, 1]) > 0.9999
+    assert branch.projects_cnv_mut and first.in_features == 7  # 4 CNV components + 3 raw mutation columns
+    branch.fit_projections(x, torch.zeros(30, 0), blocks)
+    projected = ((x @ branch.cnv_mut_projection) / branch.cnv_mut_projection_scale).numpy()
+    ref = PCA(n_components=4, svd_solver="full").fit_transform(x[:, :60].numpy())
+    for j in range(4):  # the CNV block's own PCs, unit variance
+        assert abs(np.corrcoef(projected[:, j], ref[:, j])[0, 1]) > 0.9999
+        assert projected[:, j].std(ddof=1) == pytest.approx(1.0, rel=1e-4)
+    np.testing.assert_allclose(projected[:, 4:], x[:, 60:].numpy(), atol=1e-6)  # mutations pass unchanged
     branch.eval()
     out = branch(x, torch.zeros(30, 0))
     assert out.shape == (30, 32) and torch.isfinite(out).all()
-    # the projection is a frozen buffer: it is saved with the weights and not trained
     assert "cnv_mut_projection" in branch.state_dict() and not any(p is branch.cnv_mut_projection for p in branch.parameters())
+    with pytest.raises(ConfigError, match="block labels"):
+        branch.fit_projections(x, torch.zeros(30, 0), blocks[:-1])
+
+
+def replace_model(cfg, model):  # noqa: ANN001, ANN201 - test helper
+    from dataclasses import replace
+
+    return replace(cfg, model=model)

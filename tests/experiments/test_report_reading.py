@@ -1,0 +1,51 @@
+"""The report's fused-vs-better-unimodal reading against scipy's own paired Wilcoxon test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.stats import wilcoxon
+
+from pathgptomic.experiments.report_reading import _fused_vs_unimodal
+from pathgptomic.experiments.report_tables import summarize
+from pathgptomic.experiments.rows import rows_for_suite
+
+
+def _results(fused_shift: float) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    rows = []
+    base = rng.uniform(0.78, 0.84, size=15)
+    values = {
+        "genomic_snn": base,
+        "image": base - 0.08,
+        "concat_snn": base + fused_shift + rng.normal(0, 0.004, size=15),
+    }
+    for key, vals in values.items():
+        for i, v in enumerate(vals):
+            rows.append({"config": key, "seed": i // 5, "fold": i % 5, "status": "ok", "cindex": v, "cindex_image": np.nan})
+    return pd.DataFrame(rows)
+
+
+def test_fused_row_is_tested_against_the_better_unimodal_row() -> None:
+    res = _results(0.01)
+    rows = rows_for_suite("all", only=["genomic_snn", "image", "concat_snn"])
+    for col in ("cindex_genomic", "train_seconds", "label", "reason"):
+        res[col] = np.nan if col != "reason" else ""
+    summary = summarize(res, rows)
+    lines = _fused_vs_unimodal(summary, res)
+    assert len(lines) == 1
+    a = res[res["config"] == "concat_snn"]["cindex"].to_numpy()
+    b = res[res["config"] == "genomic_snn"]["cindex"].to_numpy()  # the better unimodal row, not image
+    p = wilcoxon(a, b).pvalue
+    assert "Genomic only (SNN)" in lines[0] and "Image only" not in lines[0]
+    assert f"Δ {np.mean(a - b):+.3f}" in lines[0] and f"better in {int((a > b).sum())} of 15" in lines[0]
+    assert p < 0.05 and "uses both modalities" in lines[0]
+
+
+def test_a_fused_row_level_with_the_better_unimodal_row_is_not_claimed() -> None:
+    res = _results(0.0)
+    for col in ("cindex_genomic", "train_seconds", "label", "reason"):
+        res[col] = np.nan if col != "reason" else ""
+    summary = summarize(res, rows_for_suite("all", only=["genomic_snn", "image", "concat_snn"]))
+    (line,) = _fused_vs_unimodal(summary, res)
+    assert "not shown to beat the better unimodal model" in line
