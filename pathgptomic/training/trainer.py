@@ -37,6 +37,7 @@ import torch
 from tqdm.auto import tqdm
 
 from pathgptomic.data.cohort import Cohort
+from pathgptomic.data.columns import block_of_column
 from pathgptomic.errors import InputValidationError
 from pathgptomic.nn.fusion import ModelConfig, ModelInputs, PathGPTomic
 from pathgptomic.training.balance import BalanceConfig, GradientModulator
@@ -232,7 +233,8 @@ def _train_model(
 
     model = PathGPTomic(cfg.model, inputs.cnv_mut.shape[1], inputs.rna.shape[1], feats.image_dim if cfg.model.uses_images else 0).to(device)
     if model.genomic_branch is not None:
-        model.genomic_branch.fit_projections(inputs.cnv_mut, inputs.rna)
+        blocks = [block_of_column(str(c)) for c in feats.cnv_mut.columns]
+        model.genomic_branch.fit_projections(inputs.cnv_mut, inputs.rna, blocks)
     optimizer = make_optimizer(cfg, model)
     balance = cfg.balance if cfg.model.fusion == "gradmod" else BalanceConfig(**{**asdict(cfg.balance), "enabled": False})
     use_terms = cfg.model.fusion == "gradmod" or (cfg.model.fusion == "concat" and cfg.log_balance)
