@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from pathgptomic.errors import PathGPTomicError
-from pathgptomic.schema import DEFAULT_RNA_COMPONENTS, DEMO_N_PATIENTS, DEMO_SEED, FUSION_MODES, POOLINGS, RNA_ENCODERS
+from pathgptomic.schema import (
+    DEFAULT_IMAGE_ENCODER,
+    DEFAULT_RNA_COMPONENTS,
+    DEMO_N_PATIENTS,
+    DEMO_SEED,
+    FUSION_MODES,
+    POOLINGS,
+    RNA_ENCODERS,
+)
 
 if TYPE_CHECKING:  # numpy/pandas are imported where used: `pathgptomic --help` stays light
     import pandas as pd
@@ -75,7 +83,9 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--clinical", action="store_true", help="also feed clinical covariates (age, sex) to the genomic SNN")
     p.add_argument(
-        "--image-encoder", default="resnet18", help="timm or project encoder name for patch features (e.g. t2t_vit_14, test_resnet)"
+        "--image-encoder",
+        default=DEFAULT_IMAGE_ENCODER,
+        help="timm or project encoder name for patch features (e.g. t2t_vit_14, test_resnet)",
     )
     p.add_argument(
         "--image-weights", default=None, help="local weights file for the image encoder (default: frozen random init, saved in the bundle)"

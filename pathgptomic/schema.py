@@ -9,6 +9,15 @@ from __future__ import annotations
 FUSION_MODES: tuple[str, ...] = ("concat", "kronecker", "gradmod", "genomic", "image")
 #: RNA-seq encoders: SNN on expression (paper Exp. 1), frozen scGPT (Exp. 2-3), scGPT + MLP-A (Exp. 4-6), none.
 RNA_ENCODERS: tuple[str, ...] = ("snn", "scgpt", "scgpt_smooth", "none")
+#: Feature blocks a cohort may hold, and the column-name suffix of each genomic block (``TP53_cnv``;
+#: matched in any letter case). The clinical block's columns carry no suffix.
+GENOMIC_BLOCKS: tuple[str, ...] = ("cnv", "mut", "rnaseq")
+CLINICAL_BLOCK = "clinical"
+BLOCK_SUFFIXES: dict[str, str] = {"cnv": "_cnv", "mut": "_mut", "rnaseq": "_rnaseq"}
+#: Patch encoder of `pathgptomic train/cv` when none is named (any timm name or project encoder is accepted).
+DEFAULT_IMAGE_ENCODER = "resnet18"
+#: Patch encoders offered by the dashboard's Train form: the demo's tiny encoder, the CLI default, the paper's.
+OFFERED_IMAGE_ENCODERS: tuple[str, ...] = ("test_resnet", DEFAULT_IMAGE_ENCODER, "t2t_vit_14")
 #: Patch pooling of the image branch.
 POOLINGS: tuple[str, ...] = ("mean", "attention")
 #: Principal components the RNA-seq block (and the CNV/mutation input) is projected onto in front of

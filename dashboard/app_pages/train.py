@@ -23,6 +23,7 @@ from components.uploads import DEFAULT_CSV_LIMIT_MB, read_csv_upload
 from pathgptomic import jobs as J
 from pathgptomic.errors import InputValidationError
 from pathgptomic.plots import training_curves_figure
+from pathgptomic.schema import OFFERED_IMAGE_ENCODERS, POOLINGS
 
 STATE_ICONS = {
     J.QUEUED: ":material/schedule:",
@@ -190,13 +191,13 @@ def _launch_form() -> None:
         mlp_a = c2.selectbox("MLP-A weights (scgpt_smooth)", [DEFAULT] + _mlp_a_files(ckpts), key="train.mlp_a", format_func=_short)
         encoder = c1.selectbox(
             "Image encoder",
-            ["test_resnet", "resnet18", "t2t_vit_14"],
+            list(OFFERED_IMAGE_ENCODERS),
             key="train.encoder",
             help="test_resnet: tiny and fast (the demo's); resnet18 / T2T-ViT: slower on CPU. "
             "Weights are local only (frozen random init unless the server provides some)",
         )
         max_patches = c1.number_input("Max tiles per slide", 1, 512, 16, key="train.max_patches")
-        pooling = c1.selectbox("Tile pooling", ["mean", "attention"], key="train.pooling")
+        pooling = c1.selectbox("Tile pooling", list(POOLINGS), key="train.pooling")
         folds = c3.number_input("Folds", min_value=2, max_value=15, value=3, key="train.folds")
         epochs = c3.number_input("Epochs", min_value=1, max_value=200, value=5, key="train.epochs")
         seed = c3.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, key="train.seed")

@@ -8,9 +8,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-#: Names of the feature blocks a cohort may hold.
-GENOMIC_BLOCKS: tuple[str, ...] = ("cnv", "mut", "rnaseq")
-CLINICAL_BLOCK = "clinical"
+from pathgptomic.schema import CLINICAL_BLOCK, GENOMIC_BLOCKS  # noqa: F401 - re-exported: the blocks a cohort may hold
 
 
 @dataclass(frozen=True)

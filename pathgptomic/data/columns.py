@@ -9,9 +9,8 @@ import numpy as np
 import pandas as pd
 
 from pathgptomic.errors import ConfigError
+from pathgptomic.schema import BLOCK_SUFFIXES  # noqa: F401 - re-exported: the readers' suffix table
 
-#: Column-name suffix of each genomic block.
-BLOCK_SUFFIXES: dict[str, str] = {"cnv": "_cnv", "mut": "_mut", "rnaseq": "_rnaseq"}
 #: Slide/image file extensions tried when a TCGA ``slide_id`` has none that exists.
 SLIDE_EXTENSIONS: tuple[str, ...] = (".svs", ".tif", ".tiff", ".ndpi", ".mrxs", ".scn", ".png", ".jpg", ".jpeg")
 

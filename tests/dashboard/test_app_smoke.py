@@ -83,6 +83,16 @@ def test_malformed_omics_csv_shows_error_naming_the_column():
 
 def test_train_form_creates_a_job_row():
     at = _page("train")
+    from pathgptomic.schema import FUSION_MODES, OFFERED_IMAGE_ENCODERS, POOLINGS
+
+    # the form's choices are the schema's (one definition for the CLI parser, the configs and the form)
+    assert list(at.selectbox(key="train.encoder").options) == list(OFFERED_IMAGE_ENCODERS)
+    assert list(at.selectbox(key="train.pooling").options) == list(POOLINGS)
+    from pathgptomic.schema import RNA_ENCODERS
+
+    assert list(at.selectbox(key="train.fusion").options) == list(FUSION_MODES)
+    # jobs offer every schema RNA encoder except "none" (a training job always has an RNA input choice)
+    assert list(at.selectbox(key="train.rna").options) == [e for e in RNA_ENCODERS if e != "none"]
     at.number_input(key="train.epochs").set_value(1)
     at.number_input(key="train.folds").set_value(2)
     at.text_input(key="train.name").set_value("apptest-job")
