@@ -125,7 +125,9 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     cohort = load_benchmark_cohort(args.cohort)
     print(f"cohort: {cohort.source} — {cohort.n} patients, {cohort.n_events} events", file=sys.stderr)
     run = run_benchmark(cohort, settings, args.out, command=_command_line(args), show_progress=not args.no_progress)
-    s = summarize(run.results, run.rows)
+    from pathgptomic.experiments.report_tables import pairing_unit
+
+    s = summarize(run.results, run.rows, pairing_unit(settings))
     print(f"\n{run.n_run} cell(s) computed, {run.n_reused} reused from {Path(args.out) / 'results.csv'}")
     for _, r in s.iterrows():
         if r["n_cells"]:

@@ -36,6 +36,7 @@ from pathgptomic.experiments.report_tables import (
     _row_line,
     paired_wilcoxon,
     paired_wilcoxon_summary,
+    pairing_unit,
     summarize,
 )
 from pathgptomic.experiments.report_tables import _ms as _ms
@@ -155,7 +156,8 @@ def write_report(run: Any, cohort: Any, settings: Any, *, command: str = "") -> 
     """
     out = Path(run.out_dir)
     results = run.results
-    summary = summarize(results, run.rows)
+    pair_by = pairing_unit(settings)
+    summary = summarize(results, run.rows, pair_by)
     summary.to_csv(out / "summary.csv", index=False, float_format="%.4f", lineterminator="\n")
     semi = bool(cohort.meta.get("semi_synthetic"))
     synthetic = cohort.true_risk is not None and not semi
@@ -214,7 +216,14 @@ def write_report(run: Any, cohort: Any, settings: Any, *, command: str = "") -> 
             (
                 "C-index mean ± sd over fold x seed cells; branch-alone columns are the "
                 "C-index of W^G·G and W^P·P alone (— where the model has no such branch or it is not separable, "
-                "as in Kronecker fusion); Δ and Wilcoxon p are paired against concat (SNN RNA encoder). The Cox "
+                "as in Kronecker fusion); Δ and Wilcoxon p are paired against concat (SNN RNA encoder)"
+                + (
+                    ", one pair per test fold with each row's C-index averaged over the seeds (the seeds share the "
+                    "split files' folds, so their cells are not independent pairs)"
+                    if pair_by == "fold"
+                    else ", one pair per fold × seed cell"
+                )
+                + ". The Cox "
                 "rows show genomic, genomic + clinical and clinical-only inputs side by side; † marks a row with "
                 "cells whose fit did not converge (its mean covers the converged cells only and enters no claim)."
             ),
@@ -248,7 +257,7 @@ def write_report(run: Any, cohort: Any, settings: Any, *, command: str = "") -> 
         for _, s in na.iterrows():
             lines.append(f"| {s['label']} | {s['status']} | {_cell(s['reason'])} |")
         lines.append("")
-    reading = baseline_reading(summary, results) + _reading(summary, out, results)
+    reading = baseline_reading(summary, results, pair_by) + _reading(summary, out, results, pair_by)
     if reading:
         lines += ["## What was measured (read directly from the tables)", "", *reading, ""]
     lines += ["## Reference figures (not computed here)", ""]

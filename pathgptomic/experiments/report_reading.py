@@ -25,7 +25,7 @@ from pathgptomic.experiments.report_tables import (
 from pathgptomic.experiments.rows import RNA_ENCODERS, RNA_LABELS
 
 
-def _reading(summary: pd.DataFrame, run_dir: Path | None = None, results: pd.DataFrame | None = None) -> list[str]:
+def _reading(summary: pd.DataFrame, run_dir: Path | None = None, results: pd.DataFrame | None = None, pair_by: str = "cell") -> list[str]:
     """Plain statements of what was measured (gradmod vs concat, image branch, modality use).
 
     With ``results`` (one row per cell) each fused row is also tested against the better of
@@ -43,7 +43,7 @@ def _reading(summary: pd.DataFrame, run_dir: Path | None = None, results: pd.Dat
             out.append(
                 f"- {RNA_LABELS[rna]}: gradmod fused C-index {_ms(sg['cindex_mean'], sg['cindex_sd'])} vs concat "
                 f"{_ms(sc['cindex_mean'], sc['cindex_sd'])}: gradmod is {better} concat (Δ {dd:+.3f}) on "
-                f"{sg['n_pairs']} paired cells (Wilcoxon p = {_p(sg['p_vs_concat'])}, {sig})"
+                f"{sg['n_pairs']} paired {'folds' if pair_by == 'fold' else 'cells'} (Wilcoxon p = {_p(sg['p_vs_concat'])}, {sig})"
                 + ("" if dd > 0 and "not" not in sig else "; gradient modulation did not measurably help here")
                 + "."
             )
@@ -72,7 +72,7 @@ def _reading(summary: pd.DataFrame, run_dir: Path | None = None, results: pd.Dat
             "slow-down). Where the coefficients stay close to 1 (the ρ/k evidence above and the curves), gradmod "
             "changes little and large gradmod-vs-concat differences are not expected."
         )
-    out += _fused_vs_unimodal(summary, results) if results is not None else []
+    out += _fused_vs_unimodal(summary, results, pair_by) if results is not None else []
     for rna in RNA_ENCODERS:
         c, g = f"concat_{rna}", f"genomic_{rna}"
         if c in by.index and g in by.index and by.loc[c, "n_cells"] and by.loc[g, "n_cells"]:
@@ -86,17 +86,20 @@ def _reading(summary: pd.DataFrame, run_dir: Path | None = None, results: pd.Dat
     return out
 
 
-def _fused_vs_unimodal(summary: pd.DataFrame, results: pd.DataFrame) -> list[str]:
+def _fused_vs_unimodal(summary: pd.DataFrame, results: pd.DataFrame, pair_by: str = "cell") -> list[str]:
     """Each fused row against the better unimodal row (genomic only with its RNA encoder, image only).
 
     "Better" is the higher mean C-index over the run's cells; the test is the paired two-sided
-    Wilcoxon signed-rank test over the fold × seed cells both rows finished. The fused model
-    *uses both modalities* in the claim's sense only when it is above the better one with p < 0.05.
+    Wilcoxon signed-rank test over ``pair_by`` units (:func:`paired_wilcoxon`: seed × fold cells,
+    or folds with the C-index averaged over seeds when the seeds share their test folds). The
+    fused model *uses both modalities* in the claim's sense only when it is above the better one
+    with p < 0.05.
     """
     by = summary.set_index("config")
+    unit = "folds (C-index averaged over seeds, which share the test folds)" if pair_by == "fold" else "fold × seed cells"
     out = []
     for rna in RNA_ENCODERS:
-        uni = [k for k in (f"genomic_{rna}", "image") if k in by.index and by.loc[k, "n_cells"]]
+        uni = [k for k in (f"genomic_{rna}", "image") if k in by.index and by.loc[k, "n_cells"] and np.isfinite(by.loc[k, "cindex_mean"])]
         if len(uni) < 2:
             continue
         best = max(uni, key=lambda k: float(by.loc[k, "cindex_mean"]))
@@ -104,7 +107,7 @@ def _fused_vs_unimodal(summary: pd.DataFrame, results: pd.DataFrame) -> list[str
             key = f"{fusion}_{rna}"
             if key not in by.index or not by.loc[key, "n_cells"]:
                 continue
-            t = paired_wilcoxon(results, key, best)
+            t = paired_wilcoxon(results, key, best, pair_by=pair_by)
             d, p = t["delta"], t["p"]
             if not np.isfinite(d):
                 continue
@@ -117,18 +120,9 @@ def _fused_vs_unimodal(summary: pd.DataFrame, results: pd.DataFrame) -> list[str
             out.append(
                 f"- Fused vs better unimodal: {by.loc[key, 'label']} {_ms(by.loc[key, 'cindex_mean'], by.loc[key, 'cindex_sd'])} vs "
                 f"{by.loc[best, 'label']} {_ms(by.loc[best, 'cindex_mean'], by.loc[best, 'cindex_sd'])}: Δ {d:+.3f}, "
-                f"better in {int(_n_better(results, key, best))} of {int(t['n'])} paired cells, Wilcoxon p = {_p(p)} — {verdict}."
+                f"better in {int(t['n_better'])} of {int(t['n'])} paired {unit}, Wilcoxon p = {_p(p)} — {verdict}."
             )
     return out
-
-
-def _n_better(results: pd.DataFrame, key: str, ref: str) -> int:
-    """Cells (same seed and fold, both ``ok``) where row ``key`` has the higher C-index than ``ref``."""
-    ok = results[results["status"] == "ok"]
-    a = ok[ok["config"] == key].set_index(["seed", "fold"])["cindex"].astype(float)
-    b = ok[ok["config"] == ref].set_index(["seed", "fold"])["cindex"].astype(float)
-    j = pd.concat([a.rename("a"), b.rename("b")], axis=1, join="inner").dropna()
-    return int((j["a"] > j["b"]).sum())
 
 
 def strongest_baseline(summary: pd.DataFrame) -> pd.Series | None:
@@ -142,18 +136,18 @@ def strongest_baseline(summary: pd.DataFrame) -> pd.Series | None:
     return None if base.empty else base.loc[base["cindex_mean"].astype(float).idxmax()]
 
 
-def _versus(results: pd.DataFrame, s: pd.Series, ref: pd.Series) -> str:
+def _versus(results: pd.DataFrame, s: pd.Series, ref: pd.Series, pair_by: str = "cell") -> str:
     """``"above/below/level with <ref> … by Δ (paired Wilcoxon p over n cells)"``."""
-    t = paired_wilcoxon(results, s["config"], ref["config"])
+    t = paired_wilcoxon(results, s["config"], ref["config"], pair_by=pair_by)
     d = t["delta"]
     word = "level with" if abs(d) < 0.005 else ("above" if d > 0 else "below")
     return (
         f"{word} {ref['label']} [{ref['inputs']}] {_ms(ref['cindex_mean'], ref['cindex_sd'])} "
-        f"(Δ {d:+.3f}, paired Wilcoxon p = {_p(t['p'])} over {int(t['n'])} cells)"
+        f"(Δ {d:+.3f}, paired Wilcoxon p = {_p(t['p'])} over {int(t['n'])} {'folds' if pair_by == 'fold' else 'cells'})"
     )
 
 
-def baseline_reading(summary: pd.DataFrame, results: pd.DataFrame) -> list[str]:
+def baseline_reading(summary: pd.DataFrame, results: pd.DataFrame, pair_by: str = "cell") -> list[str]:
     """Each deep row against the strongest converged baseline (named) and the genomic baseline.
 
     Baseline rows with a ``not_converged`` cell are listed as excluded and never compared.
@@ -174,9 +168,9 @@ def baseline_reading(summary: pd.DataFrame, results: pd.DataFrame) -> list[str]:
     gen_rows = cox[(cox["config"] == "cox_pca") & cox["converged"].astype(bool)]
     gen = gen_rows.iloc[0] if len(gen_rows) and gen_rows.iloc[0]["config"] != best["config"] else None
     for _, s in summary[(summary["kind"] == "deep") & (summary["n_cells"] > 0)].iterrows():
-        line = f"- {s['label']} [{s['inputs']}] {_ms(s['cindex_mean'], s['cindex_sd'])}: {_versus(results, s, best)}"
+        line = f"- {s['label']} [{s['inputs']}] {_ms(s['cindex_mean'], s['cindex_sd'])}: {_versus(results, s, best, pair_by)}"
         if gen is not None and "genomic" in s["inputs"]:
-            line += f"; {_versus(results, s, gen)} (same genomic inputs)"
+            line += f"; {_versus(results, s, gen, pair_by)} (same genomic inputs)"
         out.append(line + ".")
     return out
 

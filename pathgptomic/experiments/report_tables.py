@@ -29,21 +29,42 @@ from pathgptomic.experiments.rows import (
     BenchmarkRow,
 )
 
+#: Pairing units of the paired tests: ``cell`` (one pair per seed × fold) or ``fold`` (one pair per test
+#: fold, the C-index averaged over seeds) — ``fold`` when every seed uses the same folds (split files),
+#: because the seeds' cells of one fold share their test patients and are not independent pairs.
+PAIR_BY = ("cell", "fold")
 
-def paired_wilcoxon(results: pd.DataFrame, key: str, ref: str, value: str = "cindex") -> dict[str, float]:
+
+def pairing_unit(settings: Any) -> str:
+    """``"fold"`` when the run's seeds share their folds (split files), else ``"cell"``."""
+    return "fold" if getattr(settings, "splits_dir", None) and len(getattr(settings, "seeds", ())) > 1 else "cell"
+
+
+def paired_wilcoxon(results: pd.DataFrame, key: str, ref: str, value: str = "cindex", pair_by: str = "cell") -> dict[str, float]:
     """Wilcoxon signed-rank test of row ``key`` against row ``ref`` over shared ok cells.
 
+    Args:
+        results: One row per cell (``config, seed, fold, status, <value>``).
+        key, ref: The two rows' keys.
+        value: The compared column.
+        pair_by: ``cell`` (pairs are seed × fold cells) or ``fold`` (both rows' values are first
+            averaged over the seeds in which both finished, one pair per fold; see :data:`PAIR_BY`).
+
     Returns:
-        ``{"n": pairs, "delta": mean difference, "p": two-sided p-value}`` (NaN when the
-        test is undefined: no pairs or all differences zero).
+        ``{"n": pairs, "delta": mean difference, "p": two-sided p-value, "n_better": pairs where
+        ``key`` is higher}`` (p NaN when the test is undefined: no pairs or all differences zero).
     """
     from scipy.stats import wilcoxon
 
+    if pair_by not in PAIR_BY:
+        raise ValueError(f"pair_by must be one of {PAIR_BY}, got {pair_by!r}")
     ok = results[results["status"] == "ok"]
     a = ok[ok["config"] == key].set_index(["seed", "fold"])[value].astype(float)
     b = ok[ok["config"] == ref].set_index(["seed", "fold"])[value].astype(float)
     joined = pd.concat([a.rename("a"), b.rename("b")], axis=1, join="inner").dropna()
-    out = {"n": float(len(joined)), "delta": float("nan"), "p": float("nan")}
+    if pair_by == "fold" and len(joined):
+        joined = joined.groupby(level="fold").mean()
+    out = {"n": float(len(joined)), "delta": float("nan"), "p": float("nan"), "n_better": float((joined["a"] > joined["b"]).sum())}
     if len(joined) == 0:
         return out
     d = (joined["a"] - joined["b"]).to_numpy()
@@ -56,8 +77,8 @@ def paired_wilcoxon(results: pd.DataFrame, key: str, ref: str, value: str = "cin
     return out
 
 
-def summarize(results: pd.DataFrame, rows: Sequence[BenchmarkRow]) -> pd.DataFrame:
-    """One line per row: status, cells, C-index statistics, time, paired test vs concat."""
+def summarize(results: pd.DataFrame, rows: Sequence[BenchmarkRow], pair_by: str = "cell") -> pd.DataFrame:
+    """One line per row: status, cells, C-index statistics, time, paired test vs concat (pairs: ``pair_by``)."""
     lines = []
     keys = {r.key for r in rows}
     for row in rows:
@@ -88,9 +109,9 @@ def summarize(results: pd.DataFrame, rows: Sequence[BenchmarkRow]) -> pd.DataFra
         ref = row.comparator
         line["comparator"] = ref or ""
         if ref and ref in keys:
-            t = paired_wilcoxon(results, row.key, ref)
+            t = paired_wilcoxon(results, row.key, ref, pair_by=pair_by)
             line.update(delta_vs_concat=t["delta"], p_vs_concat=t["p"], n_pairs=int(t["n"]))
-            ti = paired_wilcoxon(results, row.key, ref, value="cindex_image")
+            ti = paired_wilcoxon(results, row.key, ref, value="cindex_image", pair_by=pair_by)
             line.update(delta_image_vs_concat=ti["delta"], p_image_vs_concat=ti["p"])
         else:
             line.update(

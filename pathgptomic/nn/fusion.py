@@ -191,18 +191,29 @@ def _make_pooling(kind: str, dim: int, dropout: float) -> nn.Module:
 
 @torch.no_grad()
 def _fit_pca(z: torch.Tensor, projection: torch.Tensor, scale: torch.Tensor) -> None:
-    """Write the leading ``k`` signed principal axes of ``z`` ``(n, p)`` into ``projection`` ``(p, k)``
-    and the per-component sd into ``scale`` ``(k,)`` (fewer patients than ``k``: zero columns)."""
+    r"""Write the leading signed principal axes of ``z`` ``(n, p)`` into ``projection`` ``(p, k)`` and
+    the per-component sd :math:`s_j/\sqrt{n-1}` into ``scale`` ``(k,)``.
+
+    Only directions the training patients actually span are kept: a component whose singular
+    value is below :math:`10^{-6} s_1` (the centred data has rank at most ``n - 1``, and
+    collinear columns lower it further) is left as a zero column with scale 1, so a held-out
+    patient's input there is 0 instead of its noise divided by a near-zero sd.
+    """
     k = projection.shape[1]
     z = z.detach().double().cpu()
     z = z - z.mean(dim=0, keepdim=True)
-    _, _, vh = torch.linalg.svd(z, full_matrices=False)
-    v = vh[:k].T  # (p, min(k, n, p))
-    sign = torch.sign(v.gather(0, v.abs().argmax(dim=0, keepdim=True)))
-    v = v * torch.where(sign == 0, torch.ones_like(sign), sign)
-    v = torch.nn.functional.pad(v, (0, k - v.shape[1]))
-    projection.copy_(v.to(projection))
-    scale.copy_((z @ v).std(dim=0).nan_to_num(1.0).clamp_min(1e-6).to(scale))
+    _, sv, vh = torch.linalg.svd(z, full_matrices=False)
+    keep = int((sv > sv[:1].clamp_min(1e-300) * 1e-6).sum()) if sv.numel() else 0
+    keep = min(keep, k)
+    v = vh[:keep].T  # (p, keep)
+    if keep:
+        sign = torch.sign(v.gather(0, v.abs().argmax(dim=0, keepdim=True)))
+        v = v * torch.where(sign == 0, torch.ones_like(sign), sign)
+    sd = torch.ones(k, dtype=torch.float64)
+    if keep:
+        sd[:keep] = sv[:keep] / max(z.shape[0] - 1, 1) ** 0.5
+    projection.copy_(torch.nn.functional.pad(v, (0, k - keep)).to(projection))
+    scale.copy_(sd.to(scale))
 
 
 class GenomicBranch(nn.Module):

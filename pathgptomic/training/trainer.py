@@ -148,8 +148,9 @@ def _branch_cindices(pred: pd.DataFrame, cfg: ModelConfig, time: np.ndarray, eve
     from pathgptomic.evaluation import fold_cindex
 
     c = {"cindex": fold_cindex(pred["risk"].to_numpy(), time, event)}
-    c["cindex_genomic"] = fold_cindex(pred["genomic_term"].to_numpy(), time, event) if cfg.uses_genomics else float("nan")
-    c["cindex_image"] = fold_cindex(pred["image_term"].to_numpy(), time, event) if cfg.uses_images else float("nan")
+    separable = cfg.fusion != "kronecker"  # the Kronecker product has no per-branch terms (NaN by design)
+    c["cindex_genomic"] = fold_cindex(pred["genomic_term"].to_numpy(), time, event) if cfg.uses_genomics and separable else float("nan")
+    c["cindex_image"] = fold_cindex(pred["image_term"].to_numpy(), time, event) if cfg.uses_images and separable else float("nan")
     return c
 
 

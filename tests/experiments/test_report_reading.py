@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from scipy.stats import wilcoxon
 
 from pathgptomic.experiments.report_reading import _fused_vs_unimodal
@@ -49,3 +50,18 @@ def test_a_fused_row_level_with_the_better_unimodal_row_is_not_claimed() -> None
     summary = summarize(res, rows_for_suite("all", only=["genomic_snn", "image", "concat_snn"]))
     (line,) = _fused_vs_unimodal(summary, res)
     assert "not shown to beat the better unimodal model" in line
+
+
+def test_seeds_sharing_their_folds_are_paired_by_fold() -> None:
+    res = _results(0.01)  # 3 seeds x the same 5 folds
+    for col in ("cindex_genomic", "train_seconds", "label", "reason"):
+        res[col] = np.nan if col != "reason" else ""
+    summary = summarize(res, rows_for_suite("all", only=["genomic_snn", "image", "concat_snn"]), pair_by="fold")
+    (line,) = _fused_vs_unimodal(summary, res, pair_by="fold")
+    fold_means = res.groupby(["config", "fold"])["cindex"].mean().unstack()
+    a, b = fold_means.loc["concat_snn"].to_numpy(), fold_means.loc["genomic_snn"].to_numpy()
+    assert "of 5 paired folds" in line and f"Δ {np.mean(a - b):+.3f}" in line
+    p = wilcoxon(a, b).pvalue
+    assert p >= 0.0625 and "not shown to beat" in line  # 5 pairs can never reach p < 0.05 (two-sided)
+    row = summary.set_index("config").loc["genomic_snn"]
+    assert row["n_pairs"] == 5 and row["p_vs_concat"] == pytest.approx(wilcoxon(b, a).pvalue)

@@ -102,8 +102,11 @@ def test_rna_projection_matches_sklearn_pca_and_is_frozen() -> None:
         assert abs(np.corrcoef(ours[:, j], ref[:, j])[0, 1]) > 0.9999
     np.testing.assert_allclose(branch.rna_projection_scale.numpy(), ref.std(axis=0, ddof=1), rtol=1e-4)
     few = GenomicBranch(ModelConfig(fusion="genomic", rna_components=5), 3, 120)
-    few.fit_projections(torch.zeros(3, 3), z[:3])  # fewer patients than components: padded with zero columns
+    few.fit_projections(torch.zeros(3, 3), z[:3])  # 3 patients span 2 directions: the other 3 are zero columns
     assert torch.isfinite(few(torch.zeros(2, 3), z[:2])).all()
+    assert (few.rna_projection.abs().sum(0) > 0).tolist() == [True, True, False, False, False]
+    held_out = (z[3:] - z[:3].mean(0)) @ few.rna_projection / few.rna_projection_scale
+    assert held_out.abs().max() < 50  # patients outside the training span stay on the training scale (was ~1e6)
 
 
 def test_rna_projection_only_for_a_high_dimensional_block() -> None:

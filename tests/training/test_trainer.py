@@ -402,3 +402,18 @@ def test_collapsed_branch_counts_one_half_and_diverged_fold_is_reported() -> Non
     assert summary["cindex_genomic_mean"] == pytest.approx((0.5 + 0.8 + 0.5) / 3)  # the constant folds count
     assert "n_folds_defined_cindex_genomic" not in summary
     assert summary["cindex_mean"] == pytest.approx(c["cindex"]) and summary["n_folds_defined_cindex"] == 2
+
+
+def test_kronecker_predictions_have_no_branch_cindex_and_raise_no_warning() -> None:
+    import warnings
+
+    from pathgptomic.nn.fusion import ModelConfig
+    from pathgptomic.training.trainer import _branch_cindices
+
+    t = np.array([5.0, 3.0, 8.0, 1.0])
+    e = np.array([1, 0, 1, 1])
+    pred = pd.DataFrame({"risk": [0.1, 0.4, -0.2, 0.9], "genomic_term": np.nan, "image_term": np.nan})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the NaN branch terms of a Kronecker model are by design, not a divergence
+        c = _branch_cindices(pred, ModelConfig(fusion="kronecker"), t, e)
+    assert np.isnan(c["cindex_genomic"]) and np.isnan(c["cindex_image"]) and 0.0 <= c["cindex"] <= 1.0
