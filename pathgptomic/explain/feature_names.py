@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathgptomic.data.columns import BLOCK_SUFFIXES
+from pathgptomic.schema import BLOCK_SUFFIXES
 
 #: Label of a suffixed feature's block where it differs from the block's name (suffixes: ``BLOCK_SUFFIXES``).
 _BLOCK_LABELS: dict[str, str] = {"rnaseq": "rna"}

@@ -89,7 +89,17 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         self.snn_hidden = tuple(int(h) for h in self.snn_hidden)
+        if isinstance(self.cnv_mut_projected_blocks, str):
+            raise ConfigError(f"cnv_mut_projected_blocks must be a list of block names, got the string {self.cnv_mut_projected_blocks!r}")
         self.cnv_mut_projected_blocks = tuple(str(b) for b in self.cnv_mut_projected_blocks)
+        unknown = set(self.cnv_mut_projected_blocks) - {"cnv", "mut"}
+        if unknown:
+            raise ConfigError(f"cnv_mut_projected_blocks may hold 'cnv' and 'mut' only, got {sorted(unknown)}")
+        if self.cnv_mut_projected_blocks and (int(self.cnv_mut_width) < 1 or int(self.cnv_mut_components) < 1):
+            raise ConfigError(
+                "projected CNV/mutation blocks need cnv_mut_components >= 1 and cnv_mut_width >= 1 "
+                f"(got {self.cnv_mut_components} and {self.cnv_mut_width}); the configuration file was edited or is corrupt"
+            )
         self.image_mean = tuple(float(v) for v in self.image_mean)
         self.image_std = tuple(float(v) for v in self.image_std)
         if self.image_finetune and not self.image_encoder:

@@ -173,7 +173,10 @@ def train_model(
         time: Follow-up times of the whole cohort, shape ``(n,)``.
         event: Event indicators of the whole cohort, shape ``(n,)``.
         train_idx: Positions of the training patients.
-        cfg: Training configuration.
+        cfg: Training configuration, used as given: the input projections are *not* resolved
+            here (call :func:`~pathgptomic.training.config.resolve_block_projections` once per
+            cohort first, as :func:`cross_validate`, :func:`fit` and the benchmark runner do, so
+            that every model of a cohort shares one architecture).
         fold: Fold number written into the logs.
         monitor_idx: Positions of the evaluation fold; its per-epoch C-indices are logged
             for monitoring only (never used for stopping or selection).

@@ -171,6 +171,15 @@ def test_cnv_mut_projection_only_for_a_wide_block_and_used_in_forward() -> None:
     assert "cnv_mut_projection" in branch.state_dict() and not any(p is branch.cnv_mut_projection for p in branch.parameters())
     with pytest.raises(ConfigError, match="block labels"):
         branch.fit_projections(x, torch.zeros(30, 0), blocks[:-1])
+    # a hand-edited configuration with inconsistent projection settings is refused, not silently changed
+    for bad in (
+        {"cnv_mut_projected_blocks": "cnv", "cnv_mut_width": 7},
+        {"cnv_mut_projected_blocks": ("rna",), "cnv_mut_width": 7},
+        {"cnv_mut_projected_blocks": ("cnv",), "cnv_mut_width": 0},
+        {"cnv_mut_projected_blocks": ("cnv",), "cnv_mut_width": 7, "cnv_mut_components": 0},
+    ):
+        with pytest.raises(ConfigError, match="cnv_mut"):
+            ModelConfig(fusion="genomic", **bad)
 
 
 def replace_model(cfg, model):  # noqa: ANN001, ANN201 - test helper
