@@ -221,9 +221,11 @@ def _orphan(store: J.JobStore, tmp_path, kind: str) -> tuple[J.Job, object]:
     """Launch ORPHAN_JOB, wait until it runs, then kill its supervisor only."""
     go = tmp_path / f"go-{kind}"
     job = store.submit([sys.executable, "-c", ORPHAN_JOB, str(go), kind], name=kind)
-    deadline = time.time() + 20
+    deadline = time.time() + 180  # generous: on a loaded 2-core machine starting the supervisor and child can take long
     while "training" not in J.tail_log(store.get(job.id)) and time.time() < deadline:
         time.sleep(0.05)
+    # only once the training runs may its supervisor die (killed earlier, there is no training to adopt)
+    assert "training" in J.tail_log(store.get(job.id)), "the job's training did not start within 180 s"
     os.kill(job.pid, signal.SIGKILL)  # the supervisor dies; its training goes on
     time.sleep(0.3)
     return job, go
