@@ -21,8 +21,15 @@ def inputs_statement(train_config: dict[str, Any]) -> str:
     model = train_config["model"]
     parts = []
     if model["fusion"] != "image":
-        parts.append("genomic blocks " + ", ".join(feats["genomic_blocks"]) if feats["genomic_blocks"] else "no CNV/mutation block")
-        parts.append(f"RNA-seq through `{feats['rna_encoder']}`" if feats["rna_encoder"] != "none" else "no RNA-seq")
+        blocks = ", ".join(feats["genomic_blocks"]) if feats["genomic_blocks"] else ""
+        projected = list(model.get("cnv_mut_projected_blocks") or [])
+        if blocks and projected:
+            blocks += f" ({', '.join(projected)} reduced to {model['cnv_mut_components']} training-fold principal components each)"
+        parts.append("genomic blocks " + blocks if blocks else "no CNV/mutation block")
+        rna = f"RNA-seq through `{feats['rna_encoder']}`" if feats["rna_encoder"] != "none" else "no RNA-seq"
+        if feats["rna_encoder"] == "snn" and int(model.get("rna_components") or 0) > 0:
+            rna += f" on {model['rna_components']} training-fold principal components"
+        parts.append(rna)
     if model["fusion"] != "genomic":
         parts.append(f"slides through `{feats['image_encoder']}`")
     clinical = (

@@ -186,3 +186,32 @@ def replace_model(cfg, model):  # noqa: ANN001, ANN201 - test helper
     from dataclasses import replace
 
     return replace(cfg, model=model)
+
+
+def test_model_card_and_cv_output_state_the_projections() -> None:
+    """What the model sees: the inputs sentence names each projected block and the RNA projection."""
+    import pandas as pd
+
+    from pathgptomic.training.config import TrainConfig, resolve_block_projections
+    from pathgptomic.training.features import CohortFeatures
+    from pathgptomic.training.model_card import inputs_statement
+
+    ids = np.array([f"P{i}" for i in range(100)])
+    cols = [f"G{i}_cnv" for i in range(1000)] + [f"G{i}_mut" for i in range(16)]
+    feats = CohortFeatures(
+        ids,
+        pd.DataFrame(np.zeros((100, len(cols))), index=ids, columns=cols),
+        pd.DataFrame(np.zeros((100, 500)), index=ids),
+        [],
+        [],
+        [],
+        {},
+    )
+    wide = resolve_block_projections(TrainConfig(model=ModelConfig(fusion="genomic")), feats).to_dict()
+    text = inputs_statement(wide)
+    assert "cnv reduced to 32 training-fold principal components each" in text and "mut reduced" not in text
+    assert "RNA-seq through `snn` on 32 training-fold principal components" in text
+    narrow = resolve_block_projections(TrainConfig(model=ModelConfig(fusion="genomic")), feats.subset(np.arange(100))).to_dict()
+    narrow["model"].update(cnv_mut_projected_blocks=[], cnv_mut_width=0, rna_components=0)
+    plain = inputs_statement(narrow)
+    assert "principal components" not in plain and "clinical covariates (age, sex) **not used**" in plain
