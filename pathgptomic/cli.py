@@ -259,10 +259,12 @@ def _parse_times(text: str) -> list[float]:
     try:
         times = [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        raise InputValidationError(f"--times must be comma-separated numbers of months, got {text!r}") from None
+        raise InputValidationError(
+            f"--times must be comma-separated numbers in the cohort's time unit (months in the TCGA layout), got {text!r}"
+        ) from None
     if not times:
-        raise InputValidationError(f"--times must list at least one time in months, got {text!r}")
-    fix = f"give --times as positive numbers of months, e.g. --times 12,36,60 (got {text!r})."
+        raise InputValidationError(f"--times must list at least one time (in the cohort's time unit), got {text!r}")
+    fix = f"give --times as positive times in the cohort's unit (months in the TCGA layout), e.g. --times 12,36,60 (got {text!r})."
     return check_time(times, name="--times", lower="positive", fix=fix).tolist()
 
 
@@ -389,7 +391,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bundle", required=True)
     p.add_argument("--cohort", required=True, help="'demo', a TCGA-layout CSV or a generic-layout folder")
     p.add_argument("--out", default=None, help="CSV to write (default: print)")
-    p.add_argument("--times", default="12,36,60", help="times (months) for the survival_<t> columns, comma separated (default 12,36,60)")
+    p.add_argument(
+        "--times",
+        default="12,36,60",
+        help="times for the survival_<t> columns, in the cohort's time unit (months in the TCGA layout), "
+        "comma separated (default 12,36,60)",
+    )
     p.add_argument(
         "--min-coverage",
         type=float,

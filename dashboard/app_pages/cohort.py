@@ -250,14 +250,14 @@ def _group_tables(report: dict) -> None:
 
 def _km_stats(report: dict) -> dict:
     """The KM figure's title statistics, taken from the report (not recomputed)."""
-    from pathgptomic.evaluation.groups import format_p
+    from pathgptomic.plots.km_data import km_title_text
 
     rg = report["risk_groups"]
-    out = {"p": rg["logrank_p"], "hr": None, "text": f"log-rank p {format_p(rg['logrank_p'], relation=True)}"}
+    out = {"p": rg["logrank_p"], "hr": None, "text": km_title_text(rg["logrank_p"])}
     if len(rg["groups"]) == 2 and rg["hazard_ratios"]:
         h = rg["hazard_ratios"][0]
         out["hr"] = (h["hr"], *h["ci"])
-        out["text"] += f" · HR {h['group']} vs {h['reference']} {h['hr']:.2f} ({h['ci'][0]:.2f}–{h['ci'][1]:.2f})"
+        out["text"] = km_title_text(rg["logrank_p"], out["hr"], h["group"], h["reference"])
     return out
 
 

@@ -277,7 +277,8 @@ def check_outcome_conflicts(
     raise InputValidationError(
         f"{file}: patient {pid} appears in rows {_listing([spreadsheet_row(r) for r in where])} with conflicting "
         f"{col!r} values {_listing(vals)}{more}. "
-        "Fix: rows of the same patient (one per slide) must carry identical outcomes; correct or remove the wrong row."
+        "Fix: rows of the same patient (e.g. one per slide, or repeated predictions) must carry identical outcomes; "
+        "correct or remove the wrong row."
     )
 
 

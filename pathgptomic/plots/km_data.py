@@ -159,6 +159,22 @@ def censor_marks(time: Any, event: Any, groups: Any, km_df: pd.DataFrame) -> pd.
     return pd.DataFrame(rows, columns=["group", "time", "survival", "n_censored"])
 
 
+def km_title_text(p: float | None, hr: tuple[float, float, float] | None = None, group: str = "", reference: str = "") -> str:
+    """The KM figure's statistics line: ``log-rank p = 0.0123 · HR high vs low 2.10 (1.40–3.15)``.
+
+    Args:
+        p: Log-rank p-value (left out when ``None``).
+        hr: ``(hazard ratio, lower, upper)`` of ``group`` against ``reference`` (left out when ``None``).
+        group, reference: The two groups' labels.
+    """
+    from pathgptomic.evaluation import format_p
+
+    parts = [] if p is None else [f"log-rank p {format_p(p, relation=True)}"]
+    if hr is not None:
+        parts.append(f"HR {group} vs {reference} {hr[0]:.2f} ({hr[1]:.2f}–{hr[2]:.2f})")
+    return " · ".join(parts)
+
+
 def km_statistics(time: Any, event: Any, groups: Any) -> dict[str, Any]:
     """Log-rank p-value and hazard ratio (when exactly two groups) for the KM title.
 
@@ -174,20 +190,16 @@ def km_statistics(time: Any, event: Any, groups: Any) -> dict[str, Any]:
     labels = group_order(groups)
     if len(labels) < 2:
         return out
-    parts: list[str] = []
     try:
         out["p"] = float(evaluation.logrank(time, event, groups))
-        parts.append(f"log-rank p {evaluation.format_p(out['p'], relation=True)}")
     except (PathGPTomicError, ValueError) as err:
         logger.info("log-rank test not available: %s", err)
     if len(labels) == 2:
         try:
-            hr = tuple(float(v) for v in evaluation.hazard_ratio(time, event, groups))
-            out["hr"] = hr
-            parts.append(f"HR {labels[-1]} vs {labels[0]} {hr[0]:.2f} ({hr[1]:.2f}–{hr[2]:.2f})")
+            out["hr"] = tuple(float(v) for v in evaluation.hazard_ratio(time, event, groups))
         except (PathGPTomicError, ValueError) as err:
             logger.info("hazard ratio not available: %s", err)
-    out["text"] = " · ".join(parts)
+    out["text"] = km_title_text(out["p"], out["hr"], str(labels[-1]), str(labels[0]))
     return out
 
 

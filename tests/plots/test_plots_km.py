@@ -269,3 +269,20 @@ def test_km_statistics_text_uses_the_evaluation_p_format() -> None:
     df = load_waltons()
     strong = km_statistics(df["T"].to_numpy(float), df["E"].to_numpy(int), df["group"].to_numpy())
     assert strong["p"] < 1e-4 and strong["text"].startswith("log-rank p < 0.0001")
+
+
+def test_km_title_from_the_evaluation_report_equals_the_plot_statistics() -> None:
+    """The Cohort page titles its KM figure from the evaluation report; the plot layer computes the same line."""
+    from pathgptomic.evaluation.report import evaluate_predictions
+    from pathgptomic.plots.km_data import km_statistics, km_title_text
+
+    rng = np.random.default_rng(3)
+    risk = rng.normal(size=120)
+    time = rng.exponential(scale=np.exp(-risk)) * 20 + 0.1
+    event = (rng.uniform(size=120) < 0.7).astype(int)
+    report = evaluate_predictions(pd.DataFrame({"time": time, "event": event, "risk": risk}), n_boot=10)
+    rg = report["risk_groups"]
+    (h,) = rg["hazard_ratios"]  # median split: two groups
+    from_report = km_title_text(rg["logrank_p"], (h["hr"], *h["ci"]), h["group"], h["reference"])
+    assert from_report == km_statistics(time, event, np.asarray(rg["labels"]))["text"]
+    assert from_report.startswith("log-rank p ") and " · HR high vs low " in from_report

@@ -211,7 +211,7 @@ def test_cli_reports_user_errors_with_status_2(tmp_path: Path, capsys: pytest.Ca
         ("0,-1", r"argument '--times' .* must be finite and > 0; index 0 is 0 \(must be > 0\) \(1 more bad time\(s\)\)"),
         ("12,inf", r"argument '--times' .* index 1 is infinite"),
         ("12,nan", r"argument '--times' .* index 1 is missing \(NaN\)"),
-        ("12,abc", r"--times must be comma-separated numbers of months, got '12,abc'"),
+        ("12,abc", r"--times must be comma-separated numbers in the cohort's time unit \(months in the TCGA layout\), got '12,abc'"),
         (",", r"--times must list at least one time"),
     ],
 )
