@@ -99,6 +99,7 @@ def summarize(results: pd.DataFrame, rows: Sequence[BenchmarkRow], pair_by: str 
         }
         for col in ("cindex", "cindex_genomic", "cindex_image", "train_seconds"):
             v = pd.to_numeric(ok[col], errors="coerce").dropna() if len(ok) else pd.Series(dtype=float)
+            line[f"{col}_n"] = len(v)  # cells where it is defined (a diverged cell's C-index is NaN)
             line[f"{col}_mean"] = float(v.mean()) if len(v) else float("nan")
             line[f"{col}_sd"] = float(v.std(ddof=1)) if len(v) > 1 else float("nan")
         reasons = part.loc[part["status"] != "ok", "reason"].astype(str)
@@ -151,6 +152,9 @@ def _row_line(s: pd.Series) -> str:
     delta = f"{s['delta_vs_concat']:+.3f}" if np.isfinite(s["delta_vs_concat"]) else "—"
     ref = f" (vs {s['comparator']}, {s['n_pairs']} pairs)" if s["comparator"] and s["n_pairs"] else ""
     flag = f" † ({n_nc} not converged; excluded from claims)" if n_nc else ""
+    n_defined = int(s.get("cindex_n", s["n_cells"]))
+    if n_defined < s["n_cells"]:  # never a silent drop: say over how many cells the mean is taken
+        flag += f" (over {n_defined} of {s['n_cells']} cells; the others' risks were NaN/infinite)"
     return (
         f"| {s['label']} | {s.get('inputs', '')} | {_ms(s['cindex_mean'], s['cindex_sd'])}{flag} "
         f"| {_ms(s['cindex_genomic_mean'], s['cindex_genomic_sd'])} "

@@ -65,3 +65,20 @@ def test_seeds_sharing_their_folds_are_paired_by_fold() -> None:
     assert p >= 0.0625 and "not shown to beat" in line  # 5 pairs can never reach p < 0.05 (two-sided)
     row = summary.set_index("config").loc["genomic_snn"]
     assert row["n_pairs"] == 5 and row["p_vs_concat"] == pytest.approx(wilcoxon(b, a).pvalue)
+
+
+def test_a_cell_without_a_defined_cindex_is_counted_in_the_row_not_dropped() -> None:
+    from pathgptomic.experiments.report_tables import _row_line
+
+    res = _results(0.01)
+    for col in ("cindex_genomic", "train_seconds", "label", "reason"):
+        res[col] = np.nan if col != "reason" else ""
+    res["train_seconds"] = 1.0
+    res.loc[(res["config"] == "concat_snn") & (res["fold"] == 0) & (res["seed"] == 0), "cindex"] = np.nan  # a diverged cell
+    summary = summarize(res, rows_for_suite("all", only=["genomic_snn", "image", "concat_snn"]))
+    row = summary[summary["config"] == "concat_snn"].iloc[0]
+    assert row["cindex_n"] == 14 and row["n_cells"] == 15
+    assert row["cindex_mean"] == pytest.approx(res[res["config"] == "concat_snn"]["cindex"].mean())  # pandas skips the NaN
+    assert "(over 14 of 15 cells" in _row_line(
+        row.rename(index=None).copy().rename("concat_snn").to_frame().T.assign(config="concat_snn").iloc[0]
+    )
