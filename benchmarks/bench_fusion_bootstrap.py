@@ -60,17 +60,18 @@ def main() -> int:
             )
             risks[(fusion, seed)] = dict(zip(res.predictions["patient_id"].astype(str), res.predictions["risk"].astype(float)))
             print(fusion, seed, round(float(res.summary["cindex_mean"]), 4), flush=True)
-    ids = np.asarray([str(i) for i in cohort.ids])
+    ids = [str(i) for i in cohort.ids]
     t, e = np.asarray(cohort.time, dtype=float), np.asarray(cohort.event, dtype=int)
     test_sets = [np.asarray(te) for _, te in folds]
+    # each run's out-of-fold risks aligned with the cohort's patients once, indexed by position below
+    aligned = {key: np.array([r[p] for p in ids]) for key, r in risks.items()}
 
     def stat(samples: list[np.ndarray]) -> float:
         diffs = []
         for seed in seeds:
+            rf, rg = aligned[(args.fusion, seed)], aligned[("genomic", seed)]
             for te in samples:
-                rf = np.array([risks[(args.fusion, seed)][p] for p in ids[te]])
-                rg = np.array([risks[("genomic", seed)][p] for p in ids[te]])
-                diffs.append(concordance_index(t[te], -rf, e[te]) - concordance_index(t[te], -rg, e[te]))
+                diffs.append(concordance_index(t[te], -rf[te], e[te]) - concordance_index(t[te], -rg[te], e[te]))
         return float(np.mean(diffs))
 
     observed = stat(test_sets)

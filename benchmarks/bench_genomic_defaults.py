@@ -16,10 +16,12 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import functools
 import shlex
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,31 +40,25 @@ VARIANTS: dict[str, str] = {
 }
 
 
-def run(flags: str, seed: int) -> tuple[float, list[float], float]:
-    from pathgptomic.cli import build_parser, config_from_args, load_cohort_arg
+@functools.cache
+def _cohort_and_folds() -> tuple[Any, list]:
+    """TCGA-GBMLGG and its shared 5 splits, read once per process."""
+    from pathgptomic.cli import load_cohort_arg
     from pathgptomic.data import read_split_files
+
+    cohort = load_cohort_arg(str(DATA / "tcga_gbmlgg_all_clean.csv.gz"))
+    return cohort, read_split_files(str(DATA / "splits_5fold"), cohort.ids)
+
+
+def run(flags: str, seed: int) -> tuple[float, list[float], float]:
+    """``pathgptomic cv --fusion genomic --seed SEED <flags>`` on the shared splits: (mean C-index, per fold, seconds)."""
+    from pathgptomic.cli import build_parser, config_from_args
     from pathgptomic.training.trainer import cross_validate
 
-    argv = [
-        "cv",
-        "--cohort",
-        str(DATA / "tcga_gbmlgg_all_clean.csv.gz"),
-        "--splits",
-        str(DATA / "splits_5fold"),
-        "--fusion",
-        "genomic",
-        "--seed",
-        str(seed),
-        "--out",
-        "unused",
-        *shlex.split(flags),
-    ]
-    args = build_parser().parse_args(argv)
-    cohort = load_cohort_arg(args.cohort)
+    cohort, folds = _cohort_and_folds()
+    argv = ["cv", "--cohort", "unused", "--fusion", "genomic", "--seed", str(seed), "--out", "unused", *shlex.split(flags)]
     start = time.perf_counter()
-    res = cross_validate(
-        cohort, config_from_args(args), folds=read_split_files(args.splits, cohort.ids), final_fit=False, show_progress=False
-    )
+    res = cross_validate(cohort, config_from_args(build_parser().parse_args(argv)), folds=folds, final_fit=False, show_progress=False)
     return res.summary["cindex_mean"], res.folds["cindex"].tolist(), time.perf_counter() - start
 
 

@@ -279,8 +279,7 @@ def _train_config(row: BenchmarkRow, settings: BenchmarkSettings, features_setti
 
 
 def _run_deep_cell(row, feats, store, cohort, settings, seed, k, tr, te, out_dir) -> dict[str, Any]:
-    from pathgptomic.evaluation import fold_cindex
-    from pathgptomic.training.trainer import predict_inputs, train_model
+    from pathgptomic.training.trainer import branch_cindices, predict_inputs, train_model
 
     time = np.asarray(cohort.time, dtype=float)
     event = np.asarray(cohort.event, dtype=int)
@@ -297,10 +296,7 @@ def _run_deep_cell(row, feats, store, cohort, settings, seed, k, tr, te, out_dir
             curves / f"seed{seed}_fold{k}_history.csv", index=False, lineterminator="\n", float_format="%.6g"
         )
     return {
-        "cindex": fold_cindex(pred["risk"].to_numpy(), t_te, e_te),
-        # the Kronecker product has no per-branch terms (NaN by design): no branch C-index, no warning
-        "cindex_genomic": fold_cindex(pred["genomic_term"].to_numpy(), t_te, e_te) if row.fusion not in ("image", "kronecker") else np.nan,
-        "cindex_image": fold_cindex(pred["image_term"].to_numpy(), t_te, e_te) if row.fusion not in ("genomic", "kronecker") else np.nan,
+        **branch_cindices(pred, cfg.model, t_te, e_te),  # the trainer's rule (no branch terms for Kronecker)
         "train_seconds": tm.train_seconds,
         "best_epoch": tm.best_epoch,
     }

@@ -15,11 +15,6 @@ from pathgptomic.jobs.supervisor import FAILED, SUCCEEDED, _outcome_values
 logger = logging.getLogger("pathgptomic.jobs")
 
 
-def _outcome(job: Job, exit_code: int) -> tuple[str, int, str | None, Path | None]:
-    """Final state of ``job`` from its exit status and the bundle on disk."""
-    return _outcome_values(job.command, job.job_dir, exit_code)
-
-
 def _outcome_from_files(job: Job) -> tuple[str | None, int | None, str | None, Path | None]:
     """Outcome from ``exit.json`` when the supervisor wrote one before the table was updated."""
     path = job.job_dir / "exit.json"
@@ -27,7 +22,7 @@ def _outcome_from_files(job: Job) -> tuple[str | None, int | None, str | None, P
         code = int(json.loads(path.read_text())["exit_code"])
     except (OSError, ValueError, KeyError, TypeError):
         return None, None, None, None
-    return _outcome(job, code)
+    return _outcome_values(job.command, job.job_dir, code)
 
 
 def _bundle_problem(path: Path) -> str | None:

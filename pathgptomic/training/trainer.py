@@ -143,7 +143,7 @@ def labelled_predictions(
     return pred
 
 
-def _branch_cindices(pred: pd.DataFrame, cfg: ModelConfig, time: np.ndarray, event: np.ndarray) -> dict[str, float]:
+def branch_cindices(pred: pd.DataFrame, cfg: ModelConfig, time: np.ndarray, event: np.ndarray) -> dict[str, float]:
     """Fused and per-branch C-index of held-out predictions (:func:`~pathgptomic.evaluation.fold_cindex`); NaN for an absent branch."""
     from pathgptomic.evaluation import fold_cindex
 
@@ -279,7 +279,7 @@ def _train_model(
                 callback("step", row)
         erow: dict[str, Any] = {"fold": fold, "epoch": epoch, "train_loss": float(np.mean(losses))}
         if monitor_inputs is not None:
-            c = _branch_cindices(predict_inputs(model, monitor_inputs, device), cfg.model, time[monitor_idx], event[monitor_idx])
+            c = branch_cindices(predict_inputs(model, monitor_inputs, device), cfg.model, time[monitor_idx], event[monitor_idx])
             erow.update(val_cindex=c["cindex"], val_cindex_genomic=c["cindex_genomic"], val_cindex_image=c["cindex_image"])
         if inner_inputs is not None:
             ci = fold_cindex(predict_inputs(model, inner_inputs, device)["risk"].to_numpy(), time[inner_idx], event[inner_idx])
@@ -423,7 +423,7 @@ def cross_validate(
         test_inputs = tm.scaling.transform(features.subset(te))
         test_imputed = sum(test_inputs.extras["n_imputed"].values())
         pred = predict_inputs(tm.model, test_inputs)
-        c = _branch_cindices(pred, cfg.model, time[te], event[te])
+        c = branch_cindices(pred, cfg.model, time[te], event[te])
         rows.append(
             {
                 "fold": k,

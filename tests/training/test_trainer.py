@@ -46,7 +46,7 @@ def _cfg(fusion: str, cache_dir: Path, **kw) -> TrainConfig:
     )
 
 
-def test_cv_logs_balance_and_branch_cindices(demo_dir: Path, cache_dir: Path) -> None:
+def test_cv_logs_balance_andbranch_cindices(demo_dir: Path, cache_dir: Path) -> None:
     from pathgptomic.data import read_cohort
 
     cohort = read_cohort(demo_dir)
@@ -385,17 +385,17 @@ def test_collapsed_branch_counts_one_half_and_diverged_fold_is_reported() -> Non
     enters the fold mean; NaN risks (a diverged model) are NaN and counted as undefined."""
     from pathgptomic.errors import DataQualityWarning
     from pathgptomic.evaluation import concordance_index
-    from pathgptomic.training.trainer import _branch_cindices, summarize_folds
+    from pathgptomic.training.trainer import branch_cindices, summarize_folds
 
     time = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
     event = np.array([1, 1, 0, 1, 0, 1])
     risk = np.array([3.0, 2.5, 0.1, 1.0, 0.2, 0.5])
     pred = pd.DataFrame({"risk": risk, "genomic_term": np.full(6, 0.3), "image_term": risk - 0.3, "bias": 0.0})
-    c = _branch_cindices(pred, ModelConfig(fusion="gradmod"), time, event)
+    c = branch_cindices(pred, ModelConfig(fusion="gradmod"), time, event)
     assert c["cindex_genomic"] == 0.5 and c["cindex"] == concordance_index(risk, time, event)
-    assert np.isnan(_branch_cindices(pred, ModelConfig(fusion="image"), time, event)["cindex_genomic"])  # absent branch
+    assert np.isnan(branch_cindices(pred, ModelConfig(fusion="image"), time, event)["cindex_genomic"])  # absent branch
     with pytest.warns(DataQualityWarning, match="NaN or infinite"):
-        diverged = _branch_cindices(pred.assign(risk=np.nan), ModelConfig(fusion="gradmod"), time, event)
+        diverged = branch_cindices(pred.assign(risk=np.nan), ModelConfig(fusion="gradmod"), time, event)
     assert np.isnan(diverged["cindex"])
     folds = pd.DataFrame([c, {**c, "cindex_genomic": 0.8}, diverged])
     summary = summarize_folds(folds)
@@ -408,12 +408,12 @@ def test_kronecker_predictions_have_no_branch_cindex_and_raise_no_warning() -> N
     import warnings
 
     from pathgptomic.nn.fusion import ModelConfig
-    from pathgptomic.training.trainer import _branch_cindices
+    from pathgptomic.training.trainer import branch_cindices
 
     t = np.array([5.0, 3.0, 8.0, 1.0])
     e = np.array([1, 0, 1, 1])
     pred = pd.DataFrame({"risk": [0.1, 0.4, -0.2, 0.9], "genomic_term": np.nan, "image_term": np.nan})
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the NaN branch terms of a Kronecker model are by design, not a divergence
-        c = _branch_cindices(pred, ModelConfig(fusion="kronecker"), t, e)
+        c = branch_cindices(pred, ModelConfig(fusion="kronecker"), t, e)
     assert np.isnan(c["cindex_genomic"]) and np.isnan(c["cindex_image"]) and 0.0 <= c["cindex"] <= 1.0
