@@ -16,7 +16,6 @@ import pandas as pd
 import streamlit as st
 
 from components import analysis as A
-from components import figures as F
 from components import state as S
 from components.inputs import KEEP_SLIDE_MB, UPLOADED_PATIENT_KEY, read_omics_upload
 from components.safe_paths import list_slide_files, resolve_inside, slide_root
@@ -33,6 +32,7 @@ from components.uploads import (
 )
 from pathgptomic.data.export import csv_text
 from pathgptomic.errors import InputValidationError
+from pathgptomic.plots.km import add_survival_band
 
 MODES = ["Demo patient", "Upload files", "Batch"]
 RESULT_KEY = "predict.result"
@@ -162,7 +162,7 @@ def _curve(res: dict, row: pd.Series, unit: str) -> None:
         time_unit=unit,
         title=f"Predicted survival of {res['label']} and the out-of-fold Kaplan–Meier curve of its {row['risk_group']}-risk group",
     )
-    F.add_band(fig, res["curve"])
+    add_survival_band(fig, res["curve"])
     fig.update_layout(height=440, margin=dict(t=60, l=50, r=10, b=40), legend=dict(orientation="h", y=-0.18, x=0))
     st.plotly_chart(fig, width="stretch", key="predict.curve")
 

@@ -144,22 +144,18 @@ def private_temp_file(data: bytes, suffix: str) -> Iterator[Path]:
 def validate_slide_file(path: Path) -> str:
     """Check a slide/ROI file by content; returns a format name.
 
-    Uses :func:`pathgptomic.slides.detect_format` when the slides package provides it, else
-    Pillow for PNG/JPEG.
+    Uses :func:`pathgptomic.slides.detect_format`; what it does not recognise is tried with
+    Pillow (PNG/JPEG).
 
     Raises:
         InputValidationError: The file is not a supported slide or image.
     """
-    kind = None
+    from pathgptomic.slides import detect_format
+
     try:
-        from pathgptomic.slides import detect_format  # type: ignore[attr-defined]
-    except ImportError:
-        detect_format = None
-    if detect_format is not None:
-        try:
-            kind = detect_format(path)
-        except Exception as exc:  # noqa: BLE001 - any reader failure means "unsupported"
-            raise InputValidationError(f"the uploaded slide cannot be read: {exc}") from exc
+        kind = detect_format(path)
+    except Exception as exc:  # noqa: BLE001 - any reader failure means "unsupported"
+        raise InputValidationError(f"the uploaded slide cannot be read: {exc}") from exc
     if not kind:
         try:
             from PIL import Image
