@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 from pathgptomic.errors import PathGPTomicError
 from pathgptomic.schema import (
+    DEFAULT_AVERAGE_FRACTION,
     DEFAULT_IMAGE_ENCODER,
     DEFAULT_RNA_COMPONENTS,
     DEMO_N_PATIENTS,
@@ -110,6 +111,12 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     p.add_argument("--early-stopping", action="store_true", help="stop on an inner validation split of the training fold")
     p.add_argument("--patience", type=int, default=10)
+    p.add_argument(
+        "--average-fraction",
+        type=float,
+        default=DEFAULT_AVERAGE_FRACTION,
+        help="keep the mean of the weights of the last F share of the epochs (stochastic weight averaging); 0 = the last epoch's weights",
+    )
     p.add_argument("--alpha", type=float, default=1.0, help="modulation strength α in k = min(1 - tanh(α(ρ-1)), 1)")
     p.add_argument("--balance-start", type=int, default=0, help="first epoch with gradient modulation")
     p.add_argument("--balance-end", type=int, default=None, help="epoch where modulation stops (exclusive)")
@@ -173,6 +180,7 @@ def config_from_args(args: argparse.Namespace):
         device=args.device,
         early_stopping=args.early_stopping,
         patience=args.patience,
+        average_fraction=args.average_fraction,
         ties=args.ties,
         optimizer=args.optimizer,
         modulate_step_size=not args.no_step_size_modulation,

@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pathgptomic.schema import DEFAULT_AVERAGE_FRACTION
+
 __all__ = ["register", "cmd_benchmark", "cmd_semisynthetic", "load_benchmark_cohort"]
 
 
@@ -53,6 +55,7 @@ def _command_line(args: argparse.Namespace) -> str:
         "lr",
         "weight_decay",
         "dropout",
+        "average_fraction",
         "alpha",
         "image_encoder",
         "image_weights",
@@ -80,6 +83,7 @@ _DEFAULTS: dict[str, Any] = {
     "lr": 5e-4,
     "weight_decay": 1e-4,
     "dropout": 0.25,
+    "average_fraction": DEFAULT_AVERAGE_FRACTION,
     "alpha": 1.0,
     "image_encoder": "resnet18",
     "max_patches": 64,
@@ -110,6 +114,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         weight_decay=args.weight_decay,
         dropout=args.dropout,
         early_stopping=args.early_stopping,
+        average_fraction=args.average_fraction,
         alpha=args.alpha,
         image_encoder=args.image_encoder,
         image_weights=args.image_weights,
@@ -186,6 +191,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--dropout", type=float, default=0.25)
     p.add_argument("--alpha", type=float, default=1.0, help="gradient-modulation strength of the gradmod rows")
     p.add_argument("--early-stopping", action="store_true", help="stop on an inner validation split of each training fold")
+    p.add_argument(
+        "--average-fraction",
+        type=float,
+        default=DEFAULT_AVERAGE_FRACTION,
+        help="evaluate the mean of the weights of the last F share of the epochs (0 = the last epoch's weights)",
+    )
     p.add_argument("--image-encoder", default="resnet18", help="frozen patch encoder (e.g. test_resnet for the demo)")
     p.add_argument("--image-weights", default=None, help="local weights of the encoder (default: seeded random init)")
     p.add_argument("--max-patches", type=int, default=64, help="patches per slide")

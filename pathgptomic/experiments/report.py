@@ -110,6 +110,16 @@ def _compute_line(s: Any) -> str:
     )
 
 
+def _final_weights(settings: Any) -> str:
+    """Which weights of a deep row's training are evaluated (the trainer's rule)."""
+    from pathgptomic.training.config import TrainConfig
+
+    if settings.early_stopping:
+        return "early stopping on an inner validation split of the training fold"
+    cfg = TrainConfig(epochs=settings.epochs, average_fraction=getattr(settings, "average_fraction", 0.0))
+    return f"no early stopping; the evaluated model keeps {cfg.final_weights()}"
+
+
 def _hyper_parameters(settings: Any, cohort: Any = None) -> list[str]:
     s = settings
     clin = list(cohort.blocks["clinical"].columns) if cohort is not None and "clinical" in cohort.blocks else []
@@ -118,11 +128,7 @@ def _hyper_parameters(settings: Any, cohort: Any = None) -> list[str]:
         f"- Folds: {folds}; seeds: {', '.join(map(str, s.seeds))}.",
         f"- Deep rows (PathGPTomic): {s.epochs} epochs, batch {s.batch_size}, Adam lr {s.lr}, weight decay "
         f"{s.weight_decay}, dropout {s.dropout}, "
-        + (
-            "early stopping on an inner validation split of the training fold"
-            if s.early_stopping
-            else "no early stopping (the last epoch's model is evaluated)"
-        )
+        + _final_weights(s)
         + f"; gradmod α = {s.alpha} from epoch 0; Cox partial likelihood (Breslow ties); default widths "
         "(SNN 64-48-32-32, MLP-B 128, G and P 32-d, mean patch pooling).",
         f"- Image features: frozen `{s.image_encoder}` "

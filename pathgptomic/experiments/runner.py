@@ -35,6 +35,7 @@ from pathgptomic.experiments.baselines import (
     fit_predict_baseline,
 )
 from pathgptomic.experiments.rows import BenchmarkRow, rows_for_suite
+from pathgptomic.schema import DEFAULT_AVERAGE_FRACTION
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +83,8 @@ class BenchmarkSettings:
         epochs: Training epochs of every deep model (fixed, no selection on test folds).
         batch_size, lr, weight_decay, dropout: Optimiser / model settings of every deep row.
         early_stopping: Stop on an inner validation split of the training fold.
+        average_fraction: Share of the final epochs whose weights are averaged into the
+            evaluated model (``TrainConfig.average_fraction``; 0 = the last epoch's weights).
         alpha: Gradient-modulation strength of the ``gradmod`` rows.
         image_encoder: Frozen patch encoder (timm / project name).
         image_weights: Local weights of the encoder (``None``: seeded random init).
@@ -104,6 +107,7 @@ class BenchmarkSettings:
     weight_decay: float = 1e-4
     dropout: float = 0.25
     early_stopping: bool = False
+    average_fraction: float = DEFAULT_AVERAGE_FRACTION
     alpha: float = 1.0
     image_encoder: str = "resnet18"
     image_weights: str | None = None
@@ -131,6 +135,8 @@ class BenchmarkSettings:
         d = asdict(self)
         for k in ("seeds", "suite", "rows", "device", "cache_dir"):
             d.pop(k)
+        if not d["average_fraction"]:  # folders written before weight averaging existed keep their fingerprint
+            d.pop("average_fraction")
         d["cox"] = {k: list(v) if isinstance(v, tuple) else v for k, v in d["cox"].items()}
         if d["splits_dir"]:
             d["splits_dir"] = str(Path(d["splits_dir"]).name)
@@ -272,6 +278,7 @@ def _train_config(row: BenchmarkRow, settings: BenchmarkSettings, features_setti
         seed=seed,
         device=settings.device,
         early_stopping=settings.early_stopping,
+        average_fraction=settings.average_fraction,
         log_balance=row.fusion == "concat",  # ρ / k / gradient norms for the concat-vs-gradmod figures and evidence
     )
     # the same architecture rule as `pathgptomic cv` (input projections only for high-dimensional blocks)
@@ -452,7 +459,7 @@ def run_benchmark(
 def settings_from_json(path: str | Path) -> BenchmarkSettings:
     """The settings recorded in a ``benchmark.json`` (for re-writing a report)."""
     d = json.loads(Path(path).read_text())["all_settings"]
-    return BenchmarkSettings(**d)
+    return BenchmarkSettings(**{"average_fraction": 0.0, **d})  # runs before weight averaging existed had none
 
 
 __all__ = [

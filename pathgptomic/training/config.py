@@ -16,6 +16,7 @@ import torch
 
 from pathgptomic.errors import ConfigError
 from pathgptomic.nn.fusion import ModelConfig
+from pathgptomic.schema import DEFAULT_AVERAGE_FRACTION
 from pathgptomic.training.balance import BalanceConfig
 from pathgptomic.training.features import CohortFeatures, FeatureSettings
 
@@ -44,6 +45,10 @@ class TrainConfig:
         cpu_threads: Torch intra-op threads while training on the CPU. The fusion model
             is small and latency-bound: one thread is ~15× faster than two on a loaded
             2-core machine (measured), so the default is 1.
+        average_fraction: Keep as the trained model the mean of the weights after each of
+            the last ``round(average_fraction · epochs)`` epochs (at least one; stochastic
+            weight averaging) instead of the last epoch's weights; 0 = off. Ignored with
+            early stopping, which picks the best inner-validation epoch instead.
         log_balance: Compute and log ρ^G, ρ^P and the branch gradient norms at every
             step even when nothing is modulated (``concat``), for side-by-side
             comparison with ``gradmod``. Off by default: the computation costs ~18 % of
@@ -67,6 +72,7 @@ class TrainConfig:
     modulate_step_size: bool = True
     cpu_threads: int = 1
     log_balance: bool = False
+    average_fraction: float = DEFAULT_AVERAGE_FRACTION
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -81,6 +87,8 @@ class TrainConfig:
             raise ConfigError(f"val_fraction must lie in [0.05, 0.5], got {self.val_fraction}")
         if self.optimizer not in ("adam", "sgd"):
             raise ConfigError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
+        if not 0.0 <= self.average_fraction <= 1.0:
+            raise ConfigError(f"average_fraction must lie in [0, 1] (share of the final epochs averaged), got {self.average_fraction}")
         if self.cpu_threads < 1:
             raise ConfigError(f"cpu_threads must be >= 1, got {self.cpu_threads}")
         if self.ties not in ("breslow", "efron"):
@@ -89,6 +97,20 @@ class TrainConfig:
             self.model.rna_encoder = self.features.rna_encoder
         if self.model.image_finetune:
             self.model.image_encoder = self.features.image_encoder
+
+    @property
+    def averaged_epochs(self) -> int:
+        """Number of final epochs whose weights are averaged (0: the last epoch's weights are kept)."""
+        if self.early_stopping or self.average_fraction <= 0:
+            return 0
+        return max(1, round(self.average_fraction * self.epochs))
+
+    def final_weights(self) -> str:
+        """Which weights the trained model keeps, in words (model cards and benchmark reports)."""
+        n = self.averaged_epochs
+        if n:
+            return f"the mean of the weights after each of the last {n} epoch{'s' if n != 1 else ''} (weight averaging)"
+        return "the weights of the best inner-validation epoch" if self.early_stopping else "the last epoch's weights"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe nested dict."""
@@ -106,7 +128,8 @@ class TrainConfig:
             model = ModelConfig(**{"cnv_mut_components": 0, **d.pop("model", {})})
             features = FeatureSettings(**d.pop("features", {}))
             balance = BalanceConfig(**d.pop("balance", {}))
-            return cls(model=model, features=features, balance=balance, **d)
+            # ... nor weight averaging: their final models are the last epoch's weights
+            return cls(model=model, features=features, balance=balance, **{"average_fraction": 0.0, **d})
         except TypeError as exc:
             raise ConfigError(f"training configuration has an unknown or missing field: {exc}") from exc
 

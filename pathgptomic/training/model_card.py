@@ -89,6 +89,8 @@ def _calibration_lines(metrics: dict[str, Any], config: dict[str, Any]) -> list[
 
 def model_card(config: dict[str, Any], metrics: dict[str, Any]) -> str:
     """Markdown model card from a bundle's config and metrics."""
+    from pathgptomic.training.config import TrainConfig
+
     tc = config["train_config"]
     s = metrics.get("summary", {})
     lines = [
@@ -106,7 +108,7 @@ def model_card(config: dict[str, Any], metrics: dict[str, Any]) -> str:
         + (" — **semi-synthetic**" if config["cohort"].get("semi_synthetic") else ""),
         f"- Training: {tc['epochs']} epochs, batch {tc['batch_size']}, lr {tc['lr']}, weight decay "
         f"{tc['weight_decay']}, seed {tc['seed']}, early stopping on an inner validation split: "
-        f"{'yes' if tc.get('early_stopping') else 'no'}",
+        f"{'yes' if tc.get('early_stopping') else 'no'}; final weights: {TrainConfig.from_dict(tc).final_weights()}",
     ]
     if config["feature_info"].get("scgpt_checkpoint_hash"):
         lines.append(f"- scGPT checkpoint sha256: `{config['feature_info']['scgpt_checkpoint_hash']}`")

@@ -5,7 +5,8 @@
 docs/ARCHITECTURE.md ("Balance") after ``backward()`` — branch gradients scaled by
 :math:`k^m = \\min(1 - \\tanh(\\alpha(\\rho^m - 1)), 1)` and, under Adam, the branch's step size
 too (Adam's update is invariant to a constant gradient scale) — then steps the optimiser;
-:class:`EarlyStopping` keeps the best inner-validation state.
+:class:`EarlyStopping` keeps the best inner-validation state; :class:`WeightAverage` averages the
+weights of the last epochs (stochastic weight averaging).
 """
 
 from __future__ import annotations
@@ -127,3 +128,37 @@ class EarlyStopping:
             return None
         model.load_state_dict(self.best_state)
         return self.best_epoch
+
+
+class WeightAverage:
+    r"""Running mean of a model's floating-point parameters over the epochs it is fed
+    (stochastic weight averaging, Izmailov et al., 2018).
+
+    After epochs :math:`e_1..e_m` the average is :math:`\bar w = \frac{1}{m}\sum_i w_{e_i}`,
+    updated as :math:`\bar w \leftarrow \bar w + (w - \bar w)/m`. Buffers (frozen projections)
+    are not averaged: they do not change during training. The model has no batch
+    normalisation, so the averaged weights need no statistics pass.
+    """
+
+    def __init__(self) -> None:
+        self.mean: dict[str, torch.Tensor] = {}
+        self.count = 0
+
+    def update(self, model: torch.nn.Module) -> None:
+        """Fold the model's current parameters into the average."""
+        self.count += 1
+        with torch.no_grad():
+            for name, param in model.named_parameters():
+                if name not in self.mean:
+                    self.mean[name] = param.detach().clone()
+                else:
+                    self.mean[name] += (param.detach() - self.mean[name]) / self.count
+
+    def apply(self, model: torch.nn.Module) -> int:
+        """Write the averaged parameters into ``model``; the number of epochs averaged (0: nothing done)."""
+        if not self.count:
+            return 0
+        with torch.no_grad():
+            for name, param in model.named_parameters():
+                param.copy_(self.mean[name])
+        return self.count

@@ -49,7 +49,7 @@ from pathgptomic.training.config import (  # noqa: F401 - re-exported: the train
 )
 from pathgptomic.training.cox import cox_ph_loss
 from pathgptomic.training.features import CohortFeatures, FeatureScaling, compute_cohort_features
-from pathgptomic.training.steps import EarlyStopping, as_float, make_optimizer, modulated_step
+from pathgptomic.training.steps import EarlyStopping, WeightAverage, as_float, make_optimizer, modulated_step
 
 logger = logging.getLogger(__name__)
 
@@ -249,6 +249,7 @@ def _train_model(
     history: list[dict[str, Any]] = []
     epochs: list[dict[str, Any]] = []
     stopper = EarlyStopping(cfg.patience, cfg.epochs - 1)
+    averager = WeightAverage()
     step = 0
     bar = tqdm(range(cfg.epochs), desc=f"fold {fold}", leave=False, disable=not show_progress)
     for epoch in bar:
@@ -278,6 +279,8 @@ def _train_model(
             if callback:
                 callback("step", row)
         erow: dict[str, Any] = {"fold": fold, "epoch": epoch, "train_loss": float(np.mean(losses))}
+        if epoch >= cfg.epochs - cfg.averaged_epochs:
+            averager.update(model)
         if monitor_inputs is not None:
             c = branch_cindices(predict_inputs(model, monitor_inputs, device), cfg.model, time[monitor_idx], event[monitor_idx])
             erow.update(val_cindex=c["cindex"], val_cindex_genomic=c["cindex_genomic"], val_cindex_image=c["cindex_image"])
@@ -293,6 +296,8 @@ def _train_model(
             logger.info("fold %d: early stop at epoch %d (best inner-val epoch %d)", fold, epoch, stopper.best_epoch)
             break
     best_epoch = len(epochs) - 1
+    if averager.apply(model):
+        logger.info("fold %d: weights averaged over the last %d epochs", fold, averager.count)
     if inner_inputs is not None:
         restored = stopper.restore(model)
         best_epoch = best_epoch if restored is None else restored

@@ -97,6 +97,50 @@ def test_early_stopping_uses_inner_split_only(demo_dir: Path, cache_dir: Path) -
         assert best == int(finite.loc[finite["inner_val_cindex"].idxmax(), "epoch"])
 
 
+def test_weight_average_is_the_mean_of_the_last_epochs_weights(demo_dir: Path, cache_dir: Path) -> None:
+    """average_fraction keeps the mean of the weights after each of the last round(f · epochs) epochs.
+
+    Reference: the weights after epoch e of a longer run equal the final weights of a run of
+    e + 1 epochs (same seed, same batches), so the expected average is the plain mean of the
+    final weights of k shorter runs, computed here without the averaging code.
+    """
+    from pathgptomic.data import read_cohort
+
+    cohort = read_cohort(demo_dir)
+    folds = [(np.arange(0, 32), np.arange(32, cohort.n))]
+
+    def fold_model(epochs: int, average_fraction: float) -> torch.nn.Module:
+        cfg = _cfg("genomic", cache_dir, average_fraction=average_fraction)
+        cfg.epochs = epochs
+        return cross_validate(cohort, cfg, folds=folds, final_fit=False, show_progress=False).fold_models[0].model
+
+    averaged = fold_model(4, 0.75)  # the last 3 of 4 epochs
+    snapshots = [dict(fold_model(e, 0).named_parameters()) for e in (2, 3, 4)]
+    last = dict(snapshots[-1])
+    for name, param in averaged.named_parameters():
+        expected = torch.stack([s[name].detach() for s in snapshots]).mean(dim=0)
+        torch.testing.assert_close(param.detach(), expected, rtol=1e-5, atol=1e-6)
+    assert any(not torch.allclose(p.detach(), last[n].detach()) for n, p in averaged.named_parameters())
+    # averaging one epoch is the last epoch's model
+    one = dict(fold_model(4, 0.1).named_parameters())  # rounds to 0 epochs, kept at 1
+    for name, param in last.items():
+        torch.testing.assert_close(one[name].detach(), param.detach())
+
+
+@pytest.mark.parametrize("fraction", [-0.1, 1.5, float("nan")])
+def test_weight_average_refuses_impossible_fractions(fraction: float) -> None:
+    from pathgptomic.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="average_fraction must lie in"):
+        TrainConfig(average_fraction=fraction)
+
+
+def test_weight_average_counts_epochs_and_yields_to_early_stopping() -> None:
+    assert TrainConfig(epochs=30, average_fraction=2 / 3).averaged_epochs == 20
+    assert TrainConfig(epochs=30, average_fraction=0.0).averaged_epochs == 0
+    assert TrainConfig(epochs=30, average_fraction=2 / 3, early_stopping=True).averaged_epochs == 0
+
+
 def test_cli_cv_writes_loadable_bundle_that_reproduces_predictions(
     demo_dir: Path, cache_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -128,10 +172,14 @@ def test_cli_cv_writes_loadable_bundle_that_reproduces_predictions(
             "--no-progress",
             "--batch-size",
             "16",
+            "--average-fraction",
+            "0.5",
         ]
     )
     assert rc == 0
     assert "C-index (mean ± sd over 2 folds)" in capsys.readouterr().out
+    assert "final weights: the mean of the weights after each of the last 1 epoch (weight averaging)" in (out / "README.md").read_text()
+    assert json.loads((out / "config.json").read_text())["train_config"]["average_fraction"] == 0.5
     for f in (
         "config.json",
         "weights.safetensors",
