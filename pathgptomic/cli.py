@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 from pathgptomic.errors import PathGPTomicError
 from pathgptomic.schema import (
-    DEFAULT_AVERAGE_FRACTION,
     DEFAULT_IMAGE_ENCODER,
     DEFAULT_RNA_COMPONENTS,
     DEMO_N_PATIENTS,
@@ -114,8 +113,9 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--average-fraction",
         type=float,
-        default=DEFAULT_AVERAGE_FRACTION,
-        help="keep the mean of the weights of the last F share of the epochs (stochastic weight averaging); 0 = the last epoch's weights",
+        default=None,
+        help="keep the mean of the weights of the last F share of the epochs (stochastic weight averaging); 0 = the last "
+        "epoch's weights; default 2/3 for runs of at least 30 epochs, else 0",
     )
     p.add_argument("--alpha", type=float, default=1.0, help="modulation strength α in k = min(1 - tanh(α(ρ-1)), 1)")
     p.add_argument("--balance-start", type=int, default=0, help="first epoch with gradient modulation")

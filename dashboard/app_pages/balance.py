@@ -91,7 +91,7 @@ def _draw(run_ids: list[str], window: int, raw: bool) -> None:
             reading = balance_reading(a[1], b[1], labels=names)
         else:
             reading = balance_reading(epochs[0])
-        st.markdown(f"**Reading:** {plain(reading)}.")  # run names are user text
+        st.markdown(f"**Reading:** {plain(reading)} (validation C-index at the last epoch, mean over folds).")  # run names are user text
     if with_history:
         st.plotly_chart(
             balance_figure([t[0] for t in with_history], [_plot_text(t[2]) for t in with_history], window=window, raw=raw, fold=fold),
@@ -104,7 +104,9 @@ def _draw(run_ids: list[str], window: int, raw: bool) -> None:
         "ρ^G = s^G/s^P compares each branch's share of the Cox partial likelihood (ρ > 1: genomics "
         "dominates); gradmod scales the dominant branch's gradients by k = min(1 − tanh(α(ρ − 1)), 1). "
         "Per-step curves show the chosen fit; the validation C-index per epoch is the mean ± sd over the "
-        "CV folds, for monitoring only (never used for model selection)."
+        "CV folds, for monitoring only (never used for model selection). A model trained with weight averaging "
+        "keeps the mean of its last epochs' weights, so its cross-validated C-index (Cohort page) can differ "
+        "from the last epoch's point here."
     )
 
 

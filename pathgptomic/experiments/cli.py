@@ -17,8 +17,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pathgptomic.schema import DEFAULT_AVERAGE_FRACTION
-
 __all__ = ["register", "cmd_benchmark", "cmd_semisynthetic", "load_benchmark_cohort"]
 
 
@@ -44,11 +42,29 @@ def _seeds(value: str) -> list[int]:
     return list(range(n))
 
 
+def _fraction(value: str) -> float:
+    try:
+        f = float(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--average-fraction takes a number in [0, 1], got {value!r}") from exc
+    if not 0.0 <= f <= 1.0:
+        raise argparse.ArgumentTypeError(f"--average-fraction must lie in [0, 1] (share of the final epochs averaged), got {value}")
+    return f
+
+
+def _seeds_text(seeds: list[int]) -> str:
+    """``--seeds`` text that :func:`_seeds` reads back as ``seeds``: a count for 0..S-1, else a comma list
+    (a single seed other than 0 keeps a trailing comma: ``"1,"``; ``"1"`` would mean one seed, seed 0)."""
+    if seeds == list(range(len(seeds))):
+        return str(len(seeds))
+    return ",".join(map(str, seeds)) + ("," if len(seeds) == 1 else "")
+
+
 def _command_line(args: argparse.Namespace) -> str:
     """The exact command, rebuilt from the parsed options (every option written out)."""
     parts = ["pathgptomic", "benchmark", "--cohort", args.cohort, "--suite", args.suite]
     parts += ["--splits", args.splits] if args.splits else ["--folds", str(args.folds)]
-    parts += ["--seeds", ",".join(map(str, args.seeds)) if args.seeds != list(range(len(args.seeds))) else str(len(args.seeds))]
+    parts += ["--seeds", _seeds_text(args.seeds)]
     parts += ["--epochs", str(args.epochs), "--out", args.out]
     for opt in (
         "batch_size",
@@ -83,7 +99,7 @@ _DEFAULTS: dict[str, Any] = {
     "lr": 5e-4,
     "weight_decay": 1e-4,
     "dropout": 0.25,
-    "average_fraction": DEFAULT_AVERAGE_FRACTION,
+    "average_fraction": None,
     "alpha": 1.0,
     "image_encoder": "resnet18",
     "max_patches": 64,
@@ -193,9 +209,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--early-stopping", action="store_true", help="stop on an inner validation split of each training fold")
     p.add_argument(
         "--average-fraction",
-        type=float,
-        default=DEFAULT_AVERAGE_FRACTION,
-        help="evaluate the mean of the weights of the last F share of the epochs (0 = the last epoch's weights)",
+        type=_fraction,
+        default=None,
+        help="evaluate the mean of the weights of the last F share of the epochs (0 = the last epoch's weights; "
+        "default 2/3 for runs of at least 30 epochs, else 0)",
     )
     p.add_argument("--image-encoder", default="resnet18", help="frozen patch encoder (e.g. test_resnet for the demo)")
     p.add_argument("--image-weights", default=None, help="local weights of the encoder (default: seeded random init)")

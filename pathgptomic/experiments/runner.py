@@ -35,7 +35,7 @@ from pathgptomic.experiments.baselines import (
     fit_predict_baseline,
 )
 from pathgptomic.experiments.rows import BenchmarkRow, rows_for_suite
-from pathgptomic.schema import DEFAULT_AVERAGE_FRACTION
+from pathgptomic.schema import effective_average_fraction
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,8 @@ class BenchmarkSettings:
         batch_size, lr, weight_decay, dropout: Optimiser / model settings of every deep row.
         early_stopping: Stop on an inner validation split of the training fold.
         average_fraction: Share of the final epochs whose weights are averaged into the
-            evaluated model (``TrainConfig.average_fraction``; 0 = the last epoch's weights).
+            evaluated model (``TrainConfig.average_fraction``; 0 = the last epoch's weights,
+            ``None`` = the default rule).
         alpha: Gradient-modulation strength of the ``gradmod`` rows.
         image_encoder: Frozen patch encoder (timm / project name).
         image_weights: Local weights of the encoder (``None``: seeded random init).
@@ -107,7 +108,7 @@ class BenchmarkSettings:
     weight_decay: float = 1e-4
     dropout: float = 0.25
     early_stopping: bool = False
-    average_fraction: float = DEFAULT_AVERAGE_FRACTION
+    average_fraction: float | None = None
     alpha: float = 1.0
     image_encoder: str = "resnet18"
     image_weights: str | None = None
@@ -127,6 +128,8 @@ class BenchmarkSettings:
             raise ConfigError(f"--folds must be >= 2, got {self.n_folds}")
         if self.epochs < 1:
             raise ConfigError(f"--epochs must be >= 1, got {self.epochs}")
+        if self.average_fraction is not None and not 0.0 <= self.average_fraction <= 1.0:
+            raise ConfigError(f"--average-fraction must lie in [0, 1], got {self.average_fraction}")
         if isinstance(self.cox, dict):
             self.cox = CoxBaselineConfig(**self.cox)
 
@@ -135,7 +138,8 @@ class BenchmarkSettings:
         d = asdict(self)
         for k in ("seeds", "suite", "rows", "device", "cache_dir"):
             d.pop(k)
-        if not d["average_fraction"]:  # folders written before weight averaging existed keep their fingerprint
+        d["average_fraction"] = effective_average_fraction(d["average_fraction"], d["epochs"])
+        if not d["average_fraction"] or d["early_stopping"]:  # no averaging: folders from before it existed keep their fingerprint
             d.pop("average_fraction")
         d["cox"] = {k: list(v) if isinstance(v, tuple) else v for k, v in d["cox"].items()}
         if d["splits_dir"]:

@@ -16,7 +16,7 @@ import torch
 
 from pathgptomic.errors import ConfigError
 from pathgptomic.nn.fusion import ModelConfig
-from pathgptomic.schema import DEFAULT_AVERAGE_FRACTION
+from pathgptomic.schema import effective_average_fraction
 from pathgptomic.training.balance import BalanceConfig
 from pathgptomic.training.features import CohortFeatures, FeatureSettings
 
@@ -47,8 +47,10 @@ class TrainConfig:
             2-core machine (measured), so the default is 1.
         average_fraction: Keep as the trained model the mean of the weights after each of
             the last ``round(average_fraction · epochs)`` epochs (at least one; stochastic
-            weight averaging) instead of the last epoch's weights; 0 = off. Ignored with
-            early stopping, which picks the best inner-validation epoch instead.
+            weight averaging) instead of the last epoch's weights; 0 = off; ``None`` = the
+            default rule, 2/3 for runs of at least 30 epochs and off for shorter ones
+            (:func:`pathgptomic.schema.effective_average_fraction`). Ignored with early
+            stopping, which picks the best inner-validation epoch instead.
         log_balance: Compute and log ρ^G, ρ^P and the branch gradient norms at every
             step even when nothing is modulated (``concat``), for side-by-side
             comparison with ``gradmod``. Off by default: the computation costs ~18 % of
@@ -72,7 +74,7 @@ class TrainConfig:
     modulate_step_size: bool = True
     cpu_threads: int = 1
     log_balance: bool = False
-    average_fraction: float = DEFAULT_AVERAGE_FRACTION
+    average_fraction: float | None = None
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -87,7 +89,7 @@ class TrainConfig:
             raise ConfigError(f"val_fraction must lie in [0.05, 0.5], got {self.val_fraction}")
         if self.optimizer not in ("adam", "sgd"):
             raise ConfigError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
-        if not 0.0 <= self.average_fraction <= 1.0:
+        if self.average_fraction is not None and not 0.0 <= self.average_fraction <= 1.0:
             raise ConfigError(f"average_fraction must lie in [0, 1] (share of the final epochs averaged), got {self.average_fraction}")
         if self.cpu_threads < 1:
             raise ConfigError(f"cpu_threads must be >= 1, got {self.cpu_threads}")
@@ -101,9 +103,10 @@ class TrainConfig:
     @property
     def averaged_epochs(self) -> int:
         """Number of final epochs whose weights are averaged (0: the last epoch's weights are kept)."""
-        if self.early_stopping or self.average_fraction <= 0:
+        fraction = effective_average_fraction(self.average_fraction, self.epochs)
+        if self.early_stopping or fraction <= 0:
             return 0
-        return max(1, round(self.average_fraction * self.epochs))
+        return max(1, round(fraction * self.epochs))
 
     def final_weights(self) -> str:
         """Which weights the trained model keeps, in words (model cards and benchmark reports)."""

@@ -12,6 +12,7 @@ weights of the last epochs (stochastic weight averaging).
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -135,9 +136,10 @@ class WeightAverage:
     (stochastic weight averaging, Izmailov et al., 2018).
 
     After epochs :math:`e_1..e_m` the average is :math:`\bar w = \frac{1}{m}\sum_i w_{e_i}`,
-    updated as :math:`\bar w \leftarrow \bar w + (w - \bar w)/m`. Buffers (frozen projections)
-    are not averaged: they do not change during training. The model has no batch
-    normalisation, so the averaged weights need no statistics pass.
+    updated as :math:`\bar w \leftarrow \bar w + (w - \bar w)/m`. Buffers are not averaged:
+    the frozen projections do not change during training, and batch-normalisation statistics
+    (only in a patch encoder trained end to end) belong to no single epoch's weights —
+    :meth:`apply` recomputes them for the averaged weights.
     """
 
     def __init__(self) -> None:
@@ -154,11 +156,18 @@ class WeightAverage:
                 else:
                     self.mean[name] += (param.detach() - self.mean[name]) / self.count
 
-    def apply(self, model: torch.nn.Module) -> int:
-        """Write the averaged parameters into ``model``; the number of epochs averaged (0: nothing done)."""
+    def apply(self, model: torch.nn.Module, batches: Callable[[], Iterable[Any]]) -> int:
+        """Write the averaged parameters into ``model`` and, when it has batch normalisation, recompute
+        its running statistics over ``batches()`` (the training patients' inputs, each with ``.to``).
+
+        Returns:
+            The number of epochs averaged (0: nothing done).
+        """
         if not self.count:
             return 0
         with torch.no_grad():
             for name, param in model.named_parameters():
                 param.copy_(self.mean[name])
+        if any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+            torch.optim.swa_utils.update_bn(batches(), model)
         return self.count

@@ -296,7 +296,7 @@ def _train_model(
             logger.info("fold %d: early stop at epoch %d (best inner-val epoch %d)", fold, epoch, stopper.best_epoch)
             break
     best_epoch = len(epochs) - 1
-    if averager.apply(model):
+    if averager.apply(model, lambda: (inputs.index(i.to(device)) for i in _batches(len(fit_idx), cfg.batch_size, generator))):
         logger.info("fold %d: weights averaged over the last %d epochs", fold, averager.count)
     if inner_inputs is not None:
         restored = stopper.restore(model)

@@ -14,6 +14,7 @@ from pathgptomic.cli import main
 from pathgptomic.experiments import rows_for_suite
 from pathgptomic.experiments import runner as runner_mod
 from pathgptomic.experiments.report import paired_wilcoxon
+from pathgptomic.schema import DEFAULT_AVERAGE_FRACTION
 
 torch.set_num_threads(1)
 
@@ -193,3 +194,29 @@ def test_paired_wilcoxon_matches_scipy() -> None:
     assert t["n"] == 10
     assert t["p"] == pytest.approx(wilcoxon(a, b).pvalue)
     assert t["delta"] == pytest.approx((a - b).mean())
+
+
+@pytest.mark.parametrize("seeds", [[0], [0, 1, 2], [1], [2, 5]])
+def test_recorded_seeds_read_back_as_the_same_seeds(seeds: list[int]) -> None:
+    """The command a report records reruns the same seeds (a single seed 1 is "1,", not "1" = seed 0)."""
+    from pathgptomic.experiments.cli import _seeds, _seeds_text
+
+    assert _seeds(_seeds_text(seeds)) == seeds
+
+
+@pytest.mark.parametrize("value", ["1.5", "-0.1", "half"])
+def test_benchmark_refuses_an_impossible_average_fraction(value: str, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["benchmark", "--cohort", "demo", "--out", "unused", "--average-fraction", value])
+    assert exc.value.code == 2 and "--average-fraction" in capsys.readouterr().err
+
+
+def test_averaging_does_not_enter_the_fingerprint_when_nothing_is_averaged() -> None:
+    """Folders written before weight averaging existed (or with early stopping, which ignores it) still resume."""
+    base = runner_mod.BenchmarkSettings(average_fraction=0.0).fingerprint_dict()
+    assert "average_fraction" not in base
+    assert "average_fraction" not in runner_mod.BenchmarkSettings(early_stopping=True).fingerprint_dict()
+    assert runner_mod.BenchmarkSettings().fingerprint_dict()["average_fraction"] == DEFAULT_AVERAGE_FRACTION > 0
+    assert "average_fraction" not in runner_mod.BenchmarkSettings(epochs=10).fingerprint_dict()  # short runs: none
+    with pytest.raises(Exception, match="average-fraction"):
+        runner_mod.BenchmarkSettings(average_fraction=1.5)

@@ -127,6 +127,32 @@ def test_weight_average_is_the_mean_of_the_last_epochs_weights(demo_dir: Path, c
         torch.testing.assert_close(one[name].detach(), param.detach())
 
 
+def test_weight_average_recomputes_batchnorm_statistics_for_the_averaged_weights() -> None:
+    """With batch normalisation (an encoder trained end to end), the running statistics after
+    averaging are those of the averaged weights on the training batches, computed here by hand:
+    the mean over batches of each batch's mean and of its unbiased variance."""
+    from pathgptomic.training.steps import WeightAverage
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    averager = WeightAverage()
+    weights = []
+    for _ in range(3):
+        with torch.no_grad():
+            model[0].weight.normal_()
+            model[0].bias.normal_()
+        weights.append((model[0].weight.clone(), model[0].bias.clone()))
+        averager.update(model)
+    batches = [torch.randn(8, 3) for _ in range(4)]
+    assert averager.apply(model, lambda: iter(batches)) == 3
+    w = torch.stack([a for a, _ in weights]).mean(0)
+    b = torch.stack([c for _, c in weights]).mean(0)
+    hidden = [x @ w.T + b for x in batches]
+    torch.testing.assert_close(model[0].weight, w)
+    torch.testing.assert_close(model[1].running_mean, torch.stack([h.mean(0) for h in hidden]).mean(0))
+    torch.testing.assert_close(model[1].running_var, torch.stack([h.var(0, unbiased=True) for h in hidden]).mean(0))
+
+
 @pytest.mark.parametrize("fraction", [-0.1, 1.5, float("nan")])
 def test_weight_average_refuses_impossible_fractions(fraction: float) -> None:
     from pathgptomic.errors import ConfigError
@@ -136,6 +162,10 @@ def test_weight_average_refuses_impossible_fractions(fraction: float) -> None:
 
 
 def test_weight_average_counts_epochs_and_yields_to_early_stopping() -> None:
+    assert TrainConfig(epochs=30).averaged_epochs == 20  # default rule: 2/3 from 30 epochs on
+    assert TrainConfig(epochs=45).averaged_epochs == 30
+    assert TrainConfig(epochs=29).averaged_epochs == 0  # shorter runs keep the last epoch's weights
+    assert TrainConfig(epochs=10, average_fraction=0.5).averaged_epochs == 5  # a given fraction is kept
     assert TrainConfig(epochs=30, average_fraction=2 / 3).averaged_epochs == 20
     assert TrainConfig(epochs=30, average_fraction=0.0).averaged_epochs == 0
     assert TrainConfig(epochs=30, average_fraction=2 / 3, early_stopping=True).averaged_epochs == 0
