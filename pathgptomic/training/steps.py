@@ -132,29 +132,28 @@ class EarlyStopping:
 
 
 class WeightAverage:
-    r"""Running mean of a model's floating-point parameters over the epochs it is fed
-    (stochastic weight averaging, Izmailov et al., 2018).
+    r"""Running mean of a model's parameters over the epochs it is fed (stochastic weight averaging,
+    Izmailov et al., 2018), kept by :class:`torch.optim.swa_utils.AveragedModel`.
 
-    After epochs :math:`e_1..e_m` the average is :math:`\bar w = \frac{1}{m}\sum_i w_{e_i}`,
-    updated as :math:`\bar w \leftarrow \bar w + (w - \bar w)/m`. Buffers are not averaged:
-    the frozen projections do not change during training, and batch-normalisation statistics
-    (only in a patch encoder trained end to end) belong to no single epoch's weights —
+    After epochs :math:`e_1..e_m` the average is :math:`\bar w = \frac{1}{m}\sum_i w_{e_i}`. Buffers are
+    not averaged: the frozen projections do not change during training, and batch-normalisation
+    statistics (only in a patch encoder trained end to end) belong to no single epoch's weights —
     :meth:`apply` recomputes them for the averaged weights.
     """
 
     def __init__(self) -> None:
-        self.mean: dict[str, torch.Tensor] = {}
-        self.count = 0
+        self.averaged: torch.optim.swa_utils.AveragedModel | None = None
+
+    @property
+    def count(self) -> int:
+        """Number of epochs averaged so far."""
+        return 0 if self.averaged is None else int(self.averaged.n_averaged)
 
     def update(self, model: torch.nn.Module) -> None:
         """Fold the model's current parameters into the average."""
-        self.count += 1
-        with torch.no_grad():
-            for name, param in model.named_parameters():
-                if name not in self.mean:
-                    self.mean[name] = param.detach().clone()
-                else:
-                    self.mean[name] += (param.detach() - self.mean[name]) / self.count
+        if self.averaged is None:
+            self.averaged = torch.optim.swa_utils.AveragedModel(model)
+        self.averaged.update_parameters(model)
 
     def apply(self, model: torch.nn.Module, batches: Callable[[], Iterable[Any]]) -> int:
         """Write the averaged parameters into ``model`` and, when it has batch normalisation, recompute
@@ -163,11 +162,11 @@ class WeightAverage:
         Returns:
             The number of epochs averaged (0: nothing done).
         """
-        if not self.count:
+        if self.averaged is None:
             return 0
         with torch.no_grad():
-            for name, param in model.named_parameters():
-                param.copy_(self.mean[name])
+            for param, mean in zip(model.parameters(), self.averaged.module.parameters()):
+                param.copy_(mean)
         if any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules()):
             torch.optim.swa_utils.update_bn(batches(), model)
         return self.count
