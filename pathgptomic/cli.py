@@ -81,6 +81,11 @@ def _add_training_args(p: argparse.ArgumentParser) -> None:
         help="with more CNV + mutation columns than patients: project them onto this many principal components "
         "fitted on the training patients (0 = feed every column; default %(default)s)",
     )
+    p.add_argument(
+        "--no-linear-skip",
+        action="store_true",
+        help="drop the linear path from the genomic inputs to G (G = MLP-B([G1 ‖ G2]) only, as in the paper)",
+    )
     p.add_argument("--clinical", action="store_true", help="also feed clinical covariates (age, sex) to the genomic SNN")
     p.add_argument(
         "--image-encoder",
@@ -154,6 +159,7 @@ def config_from_args(args: argparse.Namespace):
             image_encoder=args.image_encoder,
             rna_components=getattr(args, "rna_components", DEFAULT_RNA_COMPONENTS),
             cnv_mut_components=getattr(args, "cnv_mut_components", DEFAULT_RNA_COMPONENTS),
+            linear_skip=not getattr(args, "no_linear_skip", False),
         ),
         features=FeatureSettings(
             genomic_blocks=blocks,

@@ -91,6 +91,8 @@ def _command_line(args: argparse.Namespace) -> str:
             parts += [f"--{opt.replace('_', '-')}", str(v)]
     if args.early_stopping:
         parts.append("--early-stopping")
+    if args.no_linear_skip:
+        parts.append("--no-linear-skip")
     return shlex.join(parts)
 
 
@@ -132,6 +134,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         early_stopping=args.early_stopping,
         average_fraction=args.average_fraction,
         alpha=args.alpha,
+        linear_skip=not args.no_linear_skip,
         image_encoder=args.image_encoder,
         image_weights=args.image_weights,
         max_patches=args.max_patches,
@@ -207,6 +210,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--dropout", type=float, default=0.25)
     p.add_argument("--alpha", type=float, default=1.0, help="gradient-modulation strength of the gradmod rows")
     p.add_argument("--early-stopping", action="store_true", help="stop on an inner validation split of each training fold")
+    p.add_argument(
+        "--no-linear-skip", action="store_true", help="deep rows without the genomic branch's linear skip path (the paper's networks only)"
+    )
     p.add_argument(
         "--average-fraction",
         type=_fraction,

@@ -130,7 +130,12 @@ def _hyper_parameters(settings: Any, cohort: Any = None) -> list[str]:
         f"{s.weight_decay}, dropout {s.dropout}, "
         + _final_weights(s)
         + f"; gradmod α = {s.alpha} from epoch 0; Cox partial likelihood (Breslow ties); default widths "
-        "(SNN 64-48-32-32, MLP-B 128, G and P 32-d, mean patch pooling).",
+        "(SNN 64-48-32-32, MLP-B 128, G and P 32-d, mean patch pooling); genomic branch "
+        + (
+            "with the linear skip path (G = MLP-B([G1 ‖ G2]) + L·[x1 ‖ x2])."
+            if getattr(s, "linear_skip", False)
+            else "without the linear skip path."
+        ),
         f"- Image features: frozen `{s.image_encoder}` "
         + (f"(weights {s.image_weights})" if s.image_weights else "(seeded random init, weights saved in the cache)")
         + f", {s.patch_size}-px tiles, at most {s.max_patches} per slide, z-scored per training fold.",

@@ -87,6 +87,8 @@ class BenchmarkSettings:
             evaluated model (``TrainConfig.average_fraction``; 0 = the last epoch's weights,
             ``None`` = the default rule).
         alpha: Gradient-modulation strength of the ``gradmod`` rows.
+        linear_skip: Deep rows have the genomic branch's linear skip path
+            (``ModelConfig.linear_skip``; ``False`` = the paper's networks only).
         image_encoder: Frozen patch encoder (timm / project name).
         image_weights: Local weights of the encoder (``None``: seeded random init).
         max_patches: Patches per slide.
@@ -110,6 +112,7 @@ class BenchmarkSettings:
     early_stopping: bool = False
     average_fraction: float | None = None
     alpha: float = 1.0
+    linear_skip: bool = True
     image_encoder: str = "resnet18"
     image_weights: str | None = None
     max_patches: int = 64
@@ -141,6 +144,8 @@ class BenchmarkSettings:
         d["average_fraction"] = effective_average_fraction(d["average_fraction"], d["epochs"])
         if not d["average_fraction"] or d["early_stopping"]:  # no averaging: folders from before it existed keep their fingerprint
             d.pop("average_fraction")
+        if not d["linear_skip"]:  # the same for folders from before the linear skip path
+            d.pop("linear_skip")
         d["cox"] = {k: list(v) if isinstance(v, tuple) else v for k, v in d["cox"].items()}
         if d["splits_dir"]:
             d["splits_dir"] = str(Path(d["splits_dir"]).name)
@@ -272,7 +277,7 @@ def _train_config(row: BenchmarkRow, settings: BenchmarkSettings, features_setti
     from pathgptomic.training.config import TrainConfig, resolve_block_projections
 
     cfg = TrainConfig(
-        model=ModelConfig(fusion=row.fusion, rna_encoder=row.rna_encoder, dropout=settings.dropout),
+        model=ModelConfig(fusion=row.fusion, rna_encoder=row.rna_encoder, dropout=settings.dropout, linear_skip=settings.linear_skip),
         features=features_settings,
         balance=BalanceConfig(enabled=True, alpha=settings.alpha),
         epochs=settings.epochs,
@@ -463,7 +468,8 @@ def run_benchmark(
 def settings_from_json(path: str | Path) -> BenchmarkSettings:
     """The settings recorded in a ``benchmark.json`` (for re-writing a report)."""
     d = json.loads(Path(path).read_text())["all_settings"]
-    return BenchmarkSettings(**{"average_fraction": 0.0, **d})  # runs before weight averaging existed had none
+    # runs from before weight averaging or the linear skip path existed had neither
+    return BenchmarkSettings(**{"average_fraction": 0.0, "linear_skip": False, **d})
 
 
 __all__ = [

@@ -64,6 +64,11 @@ class ModelConfig:
             The trainer keeps each projection only for a high-dimensional input (more
             features than patients, :func:`pathgptomic.training.config.resolve_block_projections`);
             measured in docs/DECISIONS.md, "RNA projection" and "Wide CNV/mutation blocks".
+        linear_skip: Add a linear path from the genomic inputs to G, next to the networks:
+            ``G = MLP-B([G1 ‖ G2]) + L·[x1 ‖ x2]`` with ``x1``/``x2`` the (projected) inputs
+            of the two SNNs and ``L`` initialised at zero ("wide and deep"): the linear,
+            Cox-like part of the genomic signal is learnt directly and the networks model
+            what is left. Measured in docs/DECISIONS.md, "Linear skip path".
     """
 
     fusion: str = "gradmod"
@@ -86,6 +91,7 @@ class ModelConfig:
     cnv_mut_components: int = DEFAULT_RNA_COMPONENTS
     cnv_mut_projected_blocks: tuple[str, ...] = ()
     cnv_mut_width: int = 0
+    linear_skip: bool = True
 
     def __post_init__(self) -> None:
         self.snn_hidden = tuple(int(h) for h in self.snn_hidden)
@@ -227,7 +233,12 @@ def _fit_pca(z: torch.Tensor, projection: torch.Tensor, scale: torch.Tensor) -> 
 
 
 class GenomicBranch(nn.Module):
-    """G = MLP-B([G1 ‖ G2]) with G1 = SNN(cnv ‖ mut) and G2 = SNN(rna) or frozen embeddings."""
+    """G = MLP-B([G1 ‖ G2]) (+ L·[x1 ‖ x2]) with G1 = SNN(x1), G2 = SNN(x2) or frozen embeddings.
+
+    ``x1`` is the CNV/mutation (+ clinical) input and ``x2`` the RNA input, each after its
+    frozen projection when it has one; ``L`` is the optional linear skip path
+    (``cfg.linear_skip``, zero at initialisation).
+    """
 
     def __init__(self, cfg: ModelConfig, cnv_mut_dim: int, rna_dim: int) -> None:
         super().__init__()
@@ -255,6 +266,12 @@ class GenomicBranch(nn.Module):
         self.use_rna = rna_dim > 0 and cfg.rna_encoder != "none"
         g1 = self.snn.num_features if self.snn is not None else 0
         self.mlp_b = MLP(g1 + g2, cfg.mlp_b_hidden, cfg.genomic_dim, n_layers=3, dropout=cfg.dropout)
+        self.skip: nn.Linear | None = None
+        if cfg.linear_skip:
+            x2 = (cfg.rna_components if self.projects_rna else rna_dim) if self.use_rna else 0
+            self.skip = nn.Linear((width1 if cnv_mut_dim > 0 else 0) + x2, cfg.genomic_dim)
+            nn.init.zeros_(self.skip.weight)
+            nn.init.zeros_(self.skip.bias)
         self.num_features = cfg.genomic_dim
 
     @torch.no_grad()
@@ -310,16 +327,19 @@ class GenomicBranch(nn.Module):
 
     def forward(self, cnv_mut: torch.Tensor, rna: torch.Tensor) -> torch.Tensor:
         """``(B, p1), (B, p2) → G (B, genomic_dim)``."""
-        parts = []
+        inputs, parts = [], []
         if self.snn is not None:
             if self.projects_cnv_mut:
                 cnv_mut = (cnv_mut @ self.cnv_mut_projection) / self.cnv_mut_projection_scale
+            inputs.append(cnv_mut)
             parts.append(self.snn(cnv_mut))
         if self.use_rna:
             if self.projects_rna:
                 rna = (rna @ self.rna_projection) / self.rna_projection_scale
+            inputs.append(rna)
             parts.append(self.rna_snn(rna) if self.rna_snn is not None else rna)
-        return self.mlp_b(torch.cat(parts, dim=1))
+        g = self.mlp_b(torch.cat(parts, dim=1))
+        return g + self.skip(torch.cat(inputs, dim=1)) if self.skip is not None else g
 
 
 class ImageBranch(nn.Module):
@@ -423,7 +443,7 @@ class PathGPTomic(nn.Module):
 
     # -- parameter groups (used by gradient modulation; selected by module, not tensor rank)
     def genomic_parameters(self) -> list[nn.Parameter]:
-        """Trainable parameters of the genomic branch (SNNs, MLP-B); not the head."""
+        """Trainable parameters of the genomic branch (SNNs, MLP-B, linear skip); not the head."""
         return [p for p in self.genomic_branch.parameters() if p.requires_grad] if self.genomic_branch else []
 
     def image_parameters(self) -> list[nn.Parameter]:

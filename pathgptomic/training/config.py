@@ -127,8 +127,8 @@ class TrainConfig:
         """Inverse of :meth:`to_dict` (unknown keys are refused with a message)."""
         d = dict(d)
         try:
-            # bundles written before the CNV/mutation projection existed had none
-            model = ModelConfig(**{"cnv_mut_components": 0, **d.pop("model", {})})
+            # bundles written before the CNV/mutation projection or the linear skip path existed had neither
+            model = ModelConfig(**{"cnv_mut_components": 0, "linear_skip": False, **d.pop("model", {})})
             features = FeatureSettings(**d.pop("features", {}))
             balance = BalanceConfig(**d.pop("balance", {}))
             # ... nor weight averaging: their final models are the last epoch's weights

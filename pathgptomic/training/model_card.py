@@ -40,6 +40,13 @@ def inputs_statement(train_config: dict[str, Any]) -> str:
     return "; ".join(parts + [clinical]) + "."
 
 
+def genomic_branch_statement(model: dict[str, Any]) -> str:
+    """How the genomic branch maps its inputs to G, in words (model cards)."""
+    if model.get("linear_skip"):
+        return "G = MLP-B([G1 ‖ G2]) + a linear skip path L·[x1 ‖ x2] from the (projected) genomic inputs."
+    return "G = MLP-B([G1 ‖ G2]) (no linear skip path)."
+
+
 def _calibration_lines(metrics: dict[str, Any], config: dict[str, Any]) -> list[str]:
     cal = config.get("calibration")
     if not cal:
@@ -102,6 +109,7 @@ def model_card(config: dict[str, Any], metrics: dict[str, Any]) -> str:
         f"- Fusion: `{tc['model']['fusion']}`; RNA encoder: `{tc['features']['rna_encoder']}`; image encoder: "
         f"`{config['image_encoder']['name']}`",
         f"- Inputs: {inputs_statement(tc)}",
+        *([f"- Genomic branch: {genomic_branch_statement(tc['model'])}"] if tc["model"]["fusion"] != "image" else []),
         f"- Cohort: {config['cohort']['source']} ({config['cohort']['n_patients']} patients, "
         f"{config['cohort']['n_events']} events, time in {config['cohort']['time_unit']})"
         + (" — **synthetic**" if config["cohort"].get("synthetic") else "")
