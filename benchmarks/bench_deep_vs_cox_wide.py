@@ -11,12 +11,17 @@ penalizer chosen by inner CV). Prints the Markdown report and writes it to ``--o
 
 Usage::
 
-    python benchmarks/bench_deep_vs_cox_wide.py [--seeds 0,1,2] [--out FILE]
+    python benchmarks/bench_deep_vs_cox_wide.py [--seeds 0,1,2] [--cohorts real,wide,fewer] [--extra="FLAGS" ...] [--out FILE]
+
+``--extra=FLAGS`` (repeatable; with "=", since the flags start with ``--``) adds one deep row per cohort with those CLI flags on top of the
+defaults (a variant, e.g. ``--extra="--rna-components 8 --cnv-mut-components 8"``); ``--extra=""``
+is the defaults themselves; without ``--extra`` only the defaults are run.
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -31,6 +36,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--cohorts", default="real,wide,fewer")
+    ap.add_argument("--extra", action="append", help="`pathgptomic cv` flags of one deep variant (repeatable; default: the defaults only)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "deep_vs_cox_wide.md"))
     args = ap.parse_args()
     if not DATA.is_dir():
@@ -53,18 +59,18 @@ def main() -> int:
     lines = [
         "# Deep genomic branch vs penalized Cox on real and widened TCGA-GBMLGG",
         "",
-        f"`python benchmarks/bench_deep_vs_cox_wide.py --seeds {args.seeds}` ({time.strftime('%Y-%m-%d')}, 2-core CPU, "
+        f"`{_command(args)}` ({time.strftime('%Y-%m-%d')}, 2-core CPU, "
         "one torch thread). Shared 5 splits; cell = mean C-index over the 5 folds (lifelines, Harrell).",
         "",
         f"- Cox: {cox_cfg.describe()}.",
         "- Deep: `pathgptomic cv --fusion genomic` with the CLI defaults (RNA-seq and any CNV/mutation block with more "
         "columns than patients each reduced to 32 training-fold PCs; linear skip path from the genomic inputs to G; "
-        "30 epochs, weights averaged over the last 20; no early stopping).",
+        "30 epochs, weights averaged over the last 20; no early stopping), plus the row's flags.",
         "",
-        "| cohort | penalized Cox (penalizers chosen) | deep, "
+        "| cohort | penalized Cox (penalizers chosen) | deep flags | deep, "
         + ", ".join(f"seed {s}" for s in seeds)
         + " | deep, mean over seeds | deep − Cox |",
-        "|---|---|---|---|---|",
+        "|---|---|---|---|---|---|",
     ]
     for name in args.cohorts.split(","):
         c = all_cohorts[name]
@@ -76,22 +82,44 @@ def main() -> int:
             cox.append(concordance_index(t[te], -r.risk, e[te]) if r.converged else float("nan"))
             pens.append(r.penalizer)
         print(name, "cox", np.round(cox, 3).tolist(), pens, flush=True)
-        deep = []
-        for seed in seeds:
-            a = build_parser().parse_args(["cv", "--cohort", "demo", "--fusion", "genomic", "--seed", str(seed), "--out", "unused"])
-            res = cross_validate(c, config_from_args(a), folds=folds, final_fit=False, show_progress=False)
-            deep.append(float(res.summary["cindex_mean"]))
-            print(name, "deep seed", seed, round(deep[-1], 4), np.round(res.folds["cindex"].to_numpy(), 3).tolist(), flush=True)
-        cm, dm = float(np.mean(cox)), float(np.mean(deep))
-        lines.append(
-            f"| {labels[name]} | {cm:.3f} ± {np.std(cox, ddof=1):.3f} ({', '.join(f'{p:g}' for p in pens)}) | "
-            + ", ".join(f"{d:.3f}" for d in deep)
-            + f" | **{dm:.3f}** | {dm - cm:+.3f} |"
-        )
+        cm = float(np.mean(cox))
+        for extra in args.extra or [""]:
+            deep = []
+            for seed in seeds:
+                argv = ["cv", "--cohort", "demo", "--fusion", "genomic", "--seed", str(seed), "--out", "unused", *shlex.split(extra)]
+                res = cross_validate(
+                    c, config_from_args(build_parser().parse_args(argv)), folds=folds, final_fit=False, show_progress=False
+                )
+                deep.append(float(res.summary["cindex_mean"]))
+                print(
+                    name,
+                    repr(extra),
+                    "deep seed",
+                    seed,
+                    round(deep[-1], 4),
+                    np.round(res.folds["cindex"].to_numpy(), 3).tolist(),
+                    flush=True,
+                )
+            dm = float(np.mean(deep))
+            lines.append(
+                f"| {labels[name]} | {cm:.3f} ± {np.std(cox, ddof=1):.3f} ({', '.join(f'{p:g}' for p in pens)}) | "
+                f"`{extra or '(defaults)'}` | " + ", ".join(f"{d:.3f}" for d in deep) + f" | **{dm:.3f}** | {dm - cm:+.3f} |"
+            )
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text)
     print(text)
     return 0
+
+
+def _command(args: argparse.Namespace) -> str:
+    """The command that reproduces this report (options at their defaults left out)."""
+    parts = ["python", "benchmarks/bench_deep_vs_cox_wide.py", "--seeds", args.seeds]
+    if args.cohorts != "real,wide,fewer":
+        parts += ["--cohorts", args.cohorts]
+    parts += [f"--extra={extra}" for extra in args.extra or []]  # "=": the flags start with "--"
+    if Path(args.out).name != "deep_vs_cox_wide.md":
+        parts += ["--out", f"benchmarks/results/{Path(args.out).name}"]
+    return shlex.join(parts)
 
 
 if __name__ == "__main__":

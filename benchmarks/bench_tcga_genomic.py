@@ -6,7 +6,9 @@ Computed in one run, on the same 5 PORPOISE/MCAT splits (../shared/data/tcga_gbm
    RNA-seq block + the CNV and mutation columns (reference 0.827 ± 0.018), the same + age
    (reference 0.851 ± 0.017), and + age + sex (the runner's "+ clinical" row);
 2. the deep genomic-only model (PathGPTomic ``fusion="genomic"``: SNN on CNV + mutations,
-   SNN on RNA-seq, MLP-B, Cox head) with the runner's fixed settings over several seeds;
+   SNN on RNA-seq, MLP-B, Cox head) with the runner's fixed settings over several seeds
+   (version 0's model: every RNA gene, no linear skip path; the current CLI defaults are
+   measured by ``bench_genomic_defaults.py``);
 3. the same deep model with its variant chosen per outer fold by **inner validation**:
    a few variants fixed in advance are each trained on 80 % of the training fold and
    scored on the other 20 % (never on the evaluation fold); the best is retrained on the
@@ -53,7 +55,11 @@ def _config(base_epochs: int, seed: int, **over):
     dropout = over.pop("dropout", 0.25)
     epochs = over.pop("epochs", base_epochs)
     return TrainConfig(
-        model=ModelConfig(fusion="genomic", dropout=dropout), features=FeatureSettings(use_images=False), epochs=epochs, seed=seed, **over
+        model=ModelConfig(fusion="genomic", dropout=dropout, linear_skip=False),
+        features=FeatureSettings(use_images=False),
+        epochs=epochs,
+        seed=seed,
+        **over,
     )
 
 

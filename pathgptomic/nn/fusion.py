@@ -3,7 +3,8 @@
 .. code-block:: text
 
     cnv ‖ mut ──► SNN ──► G1 ─┐
-    rna ──► SNN (Exp. 1) or frozen scGPT → MLP-A features ──► G2 ─┤ MLP-B([G1‖G2]) ──► G
+    rna ──► SNN (Exp. 1) or frozen scGPT → MLP-A features ──► G2 ─┤ MLP-B([G1‖G2]) ──┐
+    (projected) cnv ‖ mut ‖ rna inputs ──► linear skip path L (zero at init) ─────────┴─ + ──► G
     patch features (B, N, D) ──► pool (mean | gated attention) ──► MLP ──► P
     θ = W^G·G + W^P·P + b                           (paper eq. 1; concat / gradmod)
     θ = head(gated Kronecker(G, P)) + b             (Pathomic Fusion; kronecker)
@@ -244,6 +245,11 @@ class GenomicBranch(nn.Module):
         super().__init__()
         if cnv_mut_dim == 0 and rna_dim == 0:
             raise ConfigError("the genomic branch has no input features: give CNV/mutation and/or RNA columns")
+        if cnv_mut_dim == 0 and cfg.rna_encoder == "none":
+            raise ConfigError(
+                "the genomic branch has no input features: there are no CNV/mutation columns and the RNA encoder is 'none'; "
+                "choose an RNA encoder (e.g. --rna-encoder snn) or give CNV/mutation columns"
+            )
         self.projects_cnv_mut = bool(cfg.cnv_mut_projected_blocks) and cfg.cnv_mut_width > 0 and cnv_mut_dim > 0
         if self.projects_cnv_mut:  # frozen block-wise PCA, set by fit_projections on the training patients
             self.register_buffer("cnv_mut_projection", torch.zeros(cnv_mut_dim, cfg.cnv_mut_width))

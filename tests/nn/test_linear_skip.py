@@ -110,3 +110,11 @@ def test_benchmark_records_the_flag_and_reads_old_folders_as_without_the_path(tm
     assert settings.linear_skip is False
     assert "genomic branch without the linear skip path" in " ".join(_hyper_parameters(settings))
     assert "genomic branch with the linear skip path" in " ".join(_hyper_parameters(BenchmarkSettings()))
+
+
+def test_a_branch_whose_only_input_is_switched_off_is_refused_with_a_message() -> None:
+    """RNA columns but ``rna_encoder="none"`` and no CNV/mutation columns: a clear error, not a crash in the forward pass."""
+    from pathgptomic.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="RNA encoder is 'none'"):
+        PathGPTomic(ModelConfig(fusion="genomic", rna_encoder="none"), 0, 9, 0)
