@@ -5,6 +5,8 @@ Every parser choice, config check and dashboard form takes its values from here.
 
 from __future__ import annotations
 
+from pathgptomic.errors import ConfigError
+
 #: Fusion modes of :class:`~pathgptomic.nn.fusion.PathGPTomic` (``gradmod`` = concat + balanced training).
 FUSION_MODES: tuple[str, ...] = ("concat", "kronecker", "gradmod", "genomic", "image")
 #: RNA-seq encoders: SNN on expression (paper Exp. 1), frozen scGPT (Exp. 2-3), scGPT + MLP-A (Exp. 4-6), none.
@@ -42,6 +44,16 @@ def effective_average_fraction(average_fraction: float | None, epochs: int) -> f
     if average_fraction is not None:
         return float(average_fraction)
     return DEFAULT_AVERAGE_FRACTION if epochs >= MIN_AVERAGING_EPOCHS else 0.0
+
+
+def check_average_fraction(average_fraction: float | None, name: str = "average_fraction") -> None:
+    """Refuse a share of averaged epochs outside [0, 1] (``None``, the default rule, passes).
+
+    Raises:
+        ConfigError: naming ``name`` (the field or the command-line option) and the value.
+    """
+    if average_fraction is not None and not 0.0 <= average_fraction <= 1.0:
+        raise ConfigError(f"{name} must lie in [0, 1] (share of the final epochs averaged), got {average_fraction}")
 
 
 #: Size and seed of the synthetic demo cohort (the shipped copy and a generated one are the same cohort).

@@ -43,12 +43,17 @@ def _seeds(value: str) -> list[int]:
 
 
 def _fraction(value: str) -> float:
+    from pathgptomic.errors import ConfigError
+    from pathgptomic.schema import check_average_fraction
+
     try:
         f = float(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"--average-fraction takes a number in [0, 1], got {value!r}") from exc
-    if not 0.0 <= f <= 1.0:
-        raise argparse.ArgumentTypeError(f"--average-fraction must lie in [0, 1] (share of the final epochs averaged), got {value}")
+    try:
+        check_average_fraction(f, "--average-fraction")
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
     return f
 
 

@@ -116,7 +116,7 @@ def _final_weights(settings: Any) -> str:
 
     if settings.early_stopping:
         return "early stopping on an inner validation split of the training fold"
-    cfg = TrainConfig(epochs=settings.epochs, average_fraction=getattr(settings, "average_fraction", 0.0))
+    cfg = TrainConfig(epochs=settings.epochs, average_fraction=settings.average_fraction)
     return f"no early stopping; the evaluated model keeps {cfg.final_weights()}"
 
 
@@ -131,11 +131,7 @@ def _hyper_parameters(settings: Any, cohort: Any = None) -> list[str]:
         + _final_weights(s)
         + f"; gradmod α = {s.alpha} from epoch 0; Cox partial likelihood (Breslow ties); default widths "
         "(SNN 64-48-32-32, MLP-B 128, G and P 32-d, mean patch pooling); genomic branch "
-        + (
-            "with the linear skip path (G = MLP-B([G1 ‖ G2]) + L·[x1 ‖ x2])."
-            if getattr(s, "linear_skip", False)
-            else "without the linear skip path."
-        ),
+        + ("with the linear skip path (G = MLP-B([G1 ‖ G2]) + L·[x1 ‖ x2])." if s.linear_skip else "without the linear skip path."),
         f"- Image features: frozen `{s.image_encoder}` "
         + (f"(weights {s.image_weights})" if s.image_weights else "(seeded random init, weights saved in the cache)")
         + f", {s.patch_size}-px tiles, at most {s.max_patches} per slide, z-scored per training fold.",

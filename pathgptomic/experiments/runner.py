@@ -35,7 +35,7 @@ from pathgptomic.experiments.baselines import (
     fit_predict_baseline,
 )
 from pathgptomic.experiments.rows import BenchmarkRow, rows_for_suite
-from pathgptomic.schema import effective_average_fraction
+from pathgptomic.schema import check_average_fraction, effective_average_fraction
 
 logger = logging.getLogger(__name__)
 
@@ -131,8 +131,7 @@ class BenchmarkSettings:
             raise ConfigError(f"--folds must be >= 2, got {self.n_folds}")
         if self.epochs < 1:
             raise ConfigError(f"--epochs must be >= 1, got {self.epochs}")
-        if self.average_fraction is not None and not 0.0 <= self.average_fraction <= 1.0:
-            raise ConfigError(f"--average-fraction must lie in [0, 1], got {self.average_fraction}")
+        check_average_fraction(self.average_fraction, "--average-fraction")
         if isinstance(self.cox, dict):
             self.cox = CoxBaselineConfig(**self.cox)
 

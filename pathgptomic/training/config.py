@@ -16,7 +16,7 @@ import torch
 
 from pathgptomic.errors import ConfigError
 from pathgptomic.nn.fusion import ModelConfig
-from pathgptomic.schema import effective_average_fraction
+from pathgptomic.schema import check_average_fraction, effective_average_fraction
 from pathgptomic.training.balance import BalanceConfig
 from pathgptomic.training.features import CohortFeatures, FeatureSettings
 
@@ -89,8 +89,7 @@ class TrainConfig:
             raise ConfigError(f"val_fraction must lie in [0.05, 0.5], got {self.val_fraction}")
         if self.optimizer not in ("adam", "sgd"):
             raise ConfigError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
-        if self.average_fraction is not None and not 0.0 <= self.average_fraction <= 1.0:
-            raise ConfigError(f"average_fraction must lie in [0, 1] (share of the final epochs averaged), got {self.average_fraction}")
+        check_average_fraction(self.average_fraction)
         if self.cpu_threads < 1:
             raise ConfigError(f"cpu_threads must be >= 1, got {self.cpu_threads}")
         if self.ties not in ("breslow", "efron"):
